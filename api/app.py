@@ -1,0 +1,41 @@
+"""The FastAPI application factory: settings and database are passed in, never read from a global."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from api.responses import ORJSONResponse
+
+from api.auth import Authenticator, FailureLimiter
+from api.errors import install_error_handlers
+from api.middleware import install_middleware
+from api.routes import api_router, root_router
+from common.db import Database
+from common.version import VERSION
+from common.settings import Settings
+
+DESCRIPTION = """Kura is a self-hosted personal bookmark service.
+
+Authenticate every `/api/v1` call with `Authorization: Bearer <token>` (create one with
+`kura token create NAME --label L`). Errors share one body: `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(settings: Settings, db: Database) -> FastAPI:
+    app = FastAPI(
+        title="Kura",
+        version=VERSION,
+        description=DESCRIPTION,
+        default_response_class=ORJSONResponse,
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.authenticator = Authenticator(
+        db, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
+    )
+    install_error_handlers(app)
+    install_middleware(app, settings)
+    app.include_router(root_router)
+    app.include_router(api_router, prefix="/api/v1")
+    return app

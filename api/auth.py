@@ -1,0 +1,100 @@
+"""Token authentication with a per-client bound on failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from fastapi import Request
+
+from common import accounts
+from common.accounts import Principal
+from common.db import Database
+from common.errors import KuraError
+
+SCHEMES = ("bearer", "token")
+TOUCH_EVERY_S = 60.0
+
+
+class Unauthorized(KuraError):
+    status, code = 401, "unauthorized"
+
+
+class TooManyFailures(KuraError):
+    status, code = 429, "too_many_requests"
+
+
+class Forbidden(KuraError):
+    status, code = 403, "forbidden"
+
+
+class FailureLimiter:
+    """Counts failed authentications per client in a sliding window."""
+
+    def __init__(self, *, limit: int, window_s: float) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        fails = self._fails.setdefault(client, deque())
+        while fails and now - fails[0] > self.window_s:
+            fails.popleft()
+        return fails
+
+    def check(self, client: str) -> None:
+        with self._lock:
+            fails = self._recent(client, time.monotonic())
+            if len(fails) >= self.limit:
+                retry = int(self.window_s - (time.monotonic() - fails[0])) + 1
+                raise TooManyFailures(
+                    f"too many failed authentications from this client; retry in {retry} s",
+                    details={"retry_after": retry},
+                )
+
+    def fail(self, client: str) -> None:
+        with self._lock:
+            self._recent(client, time.monotonic()).append(time.monotonic())
+            if len(self._fails) > 10_000:  # bound memory against a spray of clients
+                self._fails = {k: v for k, v in self._fails.items() if v}
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() not in SCHEMES or not value.strip() or " " in value.strip():
+        return None
+    return value.strip()
+
+
+class Authenticator:
+    def __init__(self, db: Database, limiter: FailureLimiter) -> None:
+        self.db, self.limiter = db, limiter
+        self._touched: dict[int, float] = {}
+
+    def __call__(self, request: Request) -> Principal:
+        client = request.client.host if request.client else "unknown"
+        self.limiter.check(client)
+        token = bearer_token(request)
+        principal = None
+        if token is not None:
+            with self.db.read_session() as session:
+                principal = accounts.authenticate(session, token=token)
+        if principal is None:
+            self.limiter.fail(client)
+            message = "missing or malformed Authorization header" if token is None else "invalid or revoked token"
+            raise Unauthorized(message + " (send `Authorization: Bearer <token>`)")
+        self._touch(principal.token_id)
+        return principal
+
+    def _touch(self, token_id: int) -> None:
+        # last_used_at is informative; writing it on every request would make every read a write.
+        now = time.monotonic()
+        if now - self._touched.get(token_id, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
+            return
+        self._touched[token_id] = now
+        with self.db.write_session() as session:
+            accounts.touch_token(session, token_id=token_id)

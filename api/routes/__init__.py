@@ -1,0 +1,11 @@
+"""Every router, joined in one place. `root_router` serves outside /api/v1 (health, /metrics)."""
+
+from fastapi import APIRouter
+
+from api.routes import system, tokens
+
+root_router = APIRouter()
+root_router.include_router(system.router)
+
+api_router = APIRouter()
+api_router.include_router(tokens.router)

@@ -1,0 +1,96 @@
+"""Users and API tokens. Tokens are shown once; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from common.errors import Conflict, NotFound
+from common.models import ApiToken, User, utcnow
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: resolved once per request from the token."""
+
+    user_id: int
+    name: str
+    is_admin: bool
+    token_id: int
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(session: Session, *, name: str, is_admin: bool = False) -> User:
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise Conflict(f"user {name!r} already exists")
+    user = User(name=name, is_admin=is_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, *, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def remove_user(session: Session, *, name: str) -> None:
+    user = get_user(session, name=name)
+    session.execute(delete(User).where(User.id == user.id))
+
+
+def create_token(session: Session, *, user_id: int, label: str) -> tuple[ApiToken, str]:
+    """Return the stored row and the plaintext token, which is never stored."""
+    plaintext = secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user_id, label=label, token_hash=hash_token(plaintext))
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def list_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, *, token_id: int, user_id: int | None = None) -> ApiToken:
+    """Revoke a token; with user_id, only that user's token (another's answers not found)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (user_id is not None and token.user_id != user_id):
+        raise NotFound(f"no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def authenticate(session: Session, *, token: str) -> Principal | None:
+    """The principal for a live token, or None. The lookup is by hash, then compared in constant time."""
+    digest = hash_token(token)
+    row = session.execute(
+        select(ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, User.id, User.name, User.is_admin)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest)
+    ).first()
+    if row is None or row[2] is not None or not hmac.compare_digest(row[1], digest):
+        return None
+    return Principal(user_id=row[3], name=row[4], is_admin=bool(row[5]), token_id=row[0])
+
+
+def touch_token(session: Session, *, token_id: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))

@@ -1,0 +1,172 @@
+"""The one place that opens SQLite.
+
+Every connection gets the same pragmas and we read them back, as Litestream does, because a pragma
+that silently did not take (journal_mode on a read-only directory, say) loses durability without a
+word. Writes are serialised in-process by a lock and across processes by ``BEGIN IMMEDIATE``, so a
+writer never discovers half-way through a transaction that it cannot upgrade its lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loguru import logger
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from common.settings import Settings
+
+MIN_SQLITE = (3, 51, 3)  # the release with the WAL-reset fix
+
+
+class DatabaseError(RuntimeError):
+    """The database could not be opened as Kura requires."""
+
+
+def sqlite_version_check() -> str:
+    """Log the SQLite library version; warn when it predates the WAL-reset fix."""
+    version = sqlite3.sqlite_version
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        logger.warning(
+            "SQLite {} is older than 3.51.3, which fixes a rare WAL-reset corruption; "
+            "upgrade the system SQLite when you can",
+            version,
+        )
+    else:
+        logger.info("SQLite {}", version)
+    return version
+
+
+def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_timeout_ms: int) -> None:
+    """Set Kura's pragmas on a raw connection and refuse it if any did not take."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA synchronous = {synchronous}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA temp_store = MEMORY")
+        expected = {
+            "journal_mode": "wal",
+            "synchronous": {"NORMAL": 1, "FULL": 2}[synchronous],
+            "foreign_keys": 1,
+            "busy_timeout": int(busy_timeout_ms),
+        }
+        for name, want in expected.items():
+            got = cur.execute(f"PRAGMA {name}").fetchone()[0]
+            if got != want:
+                raise DatabaseError(f"PRAGMA {name} is {got!r}, expected {want!r}; refusing to run")
+    finally:
+        cur.close()
+
+
+@dataclass
+class Database:
+    """An engine plus the single-writer discipline. Build one per process with :func:`open_database`."""
+
+    engine: Engine
+    path: Path
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        writer = self.engine.execution_options(kura_write=True)
+        self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """One writer at a time: commit on success, roll back on any error."""
+        with self.write_lock, self._write() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT 1").scalar() == 1
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int, slow_sql_ms: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to choose.
+        dbapi_conn.isolation_level = None
+        apply_pragmas(dbapi_conn, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("kura_write") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, _cursor, _statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        conn.info.setdefault("kura_t0", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        elapsed = time.perf_counter() - conn.info["kura_t0"].pop()
+        from common import timing  # local: timing imports nothing from here, but keep db import-light
+
+        timing.add_db_time(elapsed)
+        if elapsed * 1000 >= slow_sql_ms:
+            logger.warning("slow SQL ({:.1f} ms, route {}): {}", elapsed * 1000, timing.current_route(), statement[:300])
+
+
+def make_engine(
+    path: Path,
+    *,
+    synchronous: str = "NORMAL",
+    busy_timeout_ms: int = 5000,
+    slow_sql_ms: float = 50.0,
+    pool_size: int = 8,
+) -> Engine:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=False,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+    )
+    _install_listeners(engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, slow_sql_ms=slow_sql_ms)
+    return engine
+
+
+def open_database(settings: Settings, *, path: Path | None = None, pool_size: int = 8) -> Database:
+    """Open Kura's database (or another SQLite file, e.g. metrics.db) with the pragmas checked."""
+    target = Path(path or settings.db_path)
+    engine = make_engine(
+        target,
+        synchronous=settings.sqlite_synchronous,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        slow_sql_ms=settings.slow_sql_ms,
+        pool_size=pool_size,
+    )
+    try:
+        with engine.connect() as conn:  # opens one connection, so the pragma check runs now
+            conn.execute(text("SELECT 1"))
+    except DatabaseError:
+        engine.dispose()
+        raise
+    except Exception as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {target}: {exc}") from exc
+    return Database(engine=engine, path=target)

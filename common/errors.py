@@ -1,0 +1,35 @@
+"""Domain errors raised by common/ and mapped once, in api/errors.py, to the JSON error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KuraError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(KuraError):
+    status, code = 400, "bad_request"
+
+
+class NotFound(KuraError):
+    status, code = 404, "not_found"
+
+
+class Conflict(KuraError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(KuraError):
+    status, code = 413, "payload_too_large"
+
+
+class Unavailable(KuraError):
+    status, code = 503, "unavailable"

@@ -1,0 +1,64 @@
+"""loguru set-up shared by all three programs.
+
+Under systemd (JOURNAL_STREAM is set) each line starts with its syslog priority, ``<3>`` for errors
+through ``<7>`` for debug, which journald turns into the entry's priority, so ``journalctl -p err``
+shows exactly the errors. Elsewhere a readable format for people, or JSON lines by setting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from loguru import logger
+
+from common.settings import Settings
+
+# loguru level -> syslog priority (sd-daemon(3) prefixes)
+PRIORITY = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+HUMAN_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <8}</level> "
+    "<cyan>{extra[program]}</cyan> {message}"
+)
+
+
+def _journal_format(record: dict) -> str:  # type: ignore[type-arg]
+    prio = PRIORITY.get(record["level"].name, 6)
+    tail = "\n{exception}" if record["exception"] else ""
+    # Continuation lines of a traceback keep the priority so `-p err` shows the whole trace.
+    return f"<{prio}>{{extra[program]}}: {{message}}{tail}\n"
+
+
+class _InterceptHandler(logging.Handler):
+    """Route stdlib logging (uvicorn, alembic, sqlalchemy warnings) into loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+
+
+def under_journal() -> bool:
+    return bool(os.environ.get("JOURNAL_STREAM"))
+
+
+def setup_logging(settings: Settings, *, program: str) -> None:
+    logger.remove()
+    logger.configure(extra={"program": program})
+    if settings.log_json:
+        logger.add(sys.stderr, level=settings.log_level, serialize=True)
+    elif under_journal():
+        logger.add(sys.stderr, level=settings.log_level, format=_journal_format, colorize=False)
+    else:
+        logger.add(sys.stderr, level=settings.log_level, format=HUMAN_FORMAT, colorize=None)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+        std = logging.getLogger(name)
+        std.handlers = [_InterceptHandler()]
+        std.propagate = False
+    # Alembic narrates every connection at INFO ("Context impl SQLiteImpl"); keep only its warnings.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

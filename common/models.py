@@ -1,0 +1,164 @@
+"""Kura's tables, typed SQLAlchemy 2 models.
+
+Times are stored as integer microseconds since the epoch (UTC): exact for the microsecond dates some
+browsers export, cheap to index and compare, and free of SQLite's text-date pitfalls.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+URL_MAX = 4096
+TITLE_MAX = 1024
+TEXT_MAX = 65536
+NAME_MAX = 255
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_micros(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    seconds, micros = divmod(int(value), 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+
+
+class UTCMicros(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as integer microseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def process_result_value(self, value: int | None, dialect: object) -> datetime | None:
+        return None if value is None else from_micros(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(NAME_MAX))
+    # Only the SHA-256 of the token is kept; the token itself is shown once at creation.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+    __table_args__ = (Index("ix_collections_user_parent", "user_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_tags_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX, collation="NOCASE"))
+
+
+class BookmarkTag(Base):
+    __tablename__ = "bookmark_tags"
+    __table_args__ = (Index("ix_bookmark_tags_tag_bookmark", "tag_id", "bookmark_id"),)
+
+    bookmark_id: Mapped[int] = mapped_column(
+        ForeignKey("bookmarks.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Bookmark(Base):
+    __tablename__ = "bookmarks"
+    __table_args__ = (
+        UniqueConstraint("user_id", "url", name="uq_bookmarks_user_url"),
+        # One index per sort order, each ending in id so keyset pagination is a range seek.
+        Index("ix_bookmarks_user_created", "user_id", "created_at", "id"),
+        Index("ix_bookmarks_user_modified", "user_id", "modified_at", "id"),
+        Index("ix_bookmarks_user_title", "user_id", text("title COLLATE NOCASE"), "id"),
+        Index("ix_bookmarks_user_unread_created", "user_id", "unread", "created_at", "id"),
+        Index("ix_bookmarks_user_archived_created", "user_id", "archived", "created_at", "id"),
+        Index("ix_bookmarks_collection_created", "collection_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(URL_MAX))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), default="", server_default=text("''"))
+    description: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    notes: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    unread: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+
+
+class BackupRun(Base):
+    """One run of kura-backup, recorded so the API can report it (GET /api/v1/system/backups)."""
+
+    __tablename__ = "backup_runs"
+    __table_args__ = (Index("ix_backup_runs_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    file: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
