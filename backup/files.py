@@ -1,0 +1,108 @@
+"""Durable file handling for the backup folder: temp names, fsync, atomic rename, a run lock.
+
+Every file the job creates starts under a ``.tmp-`` name in the same directory and only reaches its
+final name through ``os.replace`` after an fsync, so a crash at any moment leaves either the old state
+or the complete new file, never a torn one under a final name.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from loguru import logger
+
+TEMP_PREFIX = ".tmp-"
+LOCK_NAME = ".lock"
+
+
+class BackupLocked(RuntimeError):
+    """Another kura-backup process holds the backup folder."""
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create the backup folder private to the service user (0700), tightening an existing one."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def temp_path(directory: Path, final_name: str) -> Path:
+    return directory / f"{TEMP_PREFIX}{secrets.token_hex(4)}-{final_name}"
+
+
+def is_temp(path: Path) -> bool:
+    return path.name.startswith(TEMP_PREFIX)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(temp: Path, final: Path) -> None:
+    """fsync the finished temp file, rename it into place and fsync the directory."""
+    fsync_file(temp)
+    os.replace(temp, final)
+    fsync_dir(final.parent)
+
+
+def remove_quietly(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def write_atomic(final: Path, data: bytes) -> None:
+    temp = temp_path(final.parent, final.name)
+    try:
+        with open(temp, "wb") as fh:
+            fh.write(data)
+        publish(temp, final)
+    except BaseException:
+        remove_quietly(temp)
+        raise
+
+
+def clean_temps(directory: Path) -> int:
+    """Remove what an interrupted run left behind (its temp files, SQLite side files included)."""
+    removed = 0
+    for path in directory.glob(f"{TEMP_PREFIX}*"):
+        remove_quietly(path)
+        removed += 1
+    if removed:
+        logger.info("removed {} stale temporary file(s) from {}", removed, directory)
+    return removed
+
+
+@contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """One job at a time per backup folder; the kernel drops the lock if the process dies."""
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupLocked(f"another kura-backup is already working in {directory}") from None
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,52 @@
+"""Is there a recent verified backup? Used by `kura-backup check`, the API and the monitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from backup.manifest import list_backups
+from common.settings import Settings
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    created_at: datetime  # aware, UTC
+    size_bytes: int
+    verified: bool
+
+
+def newest_verified_backup(settings: Settings) -> BackupInfo | None:
+    """The newest backup whose manifest says verified and whose file has the recorded size."""
+    for entry in reversed(list_backups(settings.backups_path)):
+        m = entry.manifest
+        try:
+            size = entry.data_path.stat().st_size
+        except OSError:
+            continue
+        if m.verified and size == m.compressed_size:
+            return BackupInfo(path=entry.data_path, created_at=m.created_at, size_bytes=size, verified=True)
+    return None
+
+
+def _age(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def check_staleness(settings: Settings, *, now: datetime | None = None) -> tuple[bool, str]:
+    """(ok, one-line message): stale when there is no verified backup or the newest is too old."""
+    now = now or datetime.now(UTC)
+    limit = settings.backup_max_age_hours
+    newest = newest_verified_backup(settings)
+    if newest is None:
+        return False, f"no verified backup in {settings.backups_path}"
+    age = now - newest.created_at
+    if age > timedelta(hours=limit):
+        return False, (
+            f"newest verified backup {newest.path.name} is {_age(age)} old "
+            f"(limit {limit:g} h); is the kura-backup timer running?"
+        )
+    return True, f"newest verified backup {newest.path.name} is {_age(age)} old (limit {limit:g} h)"
