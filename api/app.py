@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from api.responses import ORJSONResponse
 
 from api.auth import Authenticator, FailureLimiter
 from api.errors import install_error_handlers
-from api.middleware import install_middleware
+from api.middleware import install_middleware, name_route
 from api.routes import api_router, root_router
 from common.db import Database
 from common.version import VERSION
@@ -28,6 +28,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         default_response_class=ORJSONResponse,
         docs_url="/docs",
         redoc_url="/redoc",
+        dependencies=[Depends(name_route)],
     )
     app.state.settings = settings
     app.state.db = db
