@@ -3,9 +3,12 @@
 from fastapi import APIRouter
 
 from api.routes import system, tokens
+from api.routes import bookmarks, collections, tags
 
 root_router = APIRouter()
 root_router.include_router(system.router)
 
 api_router = APIRouter()
 api_router.include_router(tokens.router)
+for _router in (bookmarks.router, bookmarks.search_router, tags.router, collections.router):
+    api_router.include_router(_router)

@@ -1,0 +1,163 @@
+"""Bookmarks: create, read, update, delete, bulk actions, the filtered list and search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentUser, SessionDep, SettingsDep, WriteSessionDep
+from api.errors import responses
+from api.schemas import StrictModel
+from api.schemas_resources import Deleted, Id, Name, PathId, TagList
+from common import bookmarks, listing
+from common.bookmarks import BULK_MAX, BulkAction
+from common.models import TEXT_MAX, TITLE_MAX, URL_MAX
+from common.search import MAX_QUERY_CHARS
+from common.settings import Settings
+
+router = APIRouter(prefix="/bookmarks", tags=["bookmarks"])
+search_router = APIRouter(tags=["bookmarks"])
+
+
+class BookmarkOut(BaseModel):
+    id: int
+    url: str
+    title: str
+    description: str
+    notes: str
+    tags: list[str]
+    collection: int | None = Field(description="The collection's id, or null when uncollected")
+    unread: bool
+    archived: bool
+    private: bool
+    created: datetime
+    modified: datetime
+
+
+class BookmarkCreate(StrictModel):
+    url: str = Field(min_length=1, max_length=URL_MAX)
+    title: str = Field("", max_length=TITLE_MAX)
+    description: str = Field("", max_length=TEXT_MAX)
+    notes: str = Field("", max_length=TEXT_MAX)
+    tags: TagList = []
+    collection: Id | None = None
+    unread: bool = False
+    archived: bool = False
+    private: bool = False
+
+
+class BookmarkUpdate(StrictModel):
+    """Only the fields sent change; `tags` replaces the whole set; `collection: null` uncollects."""
+
+    url: str | None = Field(None, min_length=1, max_length=URL_MAX)
+    title: str | None = Field(None, max_length=TITLE_MAX)
+    description: str | None = Field(None, max_length=TEXT_MAX)
+    notes: str | None = Field(None, max_length=TEXT_MAX)
+    tags: TagList | None = None
+    collection: Id | None = None
+    unread: bool | None = None
+    archived: bool | None = None
+    private: bool | None = None
+
+    @model_validator(mode="after")
+    def _only_collection_may_be_null(self) -> BookmarkUpdate:
+        nulls = sorted(f for f in self.model_fields_set if f != "collection" and getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} may not be null; leave a field out to keep it")
+        return self
+
+
+class BulkRequest(StrictModel):
+    ids: list[Id] = Field(min_length=1, max_length=BULK_MAX)
+    action: BulkAction
+    tags: TagList = Field([], description="For add_tags and remove_tags")
+
+
+class BulkResult(BaseModel):
+    action: str
+    updated: list[int]
+    not_found: list[int] = Field(description="Ids that are not yours or do not exist; left untouched")
+
+
+class BookmarkPage(BaseModel):
+    items: list[BookmarkOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class ListParams(StrictModel):
+    q: str | None = Field(None, max_length=MAX_QUERY_CHARS,
+                          description='Search: words (ANDed), "phrases", -exclude, #tag, prefix*')
+    tag: list[Name] = Field([], description="Repeatable; every tag must match")
+    any_tag: list[Name] = Field([], description="Repeatable; any of these tags matches")
+    collection: Id | None = None
+    unread: bool | None = None
+    archived: bool | None = None
+    added_since: datetime | None = None
+    modified_since: datetime | None = None
+    sort: Literal["newest", "oldest", "modified", "title", "relevance"] = "newest"
+    limit: int = Field(50, ge=1, description="Page size; capped at the server's KURA_LIST_LIMIT_MAX")
+    cursor: str | None = Field(None, max_length=1024)
+
+
+class SearchParams(ListParams):
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS,
+                   description='Words (ANDed), "phrases", -exclude, #tag, prefix*')
+    sort: Literal["newest", "oldest", "modified", "title", "relevance"] = "relevance"
+
+
+def _page(session: Session, settings: Settings, user_id: int, params: ListParams) -> dict[str, Any]:
+    options = params.model_dump(exclude={"limit"})
+    return listing.list_bookmarks(session, user_id=user_id, limit=min(params.limit, settings.list_limit_max),
+                                  **options)
+
+
+@router.get("", summary="List bookmarks (filter, sort, search, paginate)", response_model=BookmarkPage,
+            responses=responses(400, 401, 422, 429))
+def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, session: SessionDep,
+                   settings: SettingsDep) -> dict[str, Any]:
+    return _page(session, settings, user.user_id, params)
+
+
+@search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
+                   responses=responses(400, 401, 422, 429))
+def search(params: Annotated[SearchParams, Query()], user: CurrentUser, session: SessionDep,
+           settings: SettingsDep) -> dict[str, Any]:
+    return _page(session, settings, user.user_id, params)
+
+
+@router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
+             responses=responses(400, 401, 404, 409, 413, 422, 429))
+def create_bookmark(body: BookmarkCreate, user: CurrentUser, session: WriteSessionDep) -> dict[str, Any]:
+    fields = body.model_dump(exclude={"collection"})
+    return bookmarks.create_bookmark(session, user_id=user.user_id, collection_id=body.collection, **fields)
+
+
+@router.post("/bulk", summary="Apply one action to many bookmarks", response_model=BulkResult,
+             responses=responses(400, 401, 413, 422, 429))
+def bulk(body: BulkRequest, user: CurrentUser, session: WriteSessionDep) -> dict[str, Any]:
+    return bookmarks.bulk_action(session, user_id=user.user_id, ids=body.ids, action=body.action, tags=body.tags)
+
+
+@router.get("/{bookmark_id}", summary="Read a bookmark", response_model=BookmarkOut,
+            responses=responses(401, 404, 422, 429))
+def get_bookmark(bookmark_id: PathId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return bookmarks.get_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id)
+
+
+@router.patch("/{bookmark_id}", summary="Update a bookmark", response_model=BookmarkOut,
+              responses=responses(400, 401, 404, 409, 413, 422, 429))
+def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser,
+                    session: WriteSessionDep) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    return bookmarks.update_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
+
+
+@router.delete("/{bookmark_id}", summary="Delete a bookmark", response_model=Deleted,
+               responses=responses(401, 404, 422, 429))
+def delete_bookmark(bookmark_id: PathId, user: CurrentUser, session: WriteSessionDep) -> Deleted:
+    bookmarks.delete_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id)
+    return Deleted(id=bookmark_id)

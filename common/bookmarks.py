@@ -1,0 +1,141 @@
+"""Bookmarks: create, read, update, delete and bulk actions, each for one user.
+
+Reads select plain columns (no ORM objects) and load a page's tags in one statement, because these
+are the hot paths; writes are few and go through the write session (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Literal
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from common import tags as tag_ops
+from common.errors import BadRequest, Conflict
+from common.models import TEXT_MAX, TITLE_MAX, Bookmark, Collection, utcnow
+from common.ownership import not_found, owned_ids, require_owned
+from common.urls import normalize_url
+
+COLUMNS = (
+    Bookmark.id, Bookmark.url, Bookmark.title, Bookmark.description, Bookmark.notes, Bookmark.unread,
+    Bookmark.archived, Bookmark.private, Bookmark.collection_id, Bookmark.created_at, Bookmark.modified_at,
+)
+TEXT_FIELDS = {"title": TITLE_MAX, "description": TEXT_MAX, "notes": TEXT_MAX}
+FLAGS = ("unread", "archived", "private")
+BULK_MAX = 1000
+
+BulkAction = Literal["add_tags", "remove_tags", "archive", "unarchive", "mark_read", "mark_unread", "delete"]
+_FLAG_ACTIONS: Final = {
+    "archive": {"archived": True}, "unarchive": {"archived": False},
+    "mark_read": {"unread": False}, "mark_unread": {"unread": True},
+}
+
+
+def to_dicts(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """API-shaped bookmarks for rows of COLUMNS (first 11 columns), with their tags in one query."""
+    tags = tag_ops.load_tags(session, bookmark_ids=[r[0] for r in rows])
+    return [
+        {"id": r[0], "url": r[1], "title": r[2], "description": r[3], "notes": r[4], "tags": tags.get(r[0], []),
+         "collection": r[8], "unread": bool(r[5]), "archived": bool(r[6]), "private": bool(r[7]),
+         "created": r[9], "modified": r[10]}
+        for r in rows
+    ]
+
+
+def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
+    row = session.execute(select(*COLUMNS).where(Bookmark.id == bookmark_id, Bookmark.user_id == user_id)).first()
+    if row is None:
+        raise not_found(Bookmark, bookmark_id)
+    return to_dicts(session, [row])[0]
+
+
+def _check_text(values: dict[str, Any]) -> None:
+    for name, cap in TEXT_FIELDS.items():
+        if len(values.get(name) or "") > cap:
+            raise BadRequest(f"{name} is longer than {cap} characters", details={"field": name})
+
+
+def _check_unique_url(session: Session, *, user_id: int, url: str, exclude_id: int | None = None) -> None:
+    query = select(Bookmark.id).where(Bookmark.user_id == user_id, Bookmark.url == url)
+    if exclude_id is not None:
+        query = query.where(Bookmark.id != exclude_id)
+    existing = session.scalar(query)
+    if existing is not None:
+        raise Conflict("you already have a bookmark with this url", details={"id": existing, "url": url})
+
+
+def _check_collection(session: Session, *, user_id: int, collection_id: int | None) -> None:
+    if collection_id is not None:
+        require_owned(session, Collection, object_id=collection_id, user_id=user_id)
+
+
+def create_bookmark(session: Session, *, user_id: int, url: str, title: str = "", description: str = "",
+                    notes: str = "", tags: Iterable[str] = (), collection_id: int | None = None,
+                    unread: bool = False, archived: bool = False, private: bool = False) -> dict[str, Any]:
+    """Create a bookmark; the same (normalised) url twice for one user is a Conflict naming the first."""
+    url = normalize_url(url)
+    values = {"title": title, "description": description, "notes": notes}
+    _check_text(values)
+    _check_unique_url(session, user_id=user_id, url=url)
+    _check_collection(session, user_id=user_id, collection_id=collection_id)
+    names = tag_ops.clean_tag_names(tags)
+    now = utcnow()
+    bookmark_id = session.execute(
+        insert(Bookmark).values(user_id=user_id, url=url, collection_id=collection_id, unread=unread,
+                                archived=archived, private=private, created_at=now, modified_at=now, **values)
+        .returning(Bookmark.id)
+    ).scalar_one()
+    tag_ops.set_bookmark_tags(session, user_id=user_id, bookmark_id=bookmark_id, names=names)
+    return get_bookmark(session, user_id=user_id, bookmark_id=bookmark_id)
+
+
+def update_bookmark(session: Session, *, user_id: int, bookmark_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply the given fields (url, title, description, notes, tags, collection, flags); modified moves."""
+    require_owned(session, Bookmark, object_id=bookmark_id, user_id=user_id)
+    values = {k: v for k, v in changes.items() if k in TEXT_FIELDS or k in FLAGS}
+    _check_text(values)
+    if "url" in changes:
+        values["url"] = normalize_url(changes["url"])
+        _check_unique_url(session, user_id=user_id, url=values["url"], exclude_id=bookmark_id)
+    if "collection" in changes:
+        _check_collection(session, user_id=user_id, collection_id=changes["collection"])
+        values["collection_id"] = changes["collection"]
+    if changes.get("tags") is not None:
+        tag_ops.set_bookmark_tags(session, user_id=user_id, bookmark_id=bookmark_id, names=changes["tags"])
+    session.execute(update(Bookmark).where(Bookmark.id == bookmark_id).values(modified_at=utcnow(), **values))
+    return get_bookmark(session, user_id=user_id, bookmark_id=bookmark_id)
+
+
+def delete_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> None:
+    require_owned(session, Bookmark, object_id=bookmark_id, user_id=user_id)
+    session.execute(delete(Bookmark).where(Bookmark.id == bookmark_id))
+
+
+def bulk_action(session: Session, *, user_id: int, ids: Iterable[int], action: BulkAction,
+                tags: Iterable[str] = ()) -> dict[str, Any]:
+    """Apply one action to the caller's bookmarks among ids. Ids that are missing or someone else's
+    are reported together as not_found (so existence never leaks) and left alone."""
+    wanted = list(dict.fromkeys(ids))
+    if len(wanted) > BULK_MAX:
+        raise BadRequest(f"at most {BULK_MAX} ids per bulk action")
+    mine = owned_ids(session, Bookmark, ids=wanted, user_id=user_id)
+    done = [i for i in wanted if i in mine]
+    if action in ("add_tags", "remove_tags") and not tags:
+        raise BadRequest(f"{action} needs a non-empty list of tags")
+    if done:
+        _apply(session, user_id=user_id, ids=done, action=action, tags=tags)
+    return {"action": action, "updated": done, "not_found": [i for i in wanted if i not in mine]}
+
+
+def _apply(session: Session, *, user_id: int, ids: list[int], action: str, tags: Iterable[str]) -> None:
+    if action == "delete":
+        session.execute(delete(Bookmark).where(Bookmark.id.in_(ids)))
+        return
+    if action == "add_tags":
+        tag_ops.add_tags(session, user_id=user_id, bookmark_ids=ids, names=tags)
+    elif action == "remove_tags":
+        tag_ops.remove_tags(session, user_id=user_id, bookmark_ids=ids, names=tags)
+    flags = _FLAG_ACTIONS.get(action, {})
+    session.execute(update(Bookmark).where(Bookmark.id.in_(ids)).values(modified_at=utcnow(), **flags))

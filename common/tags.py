@@ -1,0 +1,150 @@
+"""Tags: per-user names (case-insensitive, as the NOCASE column compares them), their links to
+bookmarks, and the tag list with counts, rename-or-merge and delete."""
+
+from __future__ import annotations
+
+from collections.abc import Collection as Sized
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from common.errors import BadRequest
+from common.models import NAME_MAX, Bookmark, BookmarkTag, Tag, utcnow
+from common.ownership import fetch_owned
+
+MAX_TAGS_PER_BOOKMARK = 100
+
+# SQLite's NOCASE folds ASCII letters only; dedupe the same way so we agree with the unique index.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def tag_key(name: str) -> str:
+    return name.translate(_ASCII_LOWER)
+
+
+def clean_tag_names(names: Iterable[str]) -> list[str]:
+    """Stripped, non-empty, length-checked names without case-insensitive duplicates, in order."""
+    seen: dict[str, str] = {}
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            raise BadRequest("tag names must not be empty")
+        if len(name) > NAME_MAX:
+            raise BadRequest(f"tag name is longer than {NAME_MAX} characters", details={"tag": name[:40]})
+        seen.setdefault(tag_key(name), name)
+    if len(seen) > MAX_TAGS_PER_BOOKMARK:
+        raise BadRequest(f"at most {MAX_TAGS_PER_BOOKMARK} tags per bookmark")
+    return list(seen.values())
+
+
+def ensure_tags(session: Session, *, user_id: int, names: Sized[str]) -> list[int]:
+    """Ids of the caller's tags with these names, creating the missing ones (names already cleaned)."""
+    if not names:
+        return []
+    session.execute(
+        sqlite_insert(Tag).values([{"user_id": user_id, "name": n} for n in names]).on_conflict_do_nothing()
+    )
+    return list(session.scalars(select(Tag.id).where(Tag.user_id == user_id, Tag.name.in_(list(names)))))
+
+
+def touch_tagged(session: Session, *, tag_id: int) -> None:
+    """A tag's rename or removal changes every bookmark carrying it, so their modified time moves."""
+    tagged = select(BookmarkTag.bookmark_id).where(BookmarkTag.tag_id == tag_id)
+    session.execute(update(Bookmark).where(Bookmark.id.in_(tagged)).values(modified_at=utcnow()))
+
+
+def set_bookmark_tags(session: Session, *, user_id: int, bookmark_id: int, names: Iterable[str]) -> None:
+    tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
+    session.execute(delete(BookmarkTag).where(BookmarkTag.bookmark_id == bookmark_id))
+    if tag_ids:
+        session.execute(sqlite_insert(BookmarkTag).values([{"bookmark_id": bookmark_id, "tag_id": t} for t in tag_ids]))
+
+
+def add_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names: Iterable[str]) -> None:
+    """Add tags to bookmarks the caller owns (ids already checked), keeping the per-bookmark cap."""
+    tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
+    links = [{"bookmark_id": b, "tag_id": t} for b in bookmark_ids for t in tag_ids]
+    if not links:
+        return
+    session.execute(sqlite_insert(BookmarkTag).values(links).on_conflict_do_nothing())
+    over = session.scalar(
+        select(BookmarkTag.bookmark_id)
+        .where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)))
+        .group_by(BookmarkTag.bookmark_id)
+        .having(func.count() > MAX_TAGS_PER_BOOKMARK)
+        .limit(1)
+    )
+    if over is not None:  # raising rolls the whole request back, so nothing is half-applied
+        raise BadRequest(f"bookmark {over} would have more than {MAX_TAGS_PER_BOOKMARK} tags", details={"id": over})
+
+
+def remove_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names: Iterable[str]) -> None:
+    keys = clean_tag_names(names)
+    tag_ids = select(Tag.id).where(Tag.user_id == user_id, Tag.name.in_(keys))
+    session.execute(
+        delete(BookmarkTag).where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)), BookmarkTag.tag_id.in_(tag_ids))
+    )
+
+
+def load_tags(session: Session, *, bookmark_ids: Sized[int]) -> dict[int, list[str]]:
+    """Tag names for a page of bookmarks in one statement (never one query per bookmark)."""
+    out: dict[int, list[str]] = {}
+    if not bookmark_ids:
+        return out
+    rows = session.execute(
+        select(BookmarkTag.bookmark_id, Tag.name)
+        .join(Tag, Tag.id == BookmarkTag.tag_id)
+        .where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)))
+        .order_by(BookmarkTag.bookmark_id, Tag.name)
+    )
+    for bookmark_id, name in rows:
+        out.setdefault(bookmark_id, []).append(name)
+    return out
+
+
+def _summaries(session: Session, *, user_id: int, tag_id: int | None = None,
+               sort: Literal["name", "count"] = "name") -> list[dict[str, Any]]:
+    count = func.count(BookmarkTag.bookmark_id)
+    query = (
+        select(Tag.id, Tag.name, count.label("count"))
+        .outerjoin(BookmarkTag, BookmarkTag.tag_id == Tag.id)
+        .where(Tag.user_id == user_id)
+        .group_by(Tag.id)
+    )
+    if tag_id is not None:
+        query = query.where(Tag.id == tag_id)
+    query = query.order_by(count.desc(), Tag.name) if sort == "count" else query.order_by(Tag.name)
+    return [{"id": i, "name": n, "count": c} for i, n, c in session.execute(query)]
+
+
+def list_tags(session: Session, *, user_id: int, sort: Literal["name", "count"] = "name") -> list[dict[str, Any]]:
+    return _summaries(session, user_id=user_id, sort=sort)
+
+
+def rename_tag(session: Session, *, user_id: int, tag_id: int, name: str) -> dict[str, Any]:
+    """Rename a tag; renaming onto another existing tag merges this one into it."""
+    (new_name,) = clean_tag_names([name])
+    tag = fetch_owned(session, Tag, object_id=tag_id, user_id=user_id)
+    target = session.scalar(select(Tag).where(Tag.user_id == user_id, Tag.name == new_name, Tag.id != tag.id))
+    touch_tagged(session, tag_id=tag.id)
+    if target is None:
+        tag.name = new_name
+        session.flush()
+        return _summaries(session, user_id=user_id, tag_id=tag.id)[0]
+    session.execute(
+        sqlite_insert(BookmarkTag)
+        .from_select(["bookmark_id", "tag_id"],
+                     select(BookmarkTag.bookmark_id, literal(target.id)).where(BookmarkTag.tag_id == tag.id))
+        .on_conflict_do_nothing()
+    )
+    session.execute(delete(Tag).where(Tag.id == tag.id))
+    return _summaries(session, user_id=user_id, tag_id=target.id)[0]
+
+
+def delete_tag(session: Session, *, user_id: int, tag_id: int) -> None:
+    tag = fetch_owned(session, Tag, object_id=tag_id, user_id=user_id)
+    touch_tagged(session, tag_id=tag.id)
+    session.execute(delete(Tag).where(Tag.id == tag.id))
