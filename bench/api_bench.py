@@ -1,0 +1,83 @@
+"""The load part: the ceiling, then kura-api on a copy of the 100k dataset, every case at 4 and 32
+connections, repeated; medians per case and Kura's throughput as a share of the ceiling's."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench import cases as case_defs
+from bench import load, report, servers
+
+CEILING_CASE = case_defs.Case("ceiling", "static", "/")
+
+
+def _measure(proc: servers.Process, case: case_defs.Case, params: dict, conns: int, seconds: float) -> dict:
+    url = f"http://127.0.0.1:{proc.port}{case.path or '/'}"
+    return load.run_wrk(url, params=params, connections=conns, seconds=seconds, timeout_s=case.timeout_s)
+
+
+def _warm_up(api: servers.Process, meta: dict, cases: list[case_defs.Case], run_id: str) -> None:
+    # One short pass over the read cases so the first measured run does not pay for a cold page cache.
+    for case in cases:
+        if not case.write:
+            _measure(api, case, case_defs.wrk_params(case, meta, run_id=run_id), 4, 1)
+
+
+def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repeat: int,
+             connections: tuple[int, ...] = (4, 32), only: set[str] | None = None,
+             log=print) -> dict:
+    cases = [c for c in case_defs.load_cases(meta) if not only or c.name in only]
+    runs: dict[tuple[str, int], list[dict]] = {}
+    ceiling = servers.start_ceiling(log_dir)
+    api = servers.start_api(data_dir, log_dir)
+    run_id = time.strftime("%Y%m%d%H%M%S")
+    rss_before = api.rss_mb()
+    deleted = 0
+    try:
+        _warm_up(api, meta, cases, run_id)
+        for rep in range(repeat):
+            ceiling_rps = {}
+            for conns in connections:
+                row = _measure(ceiling, CEILING_CASE, {"kind": "static", "path": "/", "token": "-", "seed": 1},
+                               conns, seconds)
+                ceiling_rps[conns] = row["rps"]
+                runs.setdefault(("ceiling", conns), []).append({**row, "ratio": 1.0})
+                log(f"  rep {rep + 1}/{repeat} ceiling @{conns}: {row['rps']:.0f} req/s")
+            for case in cases:
+                for conns in connections:
+                    params = case_defs.wrk_params(case, meta, run_id=f"{run_id}-{rep}-{conns}",
+                                                  delete_offset=deleted)
+                    row = _measure(api, case, params, conns, seconds)
+                    if case.kind == "delete":
+                        deleted += row["requests"] + 2 * conns  # wrk may not count its last in-flight ones
+                    row["ratio"] = row["rps"] / ceiling_rps[conns] if ceiling_rps[conns] else 0.0
+                    runs.setdefault((case.name, conns), []).append(row)
+                    log(f"  rep {rep + 1}/{repeat} {case.name} @{conns}: {row['rps']:.0f} req/s, "
+                        f"p99 {row['p99_ms']:.1f} ms, errors {row['errors']}")
+        rss_after = api.rss_mb()
+        peak = api.peak_rss_mb()
+    finally:
+        ceiling.stop()
+        api.stop()
+    rows = [{"case": name, "connections": conns, **report.aggregate(found),
+             "bad_status": _merge_status(found)} for (name, conns), found in runs.items()]
+    return {
+        "ceiling": {f"rps@{c}": report.aggregate(runs[("ceiling", c)])["rps"] for c in connections},
+        "load": [row for row in rows if row["case"] != "ceiling"],
+        "api_rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1), "peak": round(peak, 1)},
+        "slow_request_warnings": _count_slow(api.log_path),
+    }
+
+
+def _merge_status(runs: list[dict]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for run in runs:
+        for status, count in run.get("bad_status", {}).items():
+            merged[status] = merged.get(status, 0) + count
+    return merged
+
+
+def _count_slow(log_path: Path) -> int:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return sum(1 for line in text.splitlines() if "slow" in line.lower())

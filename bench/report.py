@@ -1,0 +1,161 @@
+"""Aggregate repeated runs, check the issue's targets, print tables and compare two result files."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+
+METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+READ_CASES = ("list_newest_50", "list_two_tags", "search_common", "search_rare", "search_phrase", "get_one")
+WRITE_CASES = ("create", "update", "delete")
+# Figures where a larger value is better; for the rest (latencies, seconds, memory) smaller is better.
+HIGHER_IS_BETTER = {"rps", "ratio", "mb_per_s"}
+
+
+def aggregate(runs: list[dict]) -> dict:
+    """The median of each figure over repeated runs; errors are summed, since any error counts."""
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    out: dict[str, object] = {key: statistics.median(run[key] for run in runs) for key in (*METRICS, "ratio")
+                              if all(key in run for run in runs)}
+    out["errors"] = sum(run["errors"] for run in runs)
+    out["runs"] = len(runs)
+    return out
+
+
+def check_targets(result: dict) -> list[dict]:
+    """Each target of issue 7 that this result has a figure for: value, limit and whether it holds."""
+    checks: list[dict] = []
+
+    def add(figure: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
+        if value is not None:
+            ok = value >= limit if at_least else value <= limit
+            checks.append({"figure": figure, "value": round(value, 3), "limit": limit,
+                           "op": ">=" if at_least else "<=", "ok": ok})
+
+    load = {(row["case"], row["connections"]): row for row in result.get("load", [])}
+    for case in READ_CASES:
+        add(f"p99 {case} @32 (ms)", load.get((case, 32), {}).get("p99_ms"), 25)
+    for case in WRITE_CASES:
+        add(f"p99 {case} @32 (ms)", load.get((case, 32), {}).get("p99_ms"), 50)
+    add("list_newest_50 / ceiling @32", load.get(("list_newest_50", 32), {}).get("ratio"), 0.35, at_least=True)
+    add("search_common / ceiling @32", load.get(("search_common", 32), {}).get("ratio"), 0.25, at_least=True)
+    if load:
+        add("errors under load", sum(row["errors"] for row in load.values()), 0)
+    add("API RSS after load (MB)", result.get("api_rss_mb", {}).get("after"), 150)
+    imp = result.get("import", {})
+    for via in ("cli", "api"):
+        add(f"import 100k via {via} (s)", imp.get(via, {}).get("seconds"), 15)
+        add(f"import 100k via {via} peak RSS (MB)", imp.get(via, {}).get("peak_rss_mb"), 300)
+    backup = result.get("backup", {})
+    add("backup of 1 GB (s)", backup.get("seconds"), 60)
+    add("write p99 during backup / without", backup.get("write_p99_ratio"), 2.0)
+    monitor = result.get("monitor", {})
+    add("monitor CPU (% of one core)", monitor.get("cpu_percent"), 1.0)
+    add("monitor RSS (MB)", monitor.get("rss_mb"), 50)
+    add("API start to READY (s)", result.get("startup", {}).get("ready_s"), 1.5)
+    return checks
+
+
+def table(headers: list[str], rows: Iterable[list[object]]) -> str:
+    cells = [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = lambda values: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return "-" if value is None else str(value)
+
+
+def load_table(result: dict) -> str:
+    rows = [[r["case"], r["connections"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["max_ms"],
+             r["errors"], r.get("ratio")] for r in result.get("load", [])]
+    return table(["endpoint", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "x ceiling"], rows)
+
+
+def targets_table(checks: list[dict]) -> str:
+    rows = [[c["figure"], c["value"], f'{c["op"]} {c["limit"]}', "ok" if c["ok"] else "MISSED"] for c in checks]
+    return table(["target", "value", "limit", ""], rows)
+
+
+def flatten(result: dict) -> dict[str, float]:
+    """Every comparable figure of a result under a stable name, e.g. `load.get_one@32.p99_ms`."""
+    flat: dict[str, float] = {}
+    for row in result.get("load", []):
+        for key in (*METRICS, "ratio", "errors"):
+            if isinstance(row.get(key), (int, float)):
+                flat[f"load.{row['case']}@{row['connections']}.{key}"] = float(row[key])
+    for section in ("ceiling", "api_rss_mb", "import", "backup", "monitor", "startup"):
+        _flatten_into(flat, section, result.get(section, {}))
+    return flat
+
+
+def _flatten_into(flat: dict[str, float], prefix: str, value: object) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten_into(flat, f"{prefix}.{key}", inner)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        flat[prefix] = float(value)
+
+
+def change(old: float, new: float) -> float | None:
+    """Relative change in percent; None when the old value is zero (no meaningful ratio)."""
+    return None if old == 0 else (new - old) / abs(old) * 100
+
+
+def compare(old: dict, new: dict) -> list[dict]:
+    """Figures present in both results with their change and whether it is an improvement."""
+    before, after = flatten(old), flatten(new)
+    rows = []
+    for name in sorted(before.keys() & after.keys()):
+        pct = change(before[name], after[name])
+        metric = name.rsplit(".", 1)[-1]
+        better = None if pct is None or pct == 0 else (pct > 0) == (metric in HIGHER_IS_BETTER)
+        rows.append({"figure": name, "old": before[name], "new": after[name], "change_pct": pct, "better": better})
+    return rows
+
+
+def compare_table(rows: list[dict]) -> str:
+    def verdict(row: dict) -> str:
+        return "" if row["better"] is None else "better" if row["better"] else "worse"
+
+    return table(["figure", "old", "new", "change %", ""],
+                 [[r["figure"], r["old"], r["new"], r["change_pct"], verdict(r)] for r in rows])
+
+
+def render(result: dict) -> str:
+    meta = result.get("meta", {})
+    out = [f"Kura bench {meta.get('started')} on {meta.get('host')} ({meta.get('cpus')} CPUs, commit "
+           f"{meta.get('commit')}); load average at start {_loads(meta.get('loadavg_start'))}, at end "
+           f"{_loads(meta.get('loadavg_end'))}; {meta.get('seconds_per_case')} s per case, median of "
+           f"{meta.get('repeat')}"]
+    if result.get("load"):
+        out += ["", f"ceiling req/s: {result.get('ceiling')}", load_table(result),
+                f"API RSS MB: {result.get('api_rss_mb')}"]
+    for section in ("startup", "import", "backup", "monitor"):
+        if section in result:
+            out.append(f"{section}: {_inline(result[section])}")
+    if result.get("queries"):
+        out += ["", queries_table(result["queries"])]
+    if result.get("targets"):
+        out += ["", targets_table(result["targets"])]
+    for name, error in result.get("failed", {}).items():
+        out.append(f"FAILED {name}: {error.splitlines()[0]}")
+    return "\n".join(out)
+
+
+def queries_table(queries: dict) -> str:
+    sizes = sorted({size for counts in queries.values() for size in counts}, key=int)
+    return table(["endpoint", *(f"queries @{s}" for s in sizes)],
+                 [[name, *(counts.get(s) for s in sizes)] for name, counts in queries.items()])
+
+
+def _loads(values: object) -> str:
+    return "/".join(f"{v:.2f}" for v in values) if isinstance(values, (list, tuple)) else "?"
+
+
+def _inline(section: dict) -> str:
+    return ", ".join(f"{k} {_fmt(v) if not isinstance(v, dict) else _inline(v)}" for k, v in section.items())
