@@ -59,6 +59,7 @@ def fsync_dir(directory: Path) -> None:
 
 def publish(temp: Path, final: Path) -> None:
     """fsync the finished temp file, rename it into place and fsync the directory."""
+    os.chmod(temp, 0o600)  # backups hold every user's data: readable by the service user only
     fsync_file(temp)
     os.replace(temp, final)
     fsync_dir(final.parent)

@@ -1,0 +1,142 @@
+"""The work of one `kura-backup run`: space check, snapshot, compress, verify, publish, prune.
+
+Order is what makes it crash-safe: everything is built under temp names, the compressed file is
+verified BEFORE it is renamed to its final name, and the manifest is written last. Pruning happens
+only after all of that succeeded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loguru import logger
+from sqlalchemy.exc import SQLAlchemyError
+from zstandard import ZstdError
+
+from backup import retention
+from backup.errors import StageError
+from backup.files import clean_temps, ensure_dir, publish, remove_quietly, run_lock, temp_path
+from backup.manifest import (
+    DATA_SUFFIX, Entry, Manifest, backup_stem, list_backups, manifest_path_for, orphans, write_manifest,
+)
+from backup.snapshot import Snapshot, source_bytes, take_snapshot
+from backup.verify import compress, sha256_file, unpack_verified
+from common.settings import Settings
+from common.version import VERSION
+
+Clock = Callable[[], datetime]
+StageHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    entry: Entry
+    pruned: list[Entry]
+    duration_s: float
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def stage(name: str, hook: StageHook) -> Iterator[None]:
+    """Name the stage for status lines, and tag any failure inside it with that name."""
+    hook(name)
+    try:
+        yield
+    except StageError:
+        raise
+    except (OSError, sqlite3.Error, SQLAlchemyError, ZstdError, RuntimeError, ValueError) as exc:
+        raise StageError(name, str(exc) or type(exc).__name__) from exc
+
+
+def check_space(settings: Settings, directory: Path) -> int:
+    need = source_bytes(settings.db_path)
+    free = shutil.disk_usage(directory).free
+    if free < need:
+        raise StageError("space", f"{directory} has {free:,} bytes free, the backup needs about {need:,}")
+    return need
+
+
+def sweep(directory: Path) -> None:
+    clean_temps(directory)
+    for path in orphans(directory):
+        logger.warning("removing {}: it has no manifest (an interrupted run)", path.name)
+        remove_quietly(path)
+
+
+def _side_files(path: Path) -> list[Path]:
+    return [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
+
+
+def _build(settings: Settings, directory: Path, created_at: datetime, hook: StageHook) -> tuple[Path, Manifest]:
+    """Snapshot, compress and verify under temp names; return the verified temp file and its manifest."""
+    stem = backup_stem(created_at)
+    raw = temp_path(directory, stem + ".db")
+    packed = temp_path(directory, stem + DATA_SUFFIX)
+    check = temp_path(directory, stem + ".check.db")
+    try:
+        with stage("snapshot", hook):
+            snap = take_snapshot(settings, dest=raw)
+        with stage("compress", hook):
+            raw_sha = compress(raw, packed, level=settings.backup_zstd_level)
+            remove_quietly(*_side_files(raw))
+            manifest = _manifest(snap, packed, raw_sha, created_at=created_at)
+        with stage("verify", hook):
+            # Re-read from disk: the SHA-256, then the decompressed bytes against the raw copy's hash,
+            # integrity and the row counts of the snapshot.
+            unpack_verified(packed, manifest, check)
+        return packed, manifest
+    except BaseException:
+        remove_quietly(packed)
+        raise
+    finally:
+        remove_quietly(*_side_files(raw), *_side_files(check))
+
+
+def _manifest(snap: Snapshot, packed: Path, raw_sha: str, *, created_at: datetime) -> Manifest:
+    return Manifest(
+        file=packed.name, created_at=created_at, source_size=snap.size, compressed_size=packed.stat().st_size,
+        sha256=sha256_file(packed), raw_sha256=raw_sha, row_counts=snap.row_counts,
+        newest_bookmark_id=snap.newest_bookmark_id, schema_revision=snap.schema_revision,
+        sqlite_version=sqlite3.sqlite_version, kura_version=VERSION, duration_s=0.0, verified=True,
+    )
+
+
+def _publish(packed: Path, manifest: Manifest, final: Path, t0: float) -> None:
+    try:
+        publish(packed, final)
+    except BaseException:
+        remove_quietly(packed)
+        raise
+    manifest.file = final.name
+    manifest.duration_s = round(time.monotonic() - t0, 3)
+    write_manifest(final, manifest)
+
+
+def run_backup(settings: Settings, *, clock: Clock = _now, hook: StageHook = lambda _s: None) -> RunResult:
+    t0 = time.monotonic()
+    with ExitStack() as stack:
+        with stage("prepare", hook):
+            directory = ensure_dir(settings.backups_path)
+            stack.enter_context(run_lock(directory))
+            sweep(directory)
+        with stage("space", hook):
+            check_space(settings, directory)
+        created_at = clock()
+        packed, manifest = _build(settings, directory, created_at, hook)
+        final = directory / (backup_stem(created_at) + DATA_SUFFIX)
+        with stage("publish", hook):
+            _publish(packed, manifest, final, t0)
+        with stage("prune", hook):
+            pruned = retention.prune(settings, list_backups(directory))
+    entry = Entry(manifest=manifest, data_path=final, manifest_path=manifest_path_for(final))
+    return RunResult(entry=entry, pruned=pruned, duration_s=time.monotonic() - t0)

@@ -1,0 +1,120 @@
+"""Compression, checksums and the checks that make a backup "verified"."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import zstandard
+from tqdm import tqdm
+
+from backup.errors import StageError
+from backup.files import remove_quietly, temp_path
+from backup.manifest import Manifest, read_manifest
+from backup.snapshot import newest_bookmark_id, row_counts
+
+CHUNK = 1 << 20
+
+
+def _progress(total: int, desc: str) -> tqdm:  # type: ignore[type-arg]
+    # A bar for people at a terminal; nothing in the journal or in a pipe.
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False, disable=not sys.stderr.isatty())
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def compress(raw: Path, dest: Path, *, level: int) -> str:
+    """Stream ``raw`` into a zstd file at ``dest``; return the SHA-256 of the raw bytes."""
+    digest = hashlib.sha256()
+    cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+    with open(raw, "rb") as src, open(dest, "wb") as out, _progress(raw.stat().st_size, "compress") as bar:
+        with cctx.stream_writer(out, closefd=False) as writer:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+                bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+def decompress(src: Path, dest: Path) -> str:
+    """Stream-decompress ``src`` into ``dest``; return the SHA-256 of the decompressed bytes."""
+    digest = hashlib.sha256()
+    dctx = zstandard.ZstdDecompressor()
+    with open(src, "rb") as fh, open(dest, "wb") as out, _progress(src.stat().st_size, "decompress") as bar:
+        reader = dctx.stream_reader(fh)
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            bar.n = fh.tell()
+            bar.refresh()
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Contents:
+    row_counts: dict[str, int]
+    newest_bookmark_id: int | None
+
+
+def check_database(path: Path) -> Contents:
+    """PRAGMA integrity_check on a standalone copy, then its row counts."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        if problems != ["ok"]:
+            raise StageError("verify", f"integrity_check failed: {'; '.join(problems[:3])}")
+        counts = row_counts(conn)
+        return Contents(row_counts=counts, newest_bookmark_id=newest_bookmark_id(conn, counts))
+    except sqlite3.DatabaseError as exc:
+        raise StageError("verify", f"{path.name} is not a sound SQLite database: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def check_contents(found: Contents, *, expected_counts: dict[str, int], newest_id: int | None) -> None:
+    """Every table holds at least the rows counted at backup start; the newest bookmark is there."""
+    short = {t: (n, found.row_counts.get(t, 0)) for t, n in expected_counts.items() if found.row_counts.get(t, 0) < n}
+    if short:
+        detail = ", ".join(f"{t} {got} < {want}" for t, (want, got) in sorted(short.items()))
+        raise StageError("verify", f"copy is missing rows: {detail}")
+    if newest_id is not None and (found.newest_bookmark_id or 0) < newest_id:
+        raise StageError("verify", f"newest bookmark {newest_id} is missing from the copy")
+
+
+def unpack_verified(data_path: Path, manifest: Manifest, dest: Path) -> Contents:
+    """Check the SHA-256, decompress to ``dest`` and check integrity and contents against the manifest."""
+    actual = sha256_file(data_path)
+    if actual != manifest.sha256:
+        raise StageError("verify", f"{data_path.name}: SHA-256 mismatch (file {actual[:12]}…, manifest {manifest.sha256[:12]}…)")
+    try:
+        raw_sha = decompress(data_path, dest)
+    except zstandard.ZstdError as exc:
+        raise StageError("verify", f"{data_path.name} does not decompress: {exc}") from exc
+    if raw_sha != manifest.raw_sha256:
+        raise StageError("verify", f"{data_path.name}: decompressed data does not match the manifest")
+    found = check_database(dest)
+    check_contents(found, expected_counts=manifest.row_counts, newest_id=manifest.newest_bookmark_id)
+    return found
+
+
+def verify_file(data_path: Path, manifest: Manifest | None = None) -> Contents:
+    """Fully verify one backup, using a temp copy beside it that is always removed."""
+    if manifest is None:
+        try:
+            manifest = read_manifest(data_path)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise StageError("verify", f"{data_path.name} has no readable manifest: {exc}") from exc
+    scratch = temp_path(data_path.parent, data_path.name + ".check.db")
+    try:
+        return unpack_verified(data_path, manifest, scratch)
+    finally:
+        remove_quietly(scratch, *(scratch.with_name(scratch.name + s) for s in ("-wal", "-shm", "-journal")))
