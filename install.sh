@@ -1,11 +1,44 @@
 #!/usr/bin/env bash
 # Kura installer.
-#   ./install.sh --dev   create .venv in this checkout with the project and its test extras
-# (the system installation, `sudo ./install.sh`, is added by the deployment work)
+#   ./install.sh --dev             create .venv in this checkout with the project and its test extras
+#   sudo ./install.sh [OPTIONS]    install or upgrade Kura as systemd services on this host
+#   sudo ./install.sh --uninstall [--purge [--yes]]
+# Run ./install.sh --help for the options. See README.md, "Deployment".
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+PREFIX=/opt/kura                  # the virtualenv holding the code
+ETC=/etc/kura                     # kura.env: the settings, never overwritten
+STATE=/var/lib/kura               # StateDirectory=kura: database, metrics, backups
+UNIT_DIR=/etc/systemd/system
+ADMIN=/usr/local/sbin/kura        # `sudo kura ...`: the admin CLI as the kura user
+SYSTEM_PYTHON=/usr/bin/python3    # not a pyenv one: ProtectHome= hides /root from the units
+UNITS=(kura-api.service kura-monitor.service kura-backup.service kura-backup.timer
+       kura-notify-failure@.service)
+STARTED=(kura-api.service kura-monitor.service kura-backup.timer)
+
 die() { echo "install.sh: $*" >&2; exit 1; }
+usage_error() { echo "install.sh: $*" >&2; echo "run ./install.sh --help for the options" >&2; exit 2; }
+say() { echo "==> $*"; }
+
+usage() {
+    cat <<'EOF'
+Usage:
+  ./install.sh --dev                  development: .venv in this checkout (no root needed)
+  sudo ./install.sh [OPTIONS]         install, or upgrade in place, as systemd services
+  sudo ./install.sh --uninstall [--purge [--yes]]
+
+Install options:
+  --wheels DIR         install offline from a wheelhouse (pip --no-index --find-links DIR);
+                       PIP_FIND_LINKS=DIR does the same
+  --backup-time HH:MM  when the nightly backup runs (default 03:00; a re-run keeps the current one)
+Uninstall options:
+  --uninstall          stop and remove the units and the code; keeps /var/lib/kura and /etc/kura
+  --purge              also delete /var/lib/kura (database, backups), /etc/kura and the kura user;
+                       asks on a terminal, refused without one unless --yes
+  --yes                do not ask (for --purge)
+EOF
+}
 
 install_dev() {
     local py="${PYTHON:-python3}"
@@ -20,7 +53,218 @@ install_dev() {
     echo "  run the tests:  .venv/bin/python -m pytest"
 }
 
-case "${1:-}" in
-    --dev) install_dev ;;
-    *) die "usage: ./install.sh --dev" ;;
-esac
+# --- checks ------------------------------------------------------------------------------
+require_root_and_systemd() {
+    [ "$(id -u)" -eq 0 ] || die "the system install needs root: run sudo ./install.sh (or ./install.sh --dev for a checkout)"
+    command -v systemctl >/dev/null && [ -d /run/systemd/system ] \
+        || die "this host is not running systemd (no /run/systemd/system): Kura's services need it; use ./install.sh --dev to run from a checkout"
+}
+
+check_wheelhouse() {
+    [ -d "$1" ] || usage_error "--wheels $1: no such directory"
+    compgen -G "$1/*.whl" >/dev/null || usage_error "--wheels $1: no *.whl files in it (build it with: pip wheel . -w $1)"
+}
+
+check_backup_time() {
+    [[ "$1" =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || usage_error "--backup-time $1: expected HH:MM, e.g. 03:00"
+}
+
+ensure_python() {
+    [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON not found: install python3 (3.11 or newer) from your distribution"
+    "$SYSTEM_PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "$SYSTEM_PYTHON is $("$SYSTEM_PYTHON" -V 2>&1); Kura needs Python 3.11 or newer"
+    if ! "$SYSTEM_PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+        command -v apt-get >/dev/null || die "$SYSTEM_PYTHON cannot create virtualenvs: install its venv module"
+        say "installing python3-venv"
+        apt-get install -y python3-venv >/dev/null || die "apt-get install python3-venv failed"
+    fi
+}
+
+# --- install -----------------------------------------------------------------------------
+ensure_user() {
+    getent group kura >/dev/null || groupadd --system kura
+    getent passwd kura >/dev/null || useradd --system --gid kura --home-dir "$STATE" --no-create-home \
+        --shell /usr/sbin/nologin --comment "Kura bookmark service" kura
+}
+
+install_code() {
+    local wheels="$1" opts=(--quiet --disable-pip-version-check --upgrade) target="$here"
+    [ -x "$PREFIX/bin/python" ] || { say "creating the virtualenv $PREFIX"; "$SYSTEM_PYTHON" -m venv "$PREFIX"; }
+    if [ -n "$wheels" ]; then
+        opts+=(--no-index --find-links "$wheels")
+        # A wheelhouse built with `pip wheel .` holds Kura itself: install that exact file.
+        local wheel
+        wheel="$(compgen -G "$wheels/kura-*.whl" | sort -V | tail -n 1 || true)"
+        [ -n "$wheel" ] && target="$wheel"
+    fi
+    say "installing $(basename "$target") into $PREFIX"
+    # A local path is always reinstalled, so a re-run replaces the code even at the same version.
+    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" "$target" || die "pip install failed (see above)"
+}
+
+write_settings() {
+    install -d -m 0750 -o root -g kura "$ETC"
+    if [ -e "$ETC/kura.env" ]; then
+        say "keeping your settings in $ETC/kura.env"
+    else
+        install -m 0640 -o root -g kura "$here/deploy/kura.env.example" "$ETC/kura.env"
+        say "wrote $ETC/kura.env (commented defaults; edit it for email alerts)"
+    fi
+    install -d -m 0700 -o kura -g kura "$STATE"
+}
+
+write_admin_wrapper() {
+    # A transient unit gives the CLI exactly the services' user, settings and $STATE_DIRECTORY.
+    cat >"$ADMIN.tmp" <<EOF
+#!/bin/sh
+# Written by Kura's install.sh: the kura admin CLI as the kura user, with the services' settings.
+[ "\$(id -u)" -eq 0 ] || { echo "kura: run it as root: sudo kura \$*" >&2; exit 1; }
+exec systemd-run --quiet --pipe --wait --collect --service-type=exec --uid=kura --gid=kura \\
+    -p EnvironmentFile=$ETC/kura.env -p StateDirectory=kura -p StateDirectoryMode=0700 -p UMask=0077 \\
+    $PREFIX/bin/kura "\$@"
+EOF
+    chmod 0755 "$ADMIN.tmp" && mv -f "$ADMIN.tmp" "$ADMIN"
+}
+
+install_units() {
+    local when="$1" current
+    current="$(sed -n 's/^OnCalendar=//p' "$UNIT_DIR/kura-backup.timer" 2>/dev/null | head -n 1 || true)"
+    if [ -n "$when" ]; then current="*-*-* $when:00"; fi
+    for unit in "${UNITS[@]}"; do
+        install -m 0644 "$here/deploy/systemd/$unit" "$UNIT_DIR/$unit"
+    done
+    if [ -n "$current" ]; then
+        sed -i "s/^OnCalendar=.*/OnCalendar=$current/" "$UNIT_DIR/kura-backup.timer"
+    fi
+    say "nightly backup: $(sed -n 's/^OnCalendar=//p' "$UNIT_DIR/kura-backup.timer")"
+}
+
+env_value() {
+    # The last KEY=value line for KEY in kura.env (quotes stripped), or the default given.
+    local value
+    value="$(sed -n "s/^[[:space:]]*$1=//p" "$ETC/kura.env" | tail -n 1 | tr -d "\"'")"
+    echo "${value:-$2}"
+}
+
+api_url() {
+    local host
+    host="$(env_value KURA_HOST 127.0.0.1)"
+    case "$host" in 0.0.0.0|::) host=127.0.0.1 ;; *:*) host="[$host]" ;; esac
+    echo "http://$host:$(env_value KURA_PORT 8000)"
+}
+
+wait_ready() {
+    local url
+    url="$(api_url)/readyz"
+    say "waiting for $url"
+    "$PREFIX/bin/python" - "$url" <<'EOF' || die "the API did not become ready; see: journalctl -u kura-api -e"
+import sys, time, urllib.request
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=2) as resp:
+            if resp.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+EOF
+}
+
+next_steps() {
+    cat <<EOF
+
+Kura is running.
+  create the first user and token:  sudo kura user add alice --admin
+                                    sudo kura token create alice --label laptop
+  the API:                          $(api_url)  (loopback only; put a TLS proxy in front)
+  settings:                         $ETC/kura.env, then: sudo systemctl restart kura-api kura-monitor
+  status and logs:                  systemctl status kura-api kura-monitor kura-backup.timer
+                                    journalctl -u kura-api -p err     (errors only)
+                                    systemctl list-timers kura-backup.timer
+  upgrade:                          git pull && sudo ./install.sh
+EOF
+}
+
+install_system() {
+    local wheels="$1" when="$2"
+    require_root_and_systemd
+    ensure_python
+    ensure_user
+    install_code "$wheels"
+    write_settings
+    write_admin_wrapper
+    install_units "$when"
+    systemctl daemon-reload
+    # Stop before the schema upgrade so no old code ever runs against a newer schema.
+    systemctl stop kura-api.service kura-monitor.service 2>/dev/null || true
+    say "upgrading the database schema"
+    "$ADMIN" db upgrade || die "the schema upgrade failed; the old services stay stopped"
+    systemctl enable --quiet "${STARTED[@]}"
+    systemctl restart "${STARTED[@]}" || die "a unit failed to start; see: systemctl status kura-api kura-monitor"
+    wait_ready
+    next_steps
+}
+
+# --- uninstall ---------------------------------------------------------------------------
+confirm_purge() {
+    local yes="$1" answer
+    [ "$yes" = 1 ] && return 0
+    [ -t 0 ] || usage_error "--purge deletes $STATE (database and backups) and $ETC; refusing without a terminal to ask on: add --yes"
+    read -r -p "Delete $STATE (the database and every backup) and $ETC for good? Type 'purge': " answer
+    [ "$answer" = purge ] || die "not purging; nothing was changed"
+}
+
+uninstall_system() {
+    local purge="$1"
+    require_root_and_systemd
+    systemctl disable --now --quiet "${STARTED[@]}" 2>/dev/null || true
+    systemctl stop kura-backup.service 2>/dev/null || true
+    for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
+    systemctl daemon-reload
+    systemctl reset-failed 'kura-*' 2>/dev/null || true
+    rm -rf "$PREFIX" "$ADMIN"
+    say "removed the Kura units, $PREFIX and $ADMIN"
+    if [ "$purge" = 1 ]; then
+        rm -rf "$STATE" "$ETC"
+        getent passwd kura >/dev/null && userdel kura
+        getent group kura >/dev/null && groupdel kura
+        say "purged $STATE, $ETC and the kura user"
+    else
+        say "kept your data in $STATE and settings in $ETC (remove them with --uninstall --purge)"
+    fi
+}
+
+# --- arguments ---------------------------------------------------------------------------
+main() {
+    local mode=install wheels="${PIP_FIND_LINKS:-}" when="" purge=0 yes=0
+    [ "${1:-}" = --dev ] && { [ $# -eq 1 ] || usage_error "--dev takes no other options"; install_dev; return; }
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h|--help) usage; return 0 ;;
+            --uninstall) mode=uninstall ;;
+            --purge) purge=1 ;;
+            --yes) yes=1 ;;
+            --wheels) [ $# -ge 2 ] || usage_error "--wheels needs a directory"; wheels="$2"; shift ;;
+            --wheels=*) wheels="${1#--wheels=}" ;;
+            --backup-time) [ $# -ge 2 ] || usage_error "--backup-time needs HH:MM"; when="$2"; shift ;;
+            --backup-time=*) when="${1#--backup-time=}" ;;
+            --dev) usage_error "--dev takes no other options" ;;
+            *) usage_error "unknown option: $1" ;;
+        esac
+        shift
+    done
+    if [ "$mode" = uninstall ]; then
+        [ -z "$when" ] || usage_error "--backup-time makes no sense with --uninstall"
+        [ "$purge" = 1 ] && confirm_purge "$yes"
+        uninstall_system "$purge"
+    else
+        [ "$purge" = 0 ] || usage_error "--purge only goes with --uninstall"
+        [ -z "$wheels" ] || check_wheelhouse "$wheels"
+        [ -z "$when" ] || check_backup_time "$when"
+        install_system "$wheels" "$when"
+    fi
+}
+
+main "$@"
