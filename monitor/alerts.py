@@ -1,0 +1,152 @@
+"""Alert delivery: log every event, keep the history, and mail through a queue that survives outages.
+
+Events and their mail are written in one transaction, then a separate thread hands queued mail to
+common.mail. A mail server that is down (or slow to time out) never delays sampling; the message
+stays queued in metrics.db and is retried every cycle, in order, until it goes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from loguru import logger
+from sqlalchemy import text
+
+from common.db import Database
+from common.mail import MailError, send_mail
+from common.settings import Settings
+from monitor.rules import AlertEvent, AlertState
+from monitor.store import to_ms
+
+TITLES = {"alert": "ALERT", "reminder": "STILL FAILING", "recovery": "RECOVERED"}
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def compose(event: AlertEvent, *, host: str) -> tuple[str, str]:
+    subject = f"[kura {host}] {TITLES[event.kind]} {event.key}: {event.message}"
+    body = "\n".join([
+        f"{TITLES[event.kind]}: {event.message}",
+        "",
+        f"rule:     {event.rule}",
+        f"subject:  {event.key}",
+        f"severity: {event.severity}",
+        f"value:    {event.value if event.value is not None else '-'}",
+        f"time:     {event.at.astimezone(UTC).isoformat(timespec='seconds')}",
+        f"host:     {host}",
+        "",
+        "Sent by kura-monitor. History: GET /api/v1/system/alerts.",
+    ])
+    return subject, body
+
+
+class AlertLog:
+    """History, active alerts (so a restart neither repeats an alert nor loses its recovery), mail queue."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self.host = socket.gethostname() or "localhost"
+        self._warned_unconfigured = False
+
+    def record(self, events: Iterable[AlertEvent], states: dict[str, AlertState]) -> int:
+        events = list(events)
+        if not events:
+            return 0
+        queue = self.settings.mail_configured
+        if not queue and not self._warned_unconfigured:
+            logger.warning("alerts are not mailed: set KURA_SMTP_HOST and KURA_MAIL_TO")
+            self._warned_unconfigured = True
+        with self.db.write_session() as session:
+            for event in events:
+                log = logger.info if event.kind == "recovery" else logger.warning
+                log("{} {} [{}] {} (value {})", TITLES[event.kind].lower(), event.key, event.rule, event.message,
+                    event.value)
+                at = to_ms(event.at)
+                session.execute(text(
+                    "INSERT INTO alerts (at, kind, rule, key, severity, message, value) "
+                    "VALUES (:at, :kind, :rule, :key, :sev, :msg, :value)"
+                ), {"at": at, "kind": event.kind, "rule": event.rule, "key": event.key, "sev": event.severity,
+                    "msg": event.message, "value": event.value})
+                self._save_state(session, event, states.get(event.key))
+                if queue:
+                    subject, body = compose(event, host=self.host)
+                    session.execute(text("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)"),
+                                    {"at": at, "s": subject, "b": body})
+        return len(events)
+
+    def _save_state(self, session, event: AlertEvent, state: AlertState | None) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "recovery" or state is None or state.fired_at is None:
+            session.execute(text("DELETE FROM active_alerts WHERE key = :k"), {"k": event.key})
+            return
+        assert state.last_sent_at is not None
+        session.execute(text(
+            "INSERT OR REPLACE INTO active_alerts (key, rule, severity, fired_at, last_sent_at, message) "
+            "VALUES (:k, :r, :s, :f, :l, :m)"
+        ), {"k": event.key, "r": state.rule, "s": state.severity, "f": to_ms(state.fired_at),
+            "l": to_ms(state.last_sent_at), "m": state.message})
+
+    def load_active(self, cycles: dict[str, int]) -> dict[str, AlertState]:
+        """Active alerts from a previous run, with their counts full so they stay fired."""
+        with self.db.read_session() as session:
+            rows = session.execute(text(
+                "SELECT key, rule, severity, fired_at, last_sent_at, message FROM active_alerts")).all()
+        return {row.key: AlertState(rule=row.rule, severity=row.severity, count=cycles.get(row.rule, 1),
+                                    fired_at=_from_ms(row.fired_at), last_sent_at=_from_ms(row.last_sent_at),
+                                    message=row.message) for row in rows}
+
+    def deliver_pending(self) -> int:
+        """Send queued mail oldest first; stop at the first failure (the server is down). Returns sent."""
+        with self.db.read_session() as session:
+            queued = session.execute(text(
+                "SELECT id, subject, body, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id")).all()
+        sent = 0
+        for row in queued:
+            try:
+                send_mail(self.settings, subject=row.subject, body=row.body)
+            except MailError as exc:
+                with self.db.write_session() as session:
+                    session.execute(text("UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :i"),
+                                    {"e": str(exc), "i": row.id})
+                # Say it once per message, not once per retry cycle, or a long outage floods the journal.
+                log = logger.error if row.attempts == 0 else logger.debug
+                log("{}; {} alert mail(s) stay queued and are retried", exc, len(queued) - sent)
+                break
+            with self.db.write_session() as session:
+                session.execute(text("UPDATE outbox SET sent_at = :t, attempts = attempts + 1 WHERE id = :i"),
+                                {"t": to_ms(datetime.now(UTC)), "i": row.id})
+            sent += 1
+        return sent
+
+
+class Deliverer:
+    """A thread that flushes the mail queue every ``interval_s`` and whenever it is kicked."""
+
+    def __init__(self, log: AlertLog, *, interval_s: float) -> None:
+        self.log, self.interval_s = log, interval_s
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kura-alert-mail", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 0.5) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.log.deliver_pending()
+            except Exception:  # noqa: BLE001 - the queue is in SQLite; try again next cycle
+                logger.exception("alert mail delivery failed; retrying next cycle")
+            self._wake.wait(self.interval_s)
+            self._wake.clear()

@@ -1,0 +1,137 @@
+"""The read side of metrics.db, for the API: graph series, the latest sample, alert history.
+
+The API never creates or migrates metrics.db: when the monitor has not written one yet, every
+question here has an empty answer rather than an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from common.db import Database, open_database
+from common.errors import BadRequest
+from common.settings import Settings
+from monitor.metrics import METRICS
+from monitor.store import BUCKET_MS, SCHEMA_VERSION, schema_version, to_ms
+
+RAW_MAX_RANGE = timedelta(hours=6)  # longer ranges read the 5-minute rollups
+TARGET_POINTS = 720  # per series when the caller gives no step: enough for any graph's width
+MAX_POINTS = 10_000
+
+
+@contextmanager
+def open_metrics(settings: Settings) -> Iterator[Database | None]:
+    """metrics.db for reading, or None when the monitor has not created it yet."""
+    path = settings.metrics_db_path
+    if not path.exists():
+        yield None
+        return
+    db = open_database(settings, path=path, pool_size=1)
+    try:
+        yield db if schema_version(db) == SCHEMA_VERSION else None
+    finally:
+        db.dispose()
+
+
+@dataclass(frozen=True)
+class Plan:
+    table: str  # "samples" or "rollups"
+    step_ms: int | None  # None: raw rows as stored
+
+
+def plan(*, since: datetime, until: datetime, step_s: float | None, now: datetime, settings: Settings) -> Plan:
+    span_ms = to_ms(until) - to_ms(since)
+    raw_kept_from = now - timedelta(days=settings.monitor_raw_retention_days)
+    if until - since <= RAW_MAX_RANGE and since >= raw_kept_from:
+        step_ms = None if step_s is None else max(1, int(step_s * 1000))
+        if step_ms is None and span_ms / (settings.monitor_interval * 1000) > TARGET_POINTS:
+            step_ms = math.ceil(span_ms / TARGET_POINTS)
+        result = Plan("samples", step_ms)
+    else:
+        wanted = step_s * 1000 if step_s is not None else span_ms / TARGET_POINTS
+        result = Plan("rollups", max(1, math.ceil(wanted / BUCKET_MS)) * BUCKET_MS)
+    if result.step_ms is not None and span_ms / result.step_ms > MAX_POINTS:
+        raise BadRequest(f"step is too small for this range: at most {MAX_POINTS} points per series",
+                         details={"min_step": math.ceil(span_ms / MAX_POINTS) / 1000})
+    return result
+
+
+def _series_sql(p: Plan) -> str:
+    if p.table == "samples" and p.step_ms is None:
+        return ("SELECT s.label, x.ts AS t, x.value AS avg, x.value AS min, x.value AS max FROM series s "
+                "CROSS JOIN samples x ON x.series = s.id AND x.ts >= :since AND x.ts < :until "
+                "WHERE s.name = :name ORDER BY s.label, t")
+    if p.table == "samples":
+        return ("SELECT s.label, x.ts / :step * :step AS t, avg(x.value) AS avg, min(x.value) AS min, "
+                "max(x.value) AS max FROM series s "
+                "CROSS JOIN samples x ON x.series = s.id AND x.ts >= :since AND x.ts < :until "
+                "WHERE s.name = :name GROUP BY s.label, t ORDER BY s.label, t")
+    return ("SELECT s.label, r.bucket / :step * :step AS t, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, "
+            "max(r.max) AS max FROM series s "
+            "CROSS JOIN rollups r ON r.series = s.id AND r.bucket >= :since AND r.bucket < :until "
+            "WHERE s.name = :name GROUP BY s.label, t ORDER BY s.label, t")
+
+
+def series(db: Database | None, *, metric: str, since: datetime, until: datetime, step_s: float | None,
+           settings: Settings, now: datetime | None = None) -> dict:  # type: ignore[type-arg]
+    """One metric's series between ``since`` and ``until`` as ``[t, avg, min, max]`` points."""
+    if metric not in METRICS:
+        raise BadRequest(f"unknown metric {metric!r}", details={"known": sorted(METRICS)})
+    if since >= until:
+        raise BadRequest("since must be before until")
+    p = plan(since=since, until=until, step_s=step_s, now=now or datetime.now(UTC), settings=settings)
+    out: dict[str, dict] = {}  # type: ignore[type-arg]
+    if db is not None:
+        with db.read_session() as session:
+            rows = session.execute(text(_series_sql(p)), {"name": metric, "since": to_ms(since),
+                                                          "until": to_ms(until), "step": p.step_ms}).all()
+        label_name = METRICS[metric].label
+        for row in rows:
+            entry = out.setdefault(row.label, {"labels": {label_name: row.label} if label_name else {}, "points": []})
+            entry["points"].append([row.t / 1000, row.avg, row.min, row.max])
+    return {
+        "metric": metric, "help": METRICS[metric].help,
+        "since": since, "until": until,
+        "step": None if p.step_ms is None else p.step_ms / 1000,
+        "resolution": "raw" if p.table == "samples" else "rollup",
+        "columns": ["t", "avg", "min", "max"],
+        "series": list(out.values()),
+    }
+
+
+def latest(db: Database | None) -> tuple[float | None, list[tuple[str, str, float]]]:
+    """The newest sample's time (Unix seconds) and its values; series absent from it are gone."""
+    if db is None:
+        return None, []
+    with db.read_session() as session:
+        ts = session.execute(text("SELECT value FROM meta WHERE key = 'last_sample_ts'")).scalar()
+        if ts is None:
+            return None, []
+        rows = session.execute(text(
+            "SELECT s.name, s.label, x.value FROM series s CROSS JOIN samples x ON x.series = s.id AND x.ts = :t "
+            "ORDER BY s.name, s.label"), {"t": ts}).all()
+    return ts / 1000, [(r.name, r.label, r.value) for r in rows]
+
+
+def alert_history(db: Database | None, *, since: datetime | None, limit: int) -> dict:  # type: ignore[type-arg]
+    if db is None:
+        return {"active": [], "history": []}
+    with db.read_session() as session:
+        active = session.execute(text(
+            "SELECT key, rule, severity, fired_at, last_sent_at, message FROM active_alerts ORDER BY fired_at")).all()
+        history = session.execute(text(
+            "SELECT id, at, kind, rule, key, severity, message, value FROM alerts WHERE at >= :since "
+            "ORDER BY at DESC, id DESC LIMIT :limit"), {"since": to_ms(since) if since else 0, "limit": limit}).all()
+    when = lambda ms: datetime.fromtimestamp(ms / 1000, tz=UTC)  # noqa: E731
+    return {
+        "active": [{"key": r.key, "rule": r.rule, "severity": r.severity, "fired_at": when(r.fired_at),
+                    "last_sent_at": when(r.last_sent_at), "message": r.message} for r in active],
+        "history": [{"id": r.id, "at": when(r.at), "kind": r.kind, "rule": r.rule, "key": r.key,
+                     "severity": r.severity, "message": r.message, "value": r.value} for r in history],
+    }

@@ -1,0 +1,280 @@
+"""Where samples come from: one small interface, a real psutil source and a scripted one for tests.
+
+The psutil source never blocks the loop: CPU percentages are deltas between calls
+(``interval=None``), byte rates are deltas of counters, and anything that touches a file system or
+the network runs on its own daemon thread with a time limit (a hung NFS mount costs one stuck
+thread and a missing value, not a stalled monitor).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import psutil
+from loguru import logger
+
+from common.settings import Settings
+from monitor.metrics import Reading, SeriesKey, reading_from
+
+PROGRAMS = ("kura-api", "kura-monitor", "kura-backup")
+RESCAN_S = 60.0  # how often to look for new Kura processes (kura-backup comes and goes nightly)
+BACKUP_CHECK_S = 60.0  # the backup check reads manifests; once a minute is plenty for a 26 h limit
+
+
+class Source(Protocol):
+    def read(self) -> Reading: ...
+
+
+class TimeBox:
+    """Run probes on daemon threads and stop waiting after ``timeout_s``.
+
+    A probe still stuck from an earlier sample is not started again, so a hung file system holds one
+    thread, not one per sample; daemon threads never delay the process's exit.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._stuck: dict[str, threading.Thread] = {}
+
+    def run(self, probes: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        threads: dict[str, threading.Thread] = {}
+        for name, probe in probes.items():
+            stuck = self._stuck.get(name)
+            if stuck is not None and stuck.is_alive():
+                continue
+            self._stuck.pop(name, None)
+            thread = threading.Thread(target=_capture, args=(probe, name, results), daemon=True,
+                                      name=f"kura-probe-{name}")
+            thread.start()
+            threads[name] = thread
+        deadline = time.monotonic() + self.timeout_s
+        for name, thread in threads.items():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                self._stuck[name] = thread
+                logger.warning("probe {} did not answer within {:g} s; its values are missing", name,
+                               self.timeout_s)
+        return {name: results[name] for name in threads if name in results and name not in self._stuck}
+
+
+def _capture(probe: Callable[[], Any], name: str, results: dict[str, Any]) -> None:
+    try:
+        results[name] = probe()
+    except Exception as exc:  # noqa: BLE001 - a failed probe is a missing value, logged once per sample
+        logger.warning("probe {} failed: {}", name, exc)
+
+
+def mountpoint(path: Path) -> str:
+    """The mount point holding ``path`` (or its nearest existing parent)."""
+    current = path.resolve()
+    while not current.exists():
+        current = current.parent
+    while not os.path.ismount(current):
+        current = current.parent
+    return str(current)
+
+
+def filesystem_probe(paths: Iterable[Path]) -> dict[SeriesKey, float]:
+    values: dict[SeriesKey, float] = {}
+    for path in paths:
+        mount = mountpoint(path)
+        usage = psutil.disk_usage(mount)
+        values[("filesystem_size_bytes", mount)] = usage.total
+        values[("filesystem_avail_bytes", mount)] = usage.free
+        values[("filesystem_avail_percent", mount)] = 100.0 * usage.free / usage.total if usage.total else 0.0
+    return values
+
+
+def database_probe(db_path: Path) -> dict[SeriesKey, float]:
+    values: dict[SeriesKey, float] = {}
+    for file in (db_path, db_path.with_name(db_path.name + "-wal")):
+        try:
+            values[("database_file_bytes", file.name)] = file.stat().st_size
+        except FileNotFoundError:
+            continue
+    return values
+
+
+def readyz_probe(url: str, timeout_s: float) -> dict[SeriesKey, float]:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/readyz", timeout=timeout_s) as response:
+            up = response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        up = False
+    return {("api_up", ""): 1.0 if up else 0.0}
+
+
+def backup_probe(settings: Settings) -> tuple[dict[SeriesKey, float], str]:
+    from backup.status import check_staleness, newest_verified_backup
+
+    ok, message = check_staleness(settings, now=datetime.now(UTC))
+    newest = newest_verified_backup(settings)
+    values: dict[SeriesKey, float] = {("backup_fresh", ""): 1.0 if ok else 0.0}
+    if newest is not None:
+        values[("backup_last_success_timestamp_seconds", "")] = newest.created_at.timestamp()
+    return values, message
+
+
+def program_of(name: str, cmdline: list[str]) -> str | None:
+    for part in (name, *cmdline[:3]):
+        base = os.path.basename(part or "")
+        if base in PROGRAMS:
+            return base
+    return None
+
+
+class ProcessTracker:
+    """Kura's processes, found by name or command line and cached between samples.
+
+    Scanning every process is what makes monitors expensive, so the full scan runs at most once per
+    RESCAN_S; between scans only the cached psutil.Process objects are read.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._procs: dict[int, tuple[str, psutil.Process]] = {}
+        self._last_scan = float("-inf")
+        self.scans = 0
+
+    def _scan(self) -> None:
+        self.scans += 1
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            if proc.pid in self._procs:
+                continue
+            program = program_of(proc.info["name"] or "", proc.info["cmdline"] or [])
+            if program is not None:
+                proc.cpu_percent(None)  # prime: the first call only starts the delta
+                self._procs[proc.pid] = (program, proc)
+
+    def read(self) -> dict[SeriesKey, float]:
+        if self._clock() - self._last_scan >= RESCAN_S:
+            self._last_scan = self._clock()
+            self._scan()
+        totals: dict[SeriesKey, float] = {}
+        for pid, (program, proc) in list(self._procs.items()):
+            try:
+                with proc.oneshot():
+                    figures = {
+                        "process_cpu_percent": proc.cpu_percent(None),
+                        "process_resident_memory_bytes": proc.memory_info().rss,
+                        "process_open_fds": proc.num_fds(),
+                        "process_threads": proc.num_threads(),
+                        "process_count": 1,
+                    }
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                del self._procs[pid]
+                continue
+            for name, value in figures.items():
+                totals[(name, program)] = totals.get((name, program), 0.0) + value
+        return totals
+
+
+class PsutilSource:
+    """The real source: host, file systems, Kura's processes, the API's /readyz and the backups."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._timebox = TimeBox(settings.monitor_probe_timeout_s)
+        self._processes = ProcessTracker(clock)
+        self._counters: tuple[float, Any, Any] | None = None
+        self._backup: tuple[float, dict[SeriesKey, float], str] | None = None
+        psutil.cpu_percent(None)
+        psutil.cpu_percent(None, percpu=True)
+
+    def read(self) -> Reading:
+        values: dict[SeriesKey, float] = {("cpu_percent", ""): psutil.cpu_percent(None)}
+        for core, pct in enumerate(psutil.cpu_percent(None, percpu=True)):
+            values[("cpu_core_percent", str(core))] = pct
+        for name, load in zip(("load1", "load5", "load15"), psutil.getloadavg(), strict=True):
+            values[(name, "")] = load
+        values.update(self._memory())
+        values.update(self._rates())
+        values.update(self._processes.read())
+        notes: dict[str, str] = {}
+        values.update(self._slow_probes(notes))
+        return Reading(values=values, notes=notes)
+
+    def _memory(self) -> dict[SeriesKey, float]:
+        mem, swap = psutil.virtual_memory(), psutil.swap_memory()
+        return {
+            ("memory_total_bytes", ""): mem.total,
+            ("memory_available_bytes", ""): mem.available,
+            ("memory_available_percent", ""): 100.0 * mem.available / mem.total,
+            ("swap_total_bytes", ""): swap.total,
+            ("swap_used_bytes", ""): swap.used,
+        }
+
+    def _rates(self) -> dict[SeriesKey, float]:
+        now, disk, net = self._clock(), psutil.disk_io_counters(), psutil.net_io_counters()
+        previous, self._counters = self._counters, (now, disk, net)
+        if previous is None or now <= previous[0]:
+            return {}
+        elapsed, values = now - previous[0], {}
+        pairs = (("disk_read_bytes_per_second", 1, "read_bytes"), ("disk_write_bytes_per_second", 1, "write_bytes"),
+                 ("network_receive_bytes_per_second", 2, "bytes_recv"),
+                 ("network_transmit_bytes_per_second", 2, "bytes_sent"))
+        for name, index, field in pairs:
+            before, after = previous[index], (disk, net)[index - 1]
+            if before is not None and after is not None:
+                # Counters can wrap or reset (a disk hot-removed); a negative rate is noise, not data.
+                values[(name, "")] = max(0.0, (getattr(after, field) - getattr(before, field)) / elapsed)
+        return values
+
+    def _slow_probes(self, notes: dict[str, str]) -> dict[SeriesKey, float]:
+        settings = self.settings
+        probes: dict[str, Callable[[], Any]] = {
+            "filesystems": lambda: filesystem_probe({settings.data_dir, settings.backups_path}),
+            "database": lambda: database_probe(settings.db_path),
+            "readyz": lambda: readyz_probe(settings.monitor_api_url, settings.monitor_probe_timeout_s),
+        }
+        if self._backup is None or self._clock() - self._backup[0] >= BACKUP_CHECK_S:
+            probes["backup"] = lambda: backup_probe(settings)
+        results = self._timebox.run(probes)
+        if "backup" in results:
+            self._backup = (self._clock(), *results.pop("backup"))
+        values: dict[SeriesKey, float] = {}
+        for part in results.values():
+            values.update(part)
+        if self._backup is not None:
+            values.update(self._backup[1])
+            notes["backup"] = self._backup[2]
+        return values
+
+
+class ScriptedSource:
+    """Replays readings given as dicts (see ``reading_from``); repeats the last one when it runs out.
+
+    ``hold()`` makes the next ``read()`` block until ``release()``: a wedged probe on demand.
+    """
+
+    def __init__(self, readings: Iterable[dict[Any, float] | Reading]) -> None:
+        self._readings = [r if isinstance(r, Reading) else reading_from(r) for r in readings]
+        if not self._readings:
+            raise ValueError("a scripted source needs at least one reading")
+        self._next = 0
+        self._open = threading.Event()
+        self._open.set()
+        self.reads = 0
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def read(self) -> Reading:
+        self._open.wait()
+        self.reads += 1
+        reading = self._readings[min(self._next, len(self._readings) - 1)]
+        self._next += 1
+        return reading
