@@ -122,6 +122,7 @@ def _register_core(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 REGISTRARS: list[Registrar] = [_register_core]
 REGISTRARS.append(__import__("common.cli_deploy", fromlist=["register"]).register)  # kura notify-failure
+REGISTRARS.append(__import__("common.cli_transfer", fromlist=["register"]).register)  # kura import/export
 
 
 def build_parser() -> argparse.ArgumentParser:

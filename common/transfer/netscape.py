@@ -1,0 +1,171 @@
+"""A streaming reader for the Netscape bookmark file that every browser exports.
+
+It is fed text in chunks and hands back items as it goes, so memory stays flat however large the
+file. The standard library's html.parser is forgiving about the unclosed <DT> and <p> tags these
+files are full of and reports the line of every tag through getpos().
+
+Shapes handled: Firefox (TAGS, SHORTCUTURL, ICON_URI, the toolbar and "Other Bookmarks" folders as
+<H3>), Chrome/Edge (PERSONAL_TOOLBAR_FOLDER), Safari (no outer <DL>; its Reading List folder means
+unread), Pocket (<ul><li><a time_added tags>, an <h1> per "Unread" / "Read Archive" section).
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from common.transfer.entries import (
+    Entry,
+    EntryError,
+    Folder,
+    Item,
+    parse_flag,
+    parse_timestamp,
+    split_tags,
+)
+
+SAFARI_READING_LIST = "com.apple.readinglist"
+# Tags that end a <DD> description: the next entry or folder, or the end of the list.
+DESCRIPTION_ENDS = {"dt", "dl", "h3", "a", "hr", "h1", "li", "ul"}
+
+
+class NetscapeParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.items: list[Item] = []
+        self.doctype_seen = False
+        self.list_seen = False  # a <DL> (or Pocket's <ul>) with an entry in it
+        self.anchors = 0
+        self._lists: list[tuple[str, ...] | None] = []  # one per open <DL>: the folder it opens
+        self._folder: tuple[str, ...] = ()
+        self._pending_h3: dict[str, str | None] | None = None
+        self._h3_path: tuple[str, ...] | None = None
+        self._text: list[str] | None = None
+        self._anchor: tuple[int, dict[str, str | None]] | None = None
+        self._entry: Entry | None = None  # waiting for a possible <DD>
+        self._reading_list: set[tuple[str, ...]] = set()
+        self._section: str = ""  # Pocket: the current <h1>
+        self._h1 = False
+
+    # --- html.parser callbacks ------------------------------------------------------------
+    def handle_decl(self, decl: str) -> None:
+        if "netscape-bookmark-file" in decl.lower():
+            self.doctype_seen = True
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in DESCRIPTION_ENDS:
+            self._flush_entry()
+        if tag == "a":
+            self._anchor = (self.getpos()[0], dict(attrs))
+            self._text = []
+        elif tag == "h3":
+            self._pending_h3 = dict(attrs)
+            self._text = []
+        elif tag == "h1":
+            self._h1, self._text = True, []
+        elif tag == "dd" and self._entry is not None:
+            self._text = []
+        elif tag in {"dl", "ul"}:
+            self._open_list()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._anchor is not None:
+            self._close_anchor()
+        elif tag == "h3" and self._pending_h3 is not None:
+            self._close_folder()
+        elif tag == "h1" and self._h1:
+            self._section, self._h1 = self._take_text().lower(), False
+        elif tag in {"dl", "ul"}:
+            self._flush_entry()
+            if self._lists:
+                self._lists.pop()
+            self._folder = next((f for f in reversed(self._lists) if f is not None), ())
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush_entry()
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _take_text(self) -> str:
+        text = "".join(self._text or ()).strip()
+        self._text = None
+        return text
+
+    def _open_list(self) -> None:
+        # A <DL> right after an <H3> holds that folder's contents; any other list adds no level.
+        path, self._h3_path = self._h3_path, None
+        self._lists.append(path)
+        if path is not None:
+            self._folder = path
+
+    def _close_folder(self) -> None:
+        attrs, self._pending_h3 = self._pending_h3 or {}, None
+        name = self._take_text() or "(no name)"
+        path = (*self._folder, name)
+        if (attrs.get("id") or "").lower() == SAFARI_READING_LIST:
+            self._reading_list.add(path)
+        try:
+            created = parse_timestamp(attrs.get("add_date"))
+        except ValueError:
+            created = None  # a folder's date is not worth losing its contents over
+        # No position: the importer appends new folders after the user's existing ones, in file order.
+        self.items.append(Folder(path=path, created=created))
+        self._h3_path = path
+
+    def _close_anchor(self) -> None:
+        line, attrs = self._anchor or (0, {})
+        self._anchor = None
+        title = self._take_text()
+        self.anchors += 1
+        if self._lists:
+            self.list_seen = True
+        href = (attrs.get("href") or "").strip()
+        if not href:
+            self.items.append(EntryError(line, "the link has no HREF"))
+            return
+        try:
+            self._entry = self._entry_from(line, href, title, attrs)
+        except ValueError as exc:
+            self.items.append(EntryError(line, f"bad date on {href[:80]}: {exc}"))
+
+    def _entry_from(self, line: int, href: str, title: str, attrs: dict[str, str | None]) -> Entry:
+        def flag(name: str) -> bool | None:
+            return parse_flag(attrs[name] or "1") if name in attrs else None
+
+        created = parse_timestamp(attrs.get("add_date") or attrs.get("time_added"))
+        unread, archived = flag("toread"), None
+        if self._folder in self._reading_list or self._section == "unread":
+            unread = True
+        elif self._section == "read archive":
+            archived, unread = True, False
+        return Entry(
+            line=line,
+            url=href,
+            title=title,
+            tags=split_tags(attrs.get("tags")),
+            folder=self._folder,
+            created=created,
+            modified=parse_timestamp(attrs.get("last_modified")) or created,
+            unread=unread,
+            archived=archived,
+            private=flag("private"),
+        )
+
+    def _flush_entry(self) -> None:
+        if self._entry is None:
+            return
+        entry, self._entry = self._entry, None
+        if self._text is not None and self._anchor is None and self._pending_h3 is None and not self._h1:
+            entry.description = self._take_text()
+        self.items.append(entry)
+
+    def drain(self) -> list[Item]:
+        items, self.items = self.items, []
+        return items
+
+    @property
+    def looks_like_bookmarks(self) -> bool:
+        return self.doctype_seen or (self.list_seen and self.anchors > 0)

@@ -1,0 +1,81 @@
+"""Turn an uploaded file into import items: sniff the format, decode, and parse as a stream."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from common.transfer import jsonformat
+from common.transfer.entries import BadFile, Item
+from common.transfer.netscape import NetscapeParser
+
+CHUNK = 1 << 16
+Progress = Callable[[int], None]
+
+
+def _read(source: BinaryIO, progress: Progress | None) -> bytes:
+    chunk = source.read(CHUNK)
+    if progress is not None and chunk:
+        progress(len(chunk))
+    return chunk
+
+
+def sniff(head: bytes) -> str:
+    """"json" or "netscape", or BadFile saying what the file looks like instead."""
+    text = head.removeprefix(codecs.BOM_UTF8)
+    stripped = text.lstrip()
+    if not stripped:
+        raise BadFile("the file is empty")
+    if b"\x00" in text:
+        raise BadFile("it is binary data, not text")
+    line = text[: len(text) - len(stripped)].count(b"\n") + 1
+    if stripped[:1] == b"{":
+        return "json"
+    if stripped[:1] == b"<":
+        return "netscape"
+    sample = stripped[:30].decode("utf-8", "replace").splitlines()[0]
+    raise BadFile(
+        f"it starts with {sample!r}; a browser export starts with <!DOCTYPE NETSCAPE-Bookmark-file-1> "
+        "and a Kura export with {",
+        line=line,
+    )
+
+
+def read_items(source: BinaryIO, *, progress: Progress | None = None) -> Iterator[Item]:
+    head = _read(source, progress)
+    if sniff(head) == "json":
+        parts = [head]
+        while chunk := _read(source, progress):
+            parts.append(chunk)
+        yield from jsonformat.read_items(b"".join(parts))
+        return
+    yield from _netscape_items(head, source, progress)
+
+
+def _netscape_items(head: bytes, source: BinaryIO, progress: Progress | None) -> Iterator[Item]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    parser = NetscapeParser()
+    line, chunk = 1, head
+    while True:
+        final = not chunk
+        try:
+            text = decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            raise BadFile(
+                "it is not UTF-8 text; save it again as UTF-8",
+                line=line + chunk[: max(exc.start, 0)].count(b"\n"),
+            ) from None
+        line += text.count("\n")
+        parser.feed(text)
+        if final:
+            parser.close()
+        yield from parser.drain()
+        if final:
+            break
+        chunk = _read(source, progress)
+    if not parser.looks_like_bookmarks:
+        raise BadFile(
+            "no <!DOCTYPE NETSCAPE-Bookmark-file-1> and no bookmark list (<DL> with <A HREF>) in it; "
+            "it looks like an ordinary web page"
+        )
