@@ -16,6 +16,8 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal, literal_column, select, table, tuple_
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.selectable import Join
 from sqlalchemy.orm import Session
 
 from common.bookmarks import COLUMNS, to_dicts
@@ -30,6 +32,19 @@ fts = table("bookmarks_fts", column("rowid"), column("bookmarks_fts"))
 # bm25 weights follow the FTS columns (title, description, url, notes): a title hit counts most.
 RANK = func.bm25(literal_column("bookmarks_fts"), 10.0, 4.0, 2.0, 1.0)
 TITLE = Bookmark.title.collate("NOCASE")
+
+
+class FtsFirst(Join):
+    """`bookmarks_fts CROSS JOIN bookmarks`: SQLite always keeps a CROSS JOIN's left table as the outer
+    loop, so a search reads only the matching rows. Left to itself the planner prefers walking the
+    user's whole sort index and probing FTS once per bookmark, which is slow for a rare word."""
+
+    inherit_cache = True
+
+
+@compiles(FtsFirst)
+def _compile_fts_first(join: FtsFirst, compiler: Any, **kw: Any) -> str:
+    return str(compiler.visit_join(join, **kw)).replace(" JOIN ", " CROSS JOIN ", 1)
 
 
 class BadCursor(BadRequest):
@@ -109,7 +124,7 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     key, descending = _sort_key(sort)
     query = select(*COLUMNS, key.label("sort_key"))
     if match is not None:
-        query = query.select_from(fts.join(Bookmark, Bookmark.id == fts.c.rowid))
+        query = query.select_from(FtsFirst(fts, Bookmark.__table__, Bookmark.id == fts.c.rowid))
         query = query.where(fts.c.bookmarks_fts.match(match))
     query = query.where(*_filters(user_id, filters, parsed))
     if cursor:
