@@ -8,6 +8,7 @@ from api.responses import ORJSONResponse
 from api.auth import Authenticator, FailureLimiter
 from api.errors import install_error_handlers
 from api.middleware import install_middleware, name_route
+from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
 from common.db import Database
 from common.version import VERSION
@@ -37,6 +38,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     install_error_handlers(app)
     install_middleware(app, settings)
+    install_request_metrics(app)  # outermost, so it times everything the client waits for
     app.include_router(root_router)
     app.include_router(api_router, prefix="/api/v1")
     return app

@@ -15,3 +15,7 @@ api_router.include_router(insights.router)
 api_router.include_router(transfer.router)
 for _router in (bookmarks.router, bookmarks.search_router, tags.router, collections.router):
     api_router.include_router(_router)
+
+from api.routes import system_metrics  # noqa: E402 - the monitor's routes: /metrics and /api/v1/system/*
+root_router.include_router(system_metrics.root_router)
+api_router.include_router(system_metrics.api_router)
