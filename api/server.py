@@ -1,17 +1,104 @@
-"""`kura-api`: serve the app with uvicorn. (Being built: sd_notify READY/WATCHDOG/STOPPING.)"""
+"""`kura-api`: serve the app with uvicorn and tell systemd how it is going.
+
+READY=1 goes out only once the database is open, its schema is at head and the socket listens;
+WATCHDOG=1 only while a database ping succeeds, so a wedged database gets the unit restarted;
+STOPPING=1 when shutdown starts, after which in-flight requests are allowed to finish.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import sys
+from collections.abc import Iterator
 
 import uvicorn
+from loguru import logger
 
-from api.app import create_app
 from common import migrate
-from common.db import DatabaseError, open_database, sqlite_version_check
+from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.logging import setup_logging
+from common.notify import Notifier, watchdog_interval
 from common.sentry import init_sentry
-from common.settings import SettingsError, load_settings
+from common.settings import Settings, SettingsError, load_settings
+
+GRACEFUL_SHUTDOWN_S = 20.0  # below systemd's default TimeoutStopSec=90 s, above any sane request
+
+
+async def watchdog_loop(db: Database, notifier: Notifier, interval: float) -> None:
+    """Ping systemd every `interval` seconds, but only when the database answers."""
+    failing = False
+    while True:
+        ok = await asyncio.to_thread(db.ping)  # a slow disk must not stall the event loop
+        if ok:
+            notifier.watchdog()
+            if failing:
+                logger.info("database answers again; watchdog pings resumed")
+        elif not failing:
+            logger.error("database {} does not answer; withholding watchdog pings", db.path)
+        failing = not ok
+        await asyncio.sleep(interval)
+
+
+class KuraServer(uvicorn.Server):
+    """uvicorn's server with sd_notify at the points only the server knows about."""
+
+    def __init__(self, config: uvicorn.Config, *, db: Database, notifier: Notifier) -> None:
+        super().__init__(config)
+        self.db, self.notifier = db, notifier
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.started:
+            return
+        self.notifier.ready(status=f"serving on http://{self.config.host}:{self.config.port}")
+        interval = watchdog_interval()
+        if interval:
+            self._watchdog = asyncio.create_task(watchdog_loop(self.db, self.notifier, interval))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.notifier.stopping()
+        self.notifier.status("finishing in-flight requests")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await super().shutdown(sockets=sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # uvicorn re-raises the SIGTERM it caught once serving ends, which would turn a clean,
+            # graceful stop into death by signal; we have stopped, so exit 0 instead.
+            self._captured_signals.clear()
+
+
+def open_checked(settings: Settings) -> Database:
+    """Open the database and insist that its schema is at head."""
+    db = open_database(settings)
+    try:
+        migrate.ensure_at_head(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraServer:
+    from api.app import create_app  # the heavy import; only once the cheap checks passed
+
+    config = uvicorn.Config(
+        create_app(settings, db),
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        access_log=settings.access_log,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        server_header=False,
+    )
+    return KuraServer(config, db=db, notifier=notifier)
 
 
 def main() -> int:
@@ -23,14 +110,20 @@ def main() -> int:
     setup_logging(settings, program="kura-api")
     init_sentry(settings, program="kura-api")
     sqlite_version_check()
+    notifier = Notifier()
+    notifier.status("opening the database")
     try:
-        db = open_database(settings)
-        migrate.ensure_at_head(db)
+        db = open_checked(settings)
     except (DatabaseError, migrate.SchemaNotAtHead) as exc:
+        notifier.close()
         print(f"kura-api: {exc}", file=sys.stderr)
         return 1
-    app = create_app(settings, db)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=settings.access_log, log_config=None)
+    try:
+        build_server(settings, db, notifier).run()
+    finally:
+        notifier.close()
+        db.dispose()
+    logger.info("stopped")
     return 0
 
 

@@ -74,6 +74,7 @@ class Database:
     engine: Engine
     path: Path
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    ping_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
@@ -92,10 +93,16 @@ class Database:
             yield session
 
     def ping(self) -> bool:
+        """Can a new client open this file and read its schema? Pooled connections would answer
+        from their page cache even after the file was deleted, replaced or corrupted, so ask a
+        fresh one (mode=rw: never create an empty database in place of a missing one)."""
         try:
-            with self.engine.connect() as conn:
-                return conn.exec_driver_sql("SELECT 1").scalar() == 1
-        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=self.ping_timeout_s)
+            try:
+                return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] >= 0
+            finally:
+                conn.close()
+        except sqlite3.Error:
             return False
 
     def dispose(self) -> None:
@@ -169,4 +176,4 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
     except Exception as exc:
         engine.dispose()
         raise DatabaseError(f"cannot open database {target}: {exc}") from exc
-    return Database(engine=engine, path=target)
+    return Database(engine=engine, path=target, ping_timeout_s=settings.sqlite_busy_timeout_ms / 1000)

@@ -28,6 +28,12 @@ class Notifier:
     def stopping(self) -> None:
         self._send("STOPPING=1")
 
+    def close(self) -> None:
+        sock = getattr(self._n, "socket", None)
+        if sock is not None:
+            sock.close()
+        self._n = None
+
 
 def watchdog_interval() -> float | None:
     """Half of WATCHDOG_USEC in seconds, or None when systemd did not ask for pings (or not us)."""

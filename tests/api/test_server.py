@@ -1,0 +1,221 @@
+"""End to end: `kura-api` as a real process, a real NOTIFY_SOCKET, real HTTP, a real SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from loguru import logger
+
+from api.server import watchdog_loop
+from common import migrate
+from common.db import open_database
+from common.notify import Notifier
+from common.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The real server, plus one test-only route that takes a while and says when it has started.
+SLOW_APP_SERVER = """
+import asyncio, os, sys
+import api.app
+
+real_create_app = api.app.create_app
+
+def create_app(settings, db):
+    app = real_create_app(settings, db)
+
+    @app.get("/test-only/slow")
+    async def slow():
+        open(os.environ["SLOW_MARKER"], "w").close()
+        await asyncio.sleep(1.5)
+        return {"done": True}
+
+    return app
+
+api.app.create_app = create_app
+import api.server
+sys.exit(api.server.main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    # AF_UNIX paths are limited to 108 bytes; pytest's tmp_path can be longer.
+    path = Path(tempfile.mkdtemp(prefix="kura-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def notify_socket(short_dir: Path) -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(short_dir / "notify"))
+    sock.settimeout(0.1)
+    yield sock
+    sock.close()
+
+
+def messages_until(sock: socket.socket, done: Callable[[list[str]], bool], timeout: float) -> list[str]:
+    """Read sd_notify datagrams until `done(messages)` or the timeout; each datagram may hold lines."""
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done(got):
+        try:
+            got.extend(sock.recv(4096).decode().splitlines())
+        except TimeoutError:
+            continue
+    return got
+
+
+def drain(sock: socket.socket) -> None:
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.recv(4096)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.settimeout(0.1)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "KURA_DATA_DIR": str(tmp_path / "data"), "KURA_PORT": str(free_port()),
+            "PYTHONPATH": str(ROOT)}
+
+
+def kura(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "common.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def get(url: str, token: str | None = None, timeout: float = 10) -> tuple[int, object]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_the_api_serves_notifies_systemd_and_stops_gracefully(
+    env: dict[str, str], notify_socket: socket.socket, short_dir: Path
+) -> None:
+    assert kura(env, "db", "upgrade").returncode == 0
+    assert kura(env, "user", "add", "alice").returncode == 0
+    token = kura(env, "token", "create", "alice", "--label", "e2e").stdout.strip()
+    base = f"http://127.0.0.1:{env['KURA_PORT']}"
+    marker, log = short_dir / "slow-started", short_dir / "stderr"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SLOW_APP_SERVER], cwd=ROOT, stderr=stderr,
+            env={**env, "NOTIFY_SOCKET": notify_socket.getsockname(), "WATCHDOG_USEC": "400000",
+                 "SLOW_MARKER": str(marker)},
+        )
+    try:
+        started = time.monotonic()
+        early = messages_until(notify_socket, lambda m: "READY=1" in m, timeout=30)
+        assert "READY=1" in early, early
+        ready_after = time.monotonic() - started
+        assert get(f"{base}/readyz")[0] == 200  # by READY=1 the socket already listens
+        assert early.index("STATUS=opening the database") < early.index("READY=1")
+
+        beats = messages_until(notify_socket, lambda m: m.count("WATCHDOG=1") >= 3, timeout=10)
+        assert beats.count("WATCHDOG=1") >= 3
+
+        status, tokens = get(f"{base}/api/v1/tokens", token)
+        assert status == 200 and [t["label"] for t in tokens] == ["e2e"]  # type: ignore[union-attr]
+
+        slow_result: list[object] = []
+        slow = threading.Thread(target=lambda: slow_result.append(get(f"{base}/test-only/slow")))
+        slow.start()
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), "the slow request never reached the server"
+        proc.send_signal(signal.SIGTERM)
+
+        stopping = messages_until(notify_socket, lambda m: "STOPPING=1" in m, timeout=10)
+        assert "STOPPING=1" in stopping
+        slow.join(timeout=15)
+        assert slow_result == [(200, {"done": True})]  # the in-flight request was allowed to finish
+        assert proc.wait(timeout=30) == 0
+        print(f"process start to READY=1: {ready_after:.2f} s")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "SQLite 3." in log.read_text()
+
+
+def test_the_api_refuses_an_unmigrated_database_in_one_line(env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "api.server"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("kura-api: database schema of") and last.endswith("run `kura db upgrade` first")
+
+
+def test_the_api_refuses_bad_settings_in_one_line(env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "api.server"], env={**env, "KURA_PORT": "seventy"},
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "KURA_PORT" in result.stderr
+
+
+def test_the_watchdog_stops_when_the_database_stops_answering(
+    tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", sqlite_busy_timeout_ms=100)
+    db = open_database(settings)
+    migrate.upgrade(db)
+    monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(str(m.record["message"])), level="ERROR")
+    with db.engine.connect() as conn:  # move everything into the main file, so breaking it counts
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    good = db.path.read_bytes()
+
+    notifier = Notifier()
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        task = asyncio.create_task(watchdog_loop(db, notifier, 0.05))
+        read = lambda until, timeout: asyncio.to_thread(messages_until, notify_socket, until, timeout)  # noqa: E731
+        healthy = await read(lambda m: m.count("WATCHDOG=1") >= 2, 5)
+        db.path.write_bytes(b"this is not a database" * 300)  # the file is broken under us
+        await asyncio.sleep(0.2)  # a ping may have been in flight when it broke
+        drain(notify_socket)
+        broken = await read(lambda m: False, 0.5)
+        db.path.write_bytes(good)
+        recovered = await read(lambda m: "WATCHDOG=1" in m, 5)
+        task.cancel()
+        return healthy, broken, recovered
+
+    try:
+        healthy, broken, recovered = asyncio.run(scenario())
+    finally:
+        notifier.close()
+        logger.remove(sink)
+        db.dispose()
+    assert healthy.count("WATCHDOG=1") >= 2
+    assert broken == []
+    assert "WATCHDOG=1" in recovered
+    assert any("does not answer" in line for line in errors)
