@@ -62,7 +62,8 @@ def create_collection(session: Session, *, user_id: int, name: str, parent_id: i
 
 
 def _check_no_cycle(session: Session, *, user_id: int, collection_id: int, parent_id: int) -> None:
-    parents = dict(session.execute(select(Collection.id, Collection.parent_id).where(Collection.user_id == user_id)))
+    rows = session.execute(select(Collection.id, Collection.parent_id).where(Collection.user_id == user_id))
+    parents: dict[int, int | None] = {row[0]: row[1] for row in rows}
     node: int | None = parent_id
     while node is not None:  # the tree is acyclic by construction, so this walk ends at the root
         if node == collection_id:
