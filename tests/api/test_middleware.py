@@ -100,11 +100,13 @@ def test_a_request_without_sql_reports_zero_database_time(client: TestClient) ->
 
 
 def test_a_slow_request_is_logged_with_its_route_template(client: TestClient, warnings_logged: list[str]) -> None:
-    client.get("/sleepy/0")
-    assert not any("slow request" in line for line in warnings_logged)
+    for _ in range(3):
+        client.get("/sleepy/0")
     client.get("/sleepy/250")
-    slow = [line for line in warnings_logged if "slow request" in line]
-    assert len(slow) == 1 and slow[0].endswith("GET /sleepy/{ms}")
+    slow = [line for line in warnings_logged if line.startswith("slow request")]
+    assert any(line.endswith("GET /sleepy/{ms}") for line in slow)
+    # Only requests over the threshold (100 ms here) are logged, whatever the machine's load.
+    assert all(float(line.split("(")[1].split(" ms")[0]) > 100 for line in slow)
 
 
 def test_slow_sql_names_the_route_template(tmp_path: Path, warnings_logged: list[str]) -> None:
