@@ -1,0 +1,125 @@
+"""Backup fixtures: a database with bookmarks, a real SMTP server on 127.0.0.1, tmpfs mounts."""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from backup.verify import check_database, decompress
+from common.db import Database
+from common.models import Bookmark, User
+from common.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def add_bookmarks(db: Database, count: int, *, user: str = "alice", text_size: int = 40) -> list[int]:
+    with db.write_session() as session:
+        owner = session.query(User).filter_by(name=user).one_or_none()
+        if owner is None:
+            owner = User(name=user)
+            session.add(owner)
+            session.flush()
+        start = session.query(Bookmark).count()
+        rows = [Bookmark(user_id=owner.id, url=f"https://example.org/{user}/{start + i}",
+                         title=f"page {start + i}", description=os.urandom(text_size).hex())
+                for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [r.id for r in rows]
+
+
+@pytest.fixture
+def populated(db: Database) -> list[int]:
+    return add_bookmarks(db, 25)
+
+
+def open_backup(path: Path, dest: Path) -> sqlite3.Connection:
+    """Decompress a backup and check it the way a restore would; return a connection to the copy."""
+    decompress(path, dest)
+    check_database(dest)
+    return sqlite3.connect(dest)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    @property
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages]
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mailbox: tuple[Mailbox, int]) -> Callable[..., Settings]:
+    """Settings on the same data dir, mailing the test SMTP server; keyword overrides allowed."""
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = dict(data_dir=settings.data_dir, smtp_host="127.0.0.1", smtp_port=mailbox[1],
+                                         smtp_security="none", mail_to="ops@example.org")
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Mount small tmpfs file systems (needs root and mount); skipped where that is impossible."""
+    mounted: list[Path] = []
+
+    def mount(size_bytes: int) -> Path:
+        target = tmp_path / f"tmpfs{len(mounted)}"
+        target.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(target)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def backup_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KURA_") and k != "NOTIFY_SOCKET"}
+    env.update(KURA_DATA_DIR=str(settings.data_dir), PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+KURA_BACKUP = [sys.executable, "-c", "import sys; from backup.cli import main; sys.exit(main(sys.argv[1:]))"]

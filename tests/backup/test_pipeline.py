@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from backup.errors import StageError
+from backup.files import run_lock
+from backup.manifest import list_backups, manifest_path_for
+from backup.pipeline import run_backup
+from backup.verify import verify_file
+from common.db import Database
+from common.settings import Settings
+from tests.backup.conftest import add_bookmarks, open_backup
+
+
+def test_run_writes_a_verified_compressed_backup_with_its_manifest(
+    settings: Settings, db: Database, populated: list[int], tmp_path: Path
+) -> None:
+    stages: list[str] = []
+    result = run_backup(settings, hook=stages.append)
+    assert stages == ["prepare", "space", "snapshot", "compress", "verify", "publish", "prune"]
+    data = result.entry.data_path
+    manifest = json.loads(manifest_path_for(data).read_text())
+    assert manifest["verified"] is True
+    assert manifest["compressed_size"] == data.stat().st_size < manifest["source_size"]
+    assert manifest["row_counts"]["bookmarks"] == len(populated)
+    assert manifest["newest_bookmark_id"] == max(populated)
+    assert manifest["schema_revision"] == "0001"
+    assert {"sha256", "sqlite_version", "kura_version", "duration_s", "created_at"} <= manifest.keys()
+    copy = open_backup(data, tmp_path / "copy.db")
+    assert copy.execute("SELECT count(*) FROM bookmarks").fetchone()[0] == len(populated)
+    copy.close()
+    assert stat.S_IMODE(settings.backups_path.stat().st_mode) == 0o700
+    assert sorted(p.name for p in settings.backups_path.iterdir()) == sorted(
+        [".lock", data.name, manifest_path_for(data).name])
+
+
+def test_backup_includes_commits_still_in_the_wal(settings: Settings, db: Database, tmp_path: Path) -> None:
+    add_bookmarks(db, 5)
+    wal = settings.db_path.with_name(settings.db_path.name + "-wal")
+    assert wal.stat().st_size > 0  # the db fixture keeps its connection: these rows live in the -wal
+    copy = open_backup(run_backup(settings).entry.data_path, tmp_path / "copy.db")
+    assert copy.execute("SELECT count(*) FROM bookmarks").fetchone()[0] == 5
+    copy.close()
+
+
+def test_run_sweeps_temps_and_manifestless_files_of_an_interrupted_run(
+    settings: Settings, db: Database, populated: list[int]
+) -> None:
+    first = run_backup(settings).entry
+    leftovers = [settings.backups_path / ".tmp-1234-kura-x.db", settings.backups_path / ".tmp-1234-kura-x.db-journal"]
+    orphan = settings.backups_path / "kura-20200101T000000.000000Z.db.zst"
+    for path in [*leftovers, orphan]:
+        path.write_bytes(b"partial")
+    second = run_backup(settings).entry
+    assert not any(p.exists() for p in [*leftovers, orphan])
+    assert [e.data_path for e in list_backups(settings.backups_path)] in (
+        [second.data_path], [first.data_path, second.data_path])
+
+
+def test_a_flipped_byte_fails_verification(settings: Settings, db: Database, populated: list[int]) -> None:
+    data = run_backup(settings).entry.data_path
+    verify_file(data)
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    data.write_bytes(bytes(raw))
+    with pytest.raises(StageError, match="SHA-256 mismatch") as info:
+        verify_file(data)
+    assert info.value.stage == "verify"
+    assert not [p for p in settings.backups_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_second_run_on_the_same_folder_is_refused(settings: Settings, db: Database) -> None:
+    settings.backups_path.mkdir(parents=True)
+    with run_lock(settings.backups_path):
+        with pytest.raises(StageError, match="another kura-backup") as info:
+            run_backup(settings)
+    assert info.value.stage == "prepare"
+
+
+def test_missing_database_fails_at_snapshot_and_creates_nothing(settings: Settings) -> None:
+    with pytest.raises(StageError, match="does not exist") as info:
+        run_backup(settings)
+    assert info.value.stage == "snapshot"
+    assert not settings.db_path.exists()
+    assert [p.name for p in settings.backups_path.iterdir()] == [".lock"]
+
+
+def test_backup_folder_is_tightened_to_owner_only(settings: Settings, db: Database) -> None:
+    settings.backups_path.mkdir(mode=0o755)
+    os.chmod(settings.backups_path, 0o755)
+    run_backup(settings)
+    assert stat.S_IMODE(settings.backups_path.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in settings.backups_path.glob("kura-*"))
