@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 from loguru import logger
 
@@ -24,11 +25,11 @@ HUMAN_FORMAT = (
 )
 
 
-def _journal_format(record: dict) -> str:  # type: ignore[type-arg]
-    prio = PRIORITY.get(record["level"].name, 6)
-    tail = "\n{exception}" if record["exception"] else ""
-    # Continuation lines of a traceback keep the priority so `-p err` shows the whole trace.
-    return f"<{prio}>{{extra[program]}}: {{message}}{tail}\n"
+def _journal_sink(message: Any) -> None:
+    # Every line gets the prefix, traceback lines included, so `journalctl -p err` shows whole traces.
+    prio = PRIORITY.get(message.record["level"].name, 6)
+    sys.stderr.write("".join(f"<{prio}>{line}\n" for line in str(message).rstrip("\n").splitlines()))
+    sys.stderr.flush()
 
 
 class _InterceptHandler(logging.Handler):
@@ -49,10 +50,11 @@ def under_journal() -> bool:
 def setup_logging(settings: Settings, *, program: str) -> None:
     logger.remove()
     logger.configure(extra={"program": program})
-    if settings.log_json:
+    if under_journal():  # JSON too keeps the priority prefix: journald strips it off
+        logger.add(_journal_sink, level=settings.log_level, format="{extra[program]}: {message}",
+                   serialize=settings.log_json, colorize=False)
+    elif settings.log_json:
         logger.add(sys.stderr, level=settings.log_level, serialize=True)
-    elif under_journal():
-        logger.add(sys.stderr, level=settings.log_level, format=_journal_format, colorize=False)
     else:
         logger.add(sys.stderr, level=settings.log_level, format=HUMAN_FORMAT, colorize=None)
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)

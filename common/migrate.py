@@ -44,6 +44,13 @@ def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def downgrade(db: Database, revision: str) -> None:
+    cfg = alembic_config(db.path)
+    with db.write_lock, db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def ensure_at_head(db: Database) -> str:
     """Return the revision, or raise with the command that fixes it."""
     current, head = current_revision(db), head_revision()

@@ -1,0 +1,78 @@
+"""Logging: syslog priority prefixes under the journal, JSON lines by setting, text otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EMIT = """
+import logging
+from loguru import logger
+from common.logging import setup_logging
+from common.settings import load_settings
+
+setup_logging(load_settings(), program="kura-test")
+logger.debug("a debug line")
+logger.info("an info line")
+logger.warning("a warning line")
+logging.getLogger("uvicorn.error").error("a stdlib error")
+try:
+    1 / 0
+except ZeroDivisionError:
+    logger.exception("it broke")
+"""
+
+
+def run_emitter(**env: str) -> list[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KURA_") and k != "JOURNAL_STREAM"}
+    result = subprocess.run([sys.executable, "-c", EMIT], env={**clean, "KURA_LOG_LEVEL": "DEBUG", **env},
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == ""  # logs go to stderr only
+    return result.stderr.splitlines()
+
+
+def test_under_the_journal_every_line_carries_its_syslog_priority() -> None:
+    lines = run_emitter(JOURNAL_STREAM="8:12345")
+    assert lines[:4] == [
+        "<7>kura-test: a debug line",
+        "<6>kura-test: an info line",
+        "<4>kura-test: a warning line",
+        "<3>kura-test: a stdlib error",
+    ]
+    trace = lines[4:]
+    assert trace[0] == "<3>kura-test: it broke"
+    assert any("ZeroDivisionError" in line for line in trace)
+    assert all(line.startswith("<3>") for line in trace)  # so `journalctl -p err` keeps the whole trace
+
+
+def test_json_lines_by_setting() -> None:
+    records = [json.loads(line)["record"] for line in run_emitter(KURA_LOG_JSON="true")]
+    assert [(r["level"]["name"], r["message"]) for r in records] == [
+        ("DEBUG", "a debug line"), ("INFO", "an info line"), ("WARNING", "a warning line"),
+        ("ERROR", "a stdlib error"), ("ERROR", "it broke"),
+    ]
+    assert records[-1]["exception"]["type"] == "ZeroDivisionError"
+    assert records[0]["extra"]["program"] == "kura-test"
+
+
+def test_json_under_the_journal_keeps_the_priority_prefix() -> None:
+    lines = run_emitter(KURA_LOG_JSON="true", JOURNAL_STREAM="8:12345")
+    assert [line[:3] for line in lines] == ["<7>", "<6>", "<4>", "<3>", "<3>"]
+    assert json.loads(lines[2][3:])["record"]["message"] == "a warning line"
+
+
+def test_people_get_a_readable_format_with_level_and_program() -> None:
+    lines = run_emitter()
+    assert "WARNING" in lines[2] and "kura-test" in lines[2] and lines[2].endswith("a warning line")
+    assert not lines[2].startswith("<")
+    assert any(line.startswith("ZeroDivisionError") for line in lines)
+
+
+def test_the_log_level_setting_filters(tmp_path: Path) -> None:
+    lines = run_emitter(KURA_LOG_LEVEL="WARNING", JOURNAL_STREAM="8:1")
+    assert lines[0] == "<4>kura-test: a warning line"
