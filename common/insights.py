@@ -75,7 +75,7 @@ def tag_graph(conn: Connection, *, user_id: int, limit: int = 100, min_weight: i
               "link_limit": link_limit if link_limit is not None else limit * 10}
     nodes: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
-    for kind, a, b, n in conn.execute(_GRAPH, params).tuples():
+    for kind, a, b, n in conn.execute(_GRAPH, params).all():
         if kind == "node":
             nodes.append({"id": a, "count": n})
         else:

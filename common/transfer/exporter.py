@@ -59,7 +59,7 @@ def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
         if not rows:
             return
         tags: dict[int, list[str]] = {row["id"]: [] for row in rows}
-        for bookmark_id, name in conn.execute(_TAGS, {"ids": list(tags)}).tuples():
+        for bookmark_id, name in conn.execute(_TAGS, {"ids": list(tags)}).all():
             tags[bookmark_id].append(name)
         for row in rows:
             row["tags"] = tags[row["id"]]

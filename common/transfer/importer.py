@@ -8,7 +8,7 @@ in strict mode, rolls the whole import back, so a failed import leaves the datab
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO, Literal
@@ -66,10 +66,12 @@ class _Row:
 def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
                 progress: Progress | None = None) -> ImportResult:
     with db.write_session() as session:
-        job = _ImportJob(session.connection(), user_id=user_id, options=options)
+        conn = session.connection()
+        job = _ImportJob(conn, user_id=user_id, options=options)
         items = read_items(source, progress=progress)
-        while batch := list(islice(items, BATCH)):
-            job.add(batch)
+        with store.deferred_fts(conn) as job.index_text:
+            while batch := list(islice(items, BATCH)):
+                job.add(batch)
         return job.result
 
 
@@ -102,12 +104,19 @@ def prepare(entry: Entry, *, folders_as_tags: bool) -> tuple[_Row, tuple[str, ..
     return _Row(entry.line, values, bool(title), tags), (() if folders_as_tags else entry.folder)
 
 
+def _earlier(new: int, old: int) -> bool:
+    # A whole-second date in the same second is the same date written by a format without
+    # microseconds (a browser file, Kura's own Netscape export), not an earlier one.
+    same_second = new % 1_000_000 == 0 and new // 1_000_000 == old // 1_000_000
+    return new < old and not same_second
+
+
 def merge(base: dict[str, Any], incoming: _Row) -> dict[str, Any]:
     """The fields of `base` that `incoming` changes: the earlier creation date, and when incoming
     is newer, the fields it states. Tags are united elsewhere."""
     new = incoming.values
     changes: dict[str, Any] = {}
-    if new["created_at"] is not None and (base["created_at"] is None or new["created_at"] < base["created_at"]):
+    if new["created_at"] is not None and (base["created_at"] is None or _earlier(new["created_at"], base["created_at"])):
         changes["created_at"] = new["created_at"]
     if new["modified_at"] is None or (base["modified_at"] is not None and new["modified_at"] <= base["modified_at"]):
         return changes
@@ -129,6 +138,7 @@ class _ImportJob:
         self.collections: dict[tuple[int | None, str], int] = {}
         self.next_position: dict[int | None, int] = {}
         self.paths: dict[tuple[str, ...], int] = {}
+        self.index_text: Callable[[Sequence[int]], None] = lambda ids: None
         for cid, parent, name, position in store.load_collections(conn, user_id=user_id):
             self.collections.setdefault((parent, name), cid)
             self.next_position[parent] = max(self.next_position.get(parent, 0), position + 1)
@@ -205,6 +215,7 @@ class _ImportJob:
         existing = store.existing_bookmarks(self.conn, user_id=self.user_id, urls=list(rows))
         new = [self._complete(row.values) for url, row in rows.items() if url not in existing]
         ids = store.insert_bookmarks(self.conn, user_id=self.user_id, rows=new)
+        self.index_text(list(ids.values()))  # before a later batch can update these rows
         changes = []
         for url, found in existing.items():
             change = merge(found, rows[url])

@@ -30,7 +30,7 @@ def sniff(head: bytes) -> str:
     if b"\x00" in text:
         raise BadFile("it is binary data, not text")
     line = text[: len(text) - len(stripped)].count(b"\n") + 1
-    if stripped[:1] == b"{":
+    if stripped[:1] in (b"{", b"["):
         return "json"
     if stripped[:1] == b"<":
         return "netscape"

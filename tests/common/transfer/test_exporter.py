@@ -1,0 +1,101 @@
+"""Exports stream in batches, and an export imported into an empty user reproduces it exactly."""
+
+from __future__ import annotations
+
+import io
+from html.parser import HTMLParser
+
+import orjson
+from transfer_data import populate, snapshot
+
+from common.transfer import export_json, export_netscape, import_file
+from common.transfer.exporter import bookmark_batches
+
+
+def export_bytes(exporter, db, user_id: int) -> bytes:
+    return b"".join(exporter(db, user_id=user_id))
+
+
+def test_json_round_trip_reproduces_every_bookmark_tag_collection_and_date(db, alice, bob) -> None:
+    populate(db, user_id=alice.user_id, count=60)
+    data = export_bytes(export_json, db, alice.user_id)
+    result = import_file(db, user_id=bob.user_id, source=io.BytesIO(data))
+    assert (result.created, result.updated, result.skipped) == (60, 0, 0)
+    original, copy = snapshot(db, user_id=alice.user_id), snapshot(db, user_id=bob.user_id)
+    assert copy == original
+    assert "unused" in copy["tags"] and any(b[3] for b in copy["bookmarks"])  # notes and unused tags too
+    assert any(b[8] % 1_000_000 for b in copy["bookmarks"])  # sub-second dates survived
+
+
+def test_netscape_round_trip_keeps_what_the_format_carries(db, alice, bob) -> None:
+    populate(db, user_id=alice.user_id, count=60)
+    data = export_bytes(export_netscape, db, alice.user_id)
+    result = import_file(db, user_id=bob.user_id, source=io.BytesIO(data))
+    assert (result.created, result.skipped) == (60, 0)
+
+    def carried(snap):  # Netscape dates are whole seconds; it has no notes, archived flag or unused tags
+        return {
+            "collections": [(path, pos, created // 1_000_000) for path, pos, created in snap["collections"]],
+            "bookmarks": sorted((url, title, desc, unread, private, path, created // 1_000_000,
+                                 modified // 1_000_000, tags)
+                                for url, title, desc, _, unread, _, private, path, created, modified, tags
+                                in snap["bookmarks"]),
+        }
+
+    assert carried(snapshot(db, user_id=bob.user_id)) == carried(snapshot(db, user_id=alice.user_id))
+
+
+def test_netscape_export_is_the_shape_browsers_import(db, alice) -> None:
+    populate(db, user_id=alice.user_id, count=8)
+    html = export_bytes(export_netscape, db, alice.user_id).decode()
+    assert html.startswith("<!DOCTYPE NETSCAPE-Bookmark-file-1>")
+    assert '<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=UTF-8">' in html
+    assert "<DT><H3 ADD_DATE=" in html and "Work &amp; Play</H3>" in html
+    assert "Crème brûlée &amp; &lt;friends&gt;" in html
+    assert 'HREF="https://example.com/0/p?q=a&amp;b=0"' in html
+    assert 'TOREAD="1"' in html and 'PRIVATE="1"' in html and 'TAGS="python,Web Dev"' in html
+    assert "<DD>line one of 1 &amp; &lt;b&gt;bold&lt;/b&gt;\nline two" in html
+
+    class Balance(HTMLParser):
+        depth = deepest = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "dl":
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+
+        def handle_endtag(self, tag):
+            if tag == "dl":
+                self.depth -= 1
+
+    checker = Balance()
+    checker.feed(html)
+    assert (checker.depth, checker.deepest) == (0, 4)  # root + three nested folders, every list closed
+
+
+def test_exports_stream_in_batches_by_keyset(db, alice) -> None:
+    populate(db, user_id=alice.user_id, count=1200, nested=False)
+    with db.read_session() as session:
+        batches = list(bookmark_batches(session.connection(), user_id=alice.user_id, batch=500))
+    assert [len(b) for b in batches] == [500, 500, 200]
+    created = [(b["created_at"], b["id"]) for batch in batches for b in batch]
+    assert created == sorted(created) and len(set(created)) == 1200
+    chunks = list(export_json(db, user_id=alice.user_id))
+    assert len(chunks) >= 4 and max(len(c) for c in chunks) < sum(len(c) for c in chunks) / 2
+    doc = orjson.loads(b"".join(chunks))
+    assert len(doc["bookmarks"]) == 1200 and doc["format"] == "kura-bookmarks"
+
+
+def test_an_export_holds_only_its_own_users_bookmarks(db, alice, bob) -> None:
+    populate(db, user_id=alice.user_id, count=5)
+    assert orjson.loads(export_bytes(export_json, db, bob.user_id))["bookmarks"] == []
+    assert b"example.com" not in export_bytes(export_netscape, db, bob.user_id)
+
+
+def test_a_reimport_of_an_export_into_the_same_user_creates_nothing(db, alice) -> None:
+    populate(db, user_id=alice.user_id, count=30)
+    before = snapshot(db, user_id=alice.user_id)
+    for exporter in (export_json, export_netscape):
+        result = import_file(db, user_id=alice.user_id, source=io.BytesIO(export_bytes(exporter, db, alice.user_id)))
+        assert (result.created, result.updated) == (0, 30)
+    assert snapshot(db, user_id=alice.user_id) == before

@@ -1,0 +1,227 @@
+"""Importing into the database: folders as collections, merging, bulk statements, all-or-nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from transfer_data import FIXTURES, snapshot, whole_database
+
+from common.db import Database
+from common.settings import Settings
+from common.transfer import StrictImportFailed
+
+
+def titles_by_url(db: Database, user_id: int) -> dict[str, str]:
+    with db.read_session() as session:
+        return dict(session.execute(text("SELECT url, title FROM bookmarks WHERE user_id = :u"),
+                                    {"u": user_id}).all())
+
+
+def test_firefox_import_keeps_folders_as_nested_collections(db, alice, import_fixture) -> None:
+    result = import_fixture("firefox.html", user_id=alice.user_id)
+    assert (result.created, result.updated, result.skipped) == (7, 0, 2)
+    snap = snapshot(db, user_id=alice.user_id)
+    paths = [path for path, _, _ in snap["collections"]]
+    assert paths == sorted([
+        ("Mozilla Firefox",), ("Bookmarks Toolbar",), ("Bookmarks Toolbar", "Reading & Research"),
+        ("Bookmarks Toolbar", "Reading & Research", "日本語"), ("Bookmarks Toolbar", "Empty folder"),
+        ("Other Bookmarks",),
+    ])
+    by_url = {b[0]: b for b in snap["bookmarks"]}
+    wiki = next(b for url, b in by_url.items() if "ja.wikipedia.org" in url)
+    assert wiki[7] == ("Bookmarks Toolbar", "Reading & Research", "日本語")
+    assert by_url["https://www.sqlite.org/lang_with.html"][10] == ("sql", "sqlite")
+
+
+def test_place_and_javascript_links_are_skipped_and_reported_with_their_line(alice, import_fixture) -> None:
+    result = import_fixture("firefox.html", user_id=alice.user_id)
+    assert [(e["line"], e["reason"].split(":")[0]) for e in result.errors] == [(24, "place"), (33, "javascript")]
+
+
+def test_a_bookmark_without_a_title_takes_its_url(db, alice, import_fixture) -> None:
+    import_fixture("firefox.html", user_id=alice.user_id)
+    assert titles_by_url(db, alice.user_id)["https://example.org/no-title"] == "https://example.org/no-title"
+
+
+def test_urls_are_normalised_and_microsecond_dates_kept(db, alice, import_fixture) -> None:
+    import_fixture("firefox.html", user_id=alice.user_id)
+    with db.read_session() as session:
+        row = session.execute(text("SELECT created_at, modified_at FROM bookmarks WHERE url = :u"),
+                              {"u": "https://example.com/Path?q=1"}).one()
+    assert tuple(row) == (1_700_000_500_000_000, 1_700_000_500_123_456)
+
+
+def test_reimport_creates_nothing_new(db, alice, import_fixture) -> None:
+    import_fixture("chrome.html", user_id=alice.user_id)
+    before = whole_database(db)
+    again = import_fixture("chrome.html", user_id=alice.user_id)
+    assert again.created == 0 and again.updated == 6
+    assert whole_database(db) == before
+
+
+def test_the_same_url_twice_in_one_file_is_merged_into_one_bookmark(db, alice, import_fixture) -> None:
+    result = import_fixture("chrome.html", user_id=alice.user_id)
+    assert (result.created, result.updated) == (5, 1)
+    # The later copy is newer, so its title and folder win.
+    assert titles_by_url(db, alice.user_id)["https://github.com/"] == "GitHub (again, in another folder)"
+
+
+def page(*rows: str) -> bytes:
+    return ("<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n" + "\n".join(rows) + "\n</DL><p>\n").encode()
+
+
+def test_merge_unites_tags_and_keeps_the_newer_fields(db, alice, import_bytes) -> None:
+    import_bytes(page('<DT><A HREF="https://a.example/" ADD_DATE="200" LAST_MODIFIED="300" TAGS="one">Old</A>',
+                      "<DD>old words",
+                      '<DT><A HREF="https://b.example/" ADD_DATE="200" LAST_MODIFIED="300" TAGS="one">Keep</A>'),
+                 user_id=alice.user_id)
+    result = import_bytes(page(
+        '<DT><A HREF="https://a.example" ADD_DATE="100" LAST_MODIFIED="400" TOREAD="1" TAGS="two,ONE">New</A>',
+        '<DT><A HREF="https://b.example/" ADD_DATE="250" LAST_MODIFIED="250" TAGS="three">Older</A>'),
+        user_id=alice.user_id)
+    assert (result.created, result.updated) == (0, 2)
+    snap = {b[0]: b for b in snapshot(db, user_id=alice.user_id)["bookmarks"]}
+    url, title, desc, _, unread, _, _, _, created, modified, tags = snap["https://a.example/"]
+    assert (title, desc, unread, created, modified) == ("New", "old words", True, 100_000_000, 400_000_000)
+    assert tags == ("one", "two")  # ONE is the same tag as one
+    _, title, _, _, _, _, _, _, created, modified, tags = snap["https://b.example/"]
+    assert (title, created, modified, tags) == ("Keep", 200_000_000, 300_000_000, ("one", "three"))
+
+
+def test_folders_as_tags_turns_the_folder_path_into_tags(db, alice, import_fixture) -> None:
+    import_fixture("chrome.html", user_id=alice.user_id, folders_as_tags=True)
+    snap = snapshot(db, user_id=alice.user_id)
+    assert snap["collections"] == []
+    deploy = next(b for b in snap["bookmarks"] if "systemd" in b[0])
+    assert deploy[7] == () and deploy[10] == ("Bookmarks bar", "Deploy", "Work")
+
+
+def test_reimport_matches_existing_collections_by_parent_and_name(db, alice, import_fixture) -> None:
+    import_fixture("safari.html", user_id=alice.user_id)
+    import_fixture("safari.html", user_id=alice.user_id)
+    assert len(snapshot(db, user_id=alice.user_id)["collections"]) == 4
+
+
+def test_imports_are_per_user(db, alice, bob, import_fixture) -> None:
+    import_fixture("chrome.html", user_id=alice.user_id)
+    result = import_fixture("chrome.html", user_id=bob.user_id)
+    assert result.created == 5
+    assert snapshot(db, user_id=alice.user_id)["bookmarks"] == snapshot(db, user_id=bob.user_id)["bookmarks"]
+
+
+def test_imported_bookmarks_are_found_by_full_text_search(db, alice, import_fixture) -> None:
+    import_fixture("safari.html", user_id=alice.user_id)
+    with db.read_session() as session:
+        urls = session.execute(text("SELECT b.url FROM bookmarks_fts f JOIN bookmarks b ON b.id = f.rowid "
+                                    "WHERE bookmarks_fts MATCH 'crepes'")).scalars().all()
+    assert urls == ["https://www.marmiton.org/recettes/recette_crepes.aspx"]
+
+
+def test_invalid_and_overlong_entries_are_skipped_and_the_rest_imports(db, alice, import_bytes) -> None:
+    result = import_bytes(page('<DT><A HREF="https://ok.example/">fine</A>',
+                               '<DT><A HREF="notaurl">bad</A>',
+                               f'<DT><A HREF="https://long.example/">{"x" * 2000}</A>',
+                               f'<DT><A HREF="https://tag.example/" TAGS="{"t" * 300}">t</A>'),
+                          user_id=alice.user_id)
+    assert (result.created, result.skipped) == (1, 3)
+    assert [e["line"] for e in result.errors] == [4, 5, 6]
+    assert "not bookmarkable" in result.errors[0]["reason"]
+
+
+def test_strict_mode_rejects_the_whole_file_and_changes_nothing(db, alice, import_bytes, import_fixture) -> None:
+    import_fixture("chrome.html", user_id=alice.user_id)
+    before = whole_database(db)
+    rows = [f'<DT><A HREF="https://n{i}.example/" TAGS="new{i}">n{i}</A>' for i in range(4500)]
+    rows.insert(4000, '<DT><A HREF="ftp//broken">broken</A>')  # after two full batches are written
+    with pytest.raises(StrictImportFailed) as caught:
+        import_bytes(page(*rows), user_id=alice.user_id, mode="strict")
+    assert "line 4003" in caught.value.message
+    assert whole_database(db) == before
+
+
+def test_an_import_costs_a_few_statements_per_batch_not_one_per_bookmark(db, alice, import_bytes,
+                                                                         count_queries) -> None:
+    rows = [f'<DT><A HREF="https://q{i}.example/" TAGS="t{i % 50},common">q{i}</A>' for i in range(3000)]
+    with count_queries:
+        result = import_bytes(page(*rows), user_id=alice.user_id)
+    assert result.created == 3000
+    assert count_queries.count <= 40, count_queries.statements
+
+
+def test_a_failure_midway_leaves_the_database_as_it_was(db, alice, import_bytes, monkeypatch) -> None:
+    import_bytes(page('<DT><A HREF="https://kept.example/">kept</A>'), user_id=alice.user_id)
+    before = whole_database(db)
+    from common.transfer import store
+
+    real = store.link_tags
+    calls = []
+
+    def explode(conn, pairs):  # the second batch's links fail, after the first batch was written
+        calls.append(len(pairs))
+        if len(calls) == 2:
+            raise OSError("disk went away")
+        real(conn, pairs)
+
+    monkeypatch.setattr(store, "link_tags", explode)
+    with pytest.raises(OSError):
+        import_bytes(page(*[f'<DT><A HREF="https://f{i}.example/" TAGS="x">f</A>' for i in range(3000)]),
+                     user_id=alice.user_id)
+    assert len(calls) == 2
+    assert whole_database(db) == before
+
+
+KILLED_IMPORT = textwrap.dedent("""
+    import sys, time
+    from sqlalchemy import event
+    from common.db import open_database
+    from common.settings import load_settings
+    from common.transfer import import_file
+
+    db = open_database(load_settings(data_dir=sys.argv[1]))
+    inserts = []
+
+    @event.listens_for(db.engine, "after_cursor_execute")
+    def pause(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO bookmarks"):
+            inserts.append(1)
+            if len(inserts) == 2:  # two batches are in the open transaction: stop here to be killed
+                print("midway", flush=True)
+                time.sleep(60)
+
+    with open(sys.argv[2], "rb") as source:
+        import_file(db, user_id=int(sys.argv[3]), source=source)
+""")
+
+
+def test_an_import_killed_midway_leaves_the_database_unchanged(db, settings: Settings, alice, import_bytes,
+                                                             tmp_path: Path) -> None:
+    import_bytes(page('<DT><A HREF="https://kept.example/">kept</A>'), user_id=alice.user_id)
+    before = whole_database(db)
+    big = tmp_path / "big.html"
+    big.write_bytes(page(*[f'<DT><A HREF="https://k{i}.example/" TAGS="k">k{i}</A>' for i in range(6000)]))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_IMPORT, str(settings.data_dir), str(big),
+                             str(alice.user_id)], stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"midway\n"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert whole_database(db) == before
+    with db.read_session() as session:
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_fixtures_are_real_browser_shapes() -> None:
+    # A guard that the fixture files the tests rely on stay what they claim to be.
+    for name in ("firefox.html", "chrome.html", "safari.html"):
+        assert (FIXTURES / name).read_text(encoding="utf-8").startswith("<!DOCTYPE NETSCAPE-Bookmark-file-1>")
