@@ -175,5 +175,6 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
         raise
     except Exception as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot open database {target}: {exc}") from exc
+        reason = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's help link
+        raise DatabaseError(f"cannot open database {target}: {reason}") from exc
     return Database(engine=engine, path=target, ping_timeout_s=settings.sqlite_busy_timeout_ms / 1000)

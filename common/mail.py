@@ -36,7 +36,11 @@ def _connect(settings: Settings) -> smtplib.SMTP:
                                 context=ssl.create_default_context())
     client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
     if settings.smtp_security == "starttls":
-        client.starttls(context=ssl.create_default_context())
+        try:
+            client.starttls(context=ssl.create_default_context())
+        except BaseException:
+            client.close()  # the caller never gets the client, so it could not close it
+            raise
     return client
 
 

@@ -1,0 +1,106 @@
+"""`kura`: every core command, and one-line errors with a non-zero exit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common import cli
+
+Run = tuple[int, str, str]
+
+
+@pytest.fixture
+def kura(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
+
+    def run(*argv: str) -> Run:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def upgraded(kura):  # type: ignore[no-untyped-def]
+    assert kura("db", "upgrade")[0] == 0
+    return kura
+
+
+def only_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_db_upgrade_and_current(kura) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = kura("db", "current")
+    assert code == 1 and only_line(err) == "kura: schema is not at head: run `kura db upgrade`"
+    code, out, _ = kura("db", "upgrade")
+    assert code == 0 and out.startswith("database ") and out.strip().endswith(" is at 0001")
+    code, out, _ = kura("db", "current")
+    assert code == 0 and out.strip() == "0001 (head 0001)"
+
+
+def test_users_are_added_listed_and_removed(upgraded) -> None:  # type: ignore[no-untyped-def]
+    assert upgraded("user", "add", "alice", "--admin")[1].startswith("created user alice (id 1, admin)")
+    assert upgraded("user", "add", "bob")[1].startswith("created user bob (id 2)")
+    listed = upgraded("user", "list")[1].splitlines()
+    assert [line.split("\t")[1:3] for line in listed] == [["alice", "admin"], ["bob", "user"]]
+    assert upgraded("user", "remove", "bob")[0] == 0
+    assert [line.split("\t")[1] for line in upgraded("user", "list")[1].splitlines()] == ["alice"]
+
+
+def test_tokens_are_created_once_listed_and_revoked(upgraded) -> None:  # type: ignore[no-untyped-def]
+    upgraded("user", "add", "alice")
+    code, out, err = upgraded("token", "create", "alice", "--label", "laptop")
+    token = out.strip()
+    assert code == 0 and len(token) >= 40 and "\n" not in token
+    assert "shown only once" in err and token not in err
+    listed = upgraded("token", "list", "--user", "alice")[1]
+    assert "\talice\tlaptop\tactive\tlast used never" in listed and token not in listed
+    token_id = listed.split("\t")[0]
+    assert upgraded("token", "revoke", token_id)[1].strip() == f"revoked token {token_id}"
+    assert "\trevoked " in upgraded("token", "list")[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("user", "add", "alice"), "kura: user 'alice' already exists"),
+        (("user", "remove", "nobody"), "kura: no user named 'nobody'"),
+        (("token", "create", "nobody", "--label", "x"), "kura: no user named 'nobody'"),
+        (("token", "list", "--user", "nobody"), "kura: no user named 'nobody'"),
+        (("token", "revoke", "99"), "kura: no token with id 99"),
+    ],
+)
+def test_mistakes_get_one_line_and_exit_1(upgraded, argv: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    upgraded("user", "add", "alice")
+    code, out, err = upgraded(*argv)
+    assert (code, out, only_line(err)) == (1, "", message)
+
+
+def test_commands_refuse_a_schema_that_is_not_at_head(kura) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = kura("user", "add", "alice")
+    assert code == 1 and only_line(err).endswith("run `kura db upgrade` first")
+
+
+def test_bad_settings_get_one_line_naming_the_variable(kura, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KURA_SQLITE_SYNCHRONOUS", "SOMETIMES")
+    code, _, err = kura("user", "list")
+    assert code == 1 and only_line(err).startswith("kura: invalid configuration: KURA_SQLITE_SYNCHRONOUS:")
+
+
+def test_an_unusable_database_file_gets_one_line(kura, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "kura.db").write_bytes(b"not a database" * 100)
+    code, _, err = kura("db", "upgrade")
+    assert code == 1 and only_line(err).startswith("kura: cannot open database ")
+
+
+def test_usage_errors_exit_2(kura) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as caught:
+        kura("token", "create", "alice")  # --label is required
+    assert caught.value.code == 2
