@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal, literal_column, select, table, tuple_
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
 from sqlalchemy.orm import Session
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from common.bookmarks import COLUMNS, to_dicts
 from common.errors import BadRequest
 from common.models import Bookmark, BookmarkTag, Tag, from_micros, to_micros
-from common.search import BadQuery, ParsedQuery, parse_query
+from common.search import ParsedQuery, parse_query
 
 Sort = Literal["newest", "oldest", "modified", "title", "relevance"]
 SORTS: tuple[str, ...] = Sort.__args__  # type: ignore[attr-defined]
@@ -78,11 +77,18 @@ def decode_cursor(cursor: str, *, sort: str) -> tuple[Any, int]:
     expected = {"newest": int, "oldest": int, "modified": int, "title": str, "relevance": (int, float)}
     if cur_sort != sort:
         raise BadCursor(f"cursor was issued for sort={cur_sort}, not sort={sort}")
-    if not isinstance(last_id, int) or isinstance(key, bool) or not isinstance(key, expected[sort]):
+    if not _valid_id(last_id) or isinstance(key, bool) or not isinstance(key, expected[sort]):
         raise BadCursor("cursor is not one this server issued; start again without it")
     if sort in ("newest", "oldest", "modified"):
-        key = from_micros(key)
+        try:
+            key = from_micros(key)
+        except (OverflowError, ValueError, OSError):
+            raise BadCursor("cursor holds an impossible time; start again without it") from None
     return key, last_id
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def _tagged(user_id: int, names: Sequence[str]) -> Select[Any]:
@@ -142,15 +148,10 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, **options
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
     """
     query = build_query(user_id=user_id, limit=limit, **options)
-    try:
-        rows = session.execute(query).all()
-    except OperationalError as exc:  # quoting makes this unreachable for user input; keep it a 400 anyway
-        if "fts5" not in str(exc).lower():
-            raise
-        raise BadQuery("search could not be run; check the quotes and words") from None
+    rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
-    if more and rows:
+    if more:
         next_cursor = encode_cursor(query.get_execution_options()["kura_sort"], rows[-1][-1], rows[-1][0])
     return {"items": to_dicts(session, rows), "next_cursor": next_cursor}

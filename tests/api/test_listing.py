@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,7 +116,15 @@ def test_an_unknown_tag_matches_nothing(client: TestClient, seeded: Account) -> 
     assert _ids(client, seeded, tag=["nope"]) == []
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "!!!", encode_cursor("title", "x", 1), "WzEsMiwzXQ", "eyJhIjoxfQ"])
+def _raw_cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode()
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage", "!!!", encode_cursor("title", "x", 1), "WzEsMiwzXQ", "eyJhIjoxfQ",
+    _raw_cursor("newest", "yesterday", 1), _raw_cursor("newest", 10**30, 1), _raw_cursor("newest", 1, 2**70),
+    _raw_cursor("newest", True, 1), _raw_cursor("newest", 1, -1),
+])
 def test_a_bad_cursor_answers_400(client: TestClient, seeded: Account, cursor: str) -> None:
     response = client.get(API, params={"cursor": cursor, "sort": "newest"}, headers=seeded.headers)
     assert response.status_code == 400
