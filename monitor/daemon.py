@@ -66,7 +66,7 @@ class Monitor:
         reading = self.source.read()
         at = self.clock()
         self.store.insert(at=at, reading=reading)
-        self.last_stored = time.monotonic()
+        stored_at = time.monotonic()
         self.samples += 1
         events = self.engine.evaluate(at, reading)
         if self.alert_log.record(events, self.engine.states):
@@ -78,6 +78,7 @@ class Monitor:
             logger.info("first sample stored; {}", status)
         else:
             self.notifier.status(status)
+        self.last_stored = stored_at  # only now: READY=1 must precede the first WATCHDOG=1
 
     def _housekeeping(self, at: datetime) -> None:
         bucket = to_ms(at) // BUCKET_MS
@@ -112,9 +113,9 @@ class Monitor:
             while not stop.wait(ping_every or 1.0):
                 if ping_every and self.healthy():
                     self.notifier.watchdog()
-                elif ping_every:
+                elif ping_every and self.last_stored is not None:
                     logger.warning("no sample stored for {:.1f} s; withholding the watchdog ping",
-                                   time.monotonic() - (self.last_stored or 0.0))
+                                   time.monotonic() - self.last_stored)
         finally:
             self.notifier.stopping()
             logger.info("stopping")
@@ -140,8 +141,11 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    monitor = Monitor(settings, source=PsutilSource(settings), store=store, notifier=Notifier())
+    notifier = Notifier()
+    monitor = Monitor(settings, source=PsutilSource(settings), store=store, notifier=notifier)
     logger.info("sampling every {:g} s into {}", settings.monitor_interval, settings.metrics_db_path)
     monitor.run(stop)
     db.dispose()
+    if notifier._n is not None:  # sdnotify never closes its socket
+        notifier._n.socket.close()
     return 0

@@ -64,18 +64,18 @@ def plan(*, since: datetime, until: datetime, step_s: float | None, now: datetim
 
 def _series_sql(p: Plan) -> str:
     if p.table == "samples" and p.step_ms is None:
-        return ("SELECT s.label, x.ts AS t, x.value AS avg, x.value AS min, x.value AS max FROM series s "
+        return ("SELECT s.label, x.ts AS at, x.value AS avg, x.value AS min, x.value AS max FROM series s "
                 "CROSS JOIN samples x ON x.series = s.id AND x.ts >= :since AND x.ts < :until "
-                "WHERE s.name = :name ORDER BY s.label, t")
+                "WHERE s.name = :name ORDER BY s.label, at")
     if p.table == "samples":
-        return ("SELECT s.label, x.ts / :step * :step AS t, avg(x.value) AS avg, min(x.value) AS min, "
+        return ("SELECT s.label, x.ts / :step * :step AS at, avg(x.value) AS avg, min(x.value) AS min, "
                 "max(x.value) AS max FROM series s "
                 "CROSS JOIN samples x ON x.series = s.id AND x.ts >= :since AND x.ts < :until "
-                "WHERE s.name = :name GROUP BY s.label, t ORDER BY s.label, t")
-    return ("SELECT s.label, r.bucket / :step * :step AS t, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, "
+                "WHERE s.name = :name GROUP BY s.label, at ORDER BY s.label, at")
+    return ("SELECT s.label, r.bucket / :step * :step AS at, sum(r.avg * r.n) / sum(r.n) AS avg, min(r.min) AS min, "
             "max(r.max) AS max FROM series s "
             "CROSS JOIN rollups r ON r.series = s.id AND r.bucket >= :since AND r.bucket < :until "
-            "WHERE s.name = :name GROUP BY s.label, t ORDER BY s.label, t")
+            "WHERE s.name = :name GROUP BY s.label, at ORDER BY s.label, at")
 
 
 def series(db: Database | None, *, metric: str, since: datetime, until: datetime, step_s: float | None,
@@ -94,7 +94,7 @@ def series(db: Database | None, *, metric: str, since: datetime, until: datetime
         label_name = METRICS[metric].label
         for row in rows:
             entry = out.setdefault(row.label, {"labels": {label_name: row.label} if label_name else {}, "points": []})
-            entry["points"].append([row.t / 1000, row.avg, row.min, row.max])
+            entry["points"].append([row.at / 1000, row.avg, row.min, row.max])
     return {
         "metric": metric, "help": METRICS[metric].help,
         "since": since, "until": until,

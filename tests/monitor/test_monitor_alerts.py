@@ -1,0 +1,127 @@
+"""Alert delivery through common.mail to a real SMTP server, with a queue that survives outages."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from loguru import logger
+from sqlalchemy import text
+
+from common.db import open_database
+from monitor.alerts import AlertLog, Deliverer
+from monitor.metrics import reading_from
+from monitor.rules import AlertEngine, build_rules
+from monitor.store import MetricsStore
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+LOW, OK = {"memory_available_percent": 3.0}, {"memory_available_percent": 60.0}
+
+
+@pytest.fixture
+def open_log():  # type: ignore[no-untyped-def]
+    opened = []
+
+    def make(settings):  # type: ignore[no-untyped-def]
+        db = open_database(settings, path=settings.metrics_db_path)
+        opened.append(db)
+        MetricsStore(db)  # creates the schema
+        log = AlertLog(db, settings)
+        cycles = {rule.name: rule.cycles for rule in build_rules(settings)}
+        engine = AlertEngine(build_rules(settings), remind_s=settings.alert_remind_s,
+                             states=log.load_active(cycles))
+        return log, engine
+
+    yield make
+    for db in opened:
+        db.dispose()
+
+
+def feed(log, engine, readings, start=T0):  # type: ignore[no-untyped-def]
+    for i, values in enumerate(readings):
+        log.record(engine.evaluate(start + timedelta(seconds=10 * i), reading_from(values)), engine.states)
+
+
+def outbox(log):  # type: ignore[no-untyped-def]
+    with log.db.read_session() as session:
+        return session.execute(text("SELECT subject, attempts, last_error, sent_at FROM outbox ORDER BY id")).all()
+
+
+def test_alert_and_recovery_are_mailed_once_each(mail_settings, smtp, open_log):
+    smtp.start()
+    log, engine = open_log(mail_settings())
+    feed(log, engine, [LOW] * 6 + [OK] * 3)
+    assert log.deliver_pending() == 2
+    assert len(smtp.subjects) == 2
+    assert "ALERT memory_low: memory available 3.0% (limit 10%)" in smtp.subjects[0]
+    assert "RECOVERED memory_low" in smtp.subjects[1]
+    assert log.deliver_pending() == 0  # nothing is sent twice
+
+
+def test_a_down_mail_server_keeps_the_alert_queued_until_it_is_back(mail_settings, smtp, open_log):
+    log, engine = open_log(mail_settings())
+    feed(log, engine, [LOW] * 3)
+    assert log.deliver_pending() == 0 and log.deliver_pending() == 0  # refused twice
+    [row] = outbox(log)
+    assert row.attempts == 2 and "cannot send mail via 127.0.0.1" in row.last_error and row.sent_at is None
+    smtp.start()
+    assert log.deliver_pending() == 1
+    assert len(smtp.subjects) == 1 and "ALERT memory_low" in smtp.subjects[0]
+    assert outbox(log)[0].sent_at is not None
+
+
+def test_queued_mail_survives_a_restart_of_the_monitor(mail_settings, smtp, open_log):
+    settings = mail_settings()
+    log, engine = open_log(settings)
+    feed(log, engine, [LOW] * 3)
+    log.db.dispose()
+    smtp.start()
+    again, _ = open_log(settings)
+    assert again.deliver_pending() == 1 and len(smtp.subjects) == 1
+
+
+def test_after_a_restart_an_active_alert_is_not_repeated_and_still_recovers(mail_settings, open_log):
+    settings = mail_settings()
+    log, engine = open_log(settings)
+    feed(log, engine, [LOW] * 3)
+    _, restarted = open_log(settings)
+    assert list(restarted.active) == ["memory_low"]
+    events = [restarted.evaluate(T0 + timedelta(minutes=1), reading_from(LOW)),
+              restarted.evaluate(T0 + timedelta(minutes=2), reading_from(OK))]
+    assert [[e.kind for e in step] for step in events] == [[], ["recovery"]]
+
+
+def test_without_mail_settings_alerts_are_logged_and_stored_but_not_queued(settings, open_log):
+    lines: list[tuple[str, str]] = []
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])), level="INFO")
+    try:
+        log, engine = open_log(settings)
+        feed(log, engine, [LOW] * 3 + [OK])
+    finally:
+        logger.remove(sink)
+    assert outbox(log) == []
+    assert ("WARNING", "alerts are not mailed: set KURA_SMTP_HOST and KURA_MAIL_TO") in lines
+    assert ("WARNING", "alert memory_low [memory_low] memory available 3.0% (limit 10%) (value 3.0)") in lines
+    assert ("INFO", "recovered memory_low [memory_low] memory available 60.0% (limit 10%) (value 60.0)") in lines
+    with log.db.read_session() as session:
+        kinds = session.execute(text("SELECT kind FROM alerts ORDER BY id")).scalars().all()
+    assert kinds == ["alert", "recovery"]
+
+
+def test_the_delivery_thread_sends_when_kicked_and_retries_on_its_own(mail_settings, smtp, open_log):
+    log, engine = open_log(mail_settings())
+    deliverer = Deliverer(log, interval_s=0.1)
+    deliverer.start()
+    try:
+        feed(log, engine, [LOW] * 3)
+        deliverer.kick()
+        time.sleep(0.3)  # a few failed cycles against the closed port
+        assert outbox(log)[0].attempts >= 1
+        smtp.start()
+        deadline = time.monotonic() + 20
+        while not smtp.subjects and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(smtp.subjects) == 1
+    finally:
+        deliverer.stop()

@@ -1,0 +1,128 @@
+"""The real psutil source on this host, the time box for slow probes, and the Kura process finder."""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from common.settings import load_settings
+from monitor import sources
+from monitor.metrics import METRICS
+from monitor.sources import ProcessTracker, PsutilSource, ScriptedSource, TimeBox, mountpoint
+
+
+class Readyz(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.send_response(200 if self.path == "/readyz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_psutil_source_reads_host_disks_database_and_api(tmp_path, api_url):
+    settings = load_settings(data_dir=tmp_path / "data", monitor_api_url=api_url)
+    settings.data_dir.mkdir(parents=True)
+    settings.db_path.write_bytes(b"x" * 4096)
+    source = PsutilSource(settings)
+    first, second = source.read(), source.read()
+    mount = mountpoint(settings.data_dir)
+    assert 0 <= second.get("cpu_percent") <= 100
+    assert second.get("memory_total_bytes") >= second.get("memory_available_bytes") > 0
+    assert second.get("filesystem_avail_bytes", mount) > 0
+    assert second.get("database_file_bytes", "kura.db") == 4096
+    assert second.get("database_file_bytes", "kura.db-wal") is None  # no WAL file, no value
+    assert second.get("api_up") == 1
+    assert second.get("backup_fresh") == 0 and "no verified backup" in second.notes["backup"]
+    assert first.get("disk_read_bytes_per_second") is None  # rates need two samples
+    assert second.get("network_receive_bytes_per_second") >= 0
+    assert {name for name, _ in second.values} <= METRICS.keys()
+
+
+def test_api_down_reads_as_zero(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, never listening: connection refused
+        assert sources.readyz_probe(url, 1.0) == {("api_up", ""): 0.0}
+
+
+def test_a_hung_probe_is_missing_and_not_restarted_while_stuck():
+    gate, calls = threading.Event(), []
+
+    def hangs() -> dict:  # type: ignore[type-arg]
+        calls.append(1)
+        gate.wait()
+        return {"late": 1}
+
+    box = TimeBox(0.05)
+    assert box.run({"hangs": hangs, "quick": lambda: 7}) == {"quick": 7}
+    assert box.run({"hangs": hangs, "quick": lambda: 8}) == {"quick": 8}
+    assert len(calls) == 1  # one stuck thread, not one per sample
+    gate.set()
+    box._stuck["hangs"].join(1)
+    assert box.run({"hangs": hangs}) == {"hangs": {"late": 1}} and len(calls) == 2
+
+
+def test_a_failing_probe_is_missing():
+    def broken() -> None:
+        raise OSError("stale NFS handle")
+
+    assert TimeBox(1.0).run({"broken": broken, "fine": lambda: 1}) == {"fine": 1}
+
+
+def test_kura_processes_are_found_by_command_line_and_cached():
+    now = [0.0]
+    child = subprocess.Popen(["kura-backup", "-c", "import time; time.sleep(60)"], executable=sys.executable)
+    try:
+        tracker = ProcessTracker(clock=lambda: now[0])
+        found = tracker.read()
+        assert found[("process_count", "kura-backup")] == 1
+        assert found[("process_resident_memory_bytes", "kura-backup")] > 0
+        assert found[("process_threads", "kura-backup")] >= 1
+        now[0] += 10
+        tracker.read()
+        assert tracker.scans == 1  # cached between scans
+        child.kill()
+        child.wait()
+        assert ("process_count", "kura-backup") not in tracker.read()
+        now[0] += sources.RESCAN_S
+        tracker.read()
+        assert tracker.scans == 2
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+@pytest.mark.parametrize(("name", "cmdline", "program"), [
+    ("kura-api", [], "kura-api"),
+    ("python3.11", ["/srv/kura/.venv/bin/python", "/srv/kura/.venv/bin/kura-monitor"], "kura-monitor"),
+    ("python3.11", ["python", "-m", "pytest"], None),
+    ("bash", ["bash", "-c", "echo kura-api"], None),
+])
+def test_program_names_are_matched_narrowly(name, cmdline, program):
+    assert sources.program_of(name, cmdline) == program
+
+
+def test_scripted_source_replays_then_repeats_the_last_reading():
+    source = ScriptedSource([{"cpu_percent": 1}, {"cpu_percent": 2}])
+    assert [source.read().get("cpu_percent") for _ in range(3)] == [1, 2, 2]
+    with pytest.raises(ValueError):
+        ScriptedSource([])
