@@ -1,0 +1,184 @@
+"""`kura-backup` commands in-process: output, exit status, one-line errors, sd_notify and Sentry."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sentry_sdk
+from loguru import logger
+
+from backup.cli import main
+from backup.errors import StageError
+from backup.job import run_job
+from backup.manifest import list_backups
+from common.db import Database
+from common.sentry import init_sentry
+from common.settings import Settings, load_settings
+from tests.backup.conftest import KURA_BACKUP, ROOT, backup_env
+
+
+@pytest.fixture(autouse=True)
+def _env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("KURA_DATA_DIR", str(settings.data_dir))
+    yield
+    logger.remove()  # main() pointed loguru at this test's captured stderr
+    logger.add(sys.__stderr__)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_list_verify_and_check_succeed_on_a_fresh_backup(
+    db: Database, populated: list[int], capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    code, out, err = run(capsys, "run")
+    assert code == 0, err
+    path = Path(out.strip())
+    assert path.parent == settings.backups_path and path.is_file()
+    assert "backup ok:" in err and "25 rows" not in err  # the rows of every table, not just bookmarks
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and path.name in out and "verified" in out
+    code, out, _ = run(capsys, "list", "--json")
+    [row] = json.loads(out)
+    assert row["file"] == str(path) and row["verified"] is True and row["size_bytes"] == path.stat().st_size
+    assert run(capsys, "verify", path.name)[:2] == (0, f"ok      {path.name}\n")
+    assert run(capsys, "verify", "--all")[0] == 0
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "limit 26 h" in out
+
+
+def test_verify_reports_a_damaged_backup_and_exits_1(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "run")[0] == 0
+    path = list_backups(load_settings().backups_path)[0].data_path
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    code, out, err = run(capsys, "verify", "--all")
+    assert code == 1
+    assert out.startswith(f"FAILED  {path.name}: ")
+    assert err.strip().splitlines()[-1] == "kura-backup verify: 1 of 1 backup(s) failed verification"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["verify"], "give one backup FILE or --all"),
+    (["verify", "x", "--all"], "give one backup FILE or --all"),
+    (["verify", "--all"], "no backups to verify"),
+    (["restore", "nothing.db.zst"], "restore failed: no backup file nothing.db.zst"),
+    (["check"], "no verified backup"),
+])
+def test_every_command_fails_with_one_line_and_exit_1(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert message in err.strip().splitlines()[-1]
+
+
+def test_bad_settings_are_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KURA_BACKUP_KEEP_DAILY", "-1")
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    assert err.count("\n") == 1 and "KURA_BACKUP_KEEP_DAILY" in err
+
+
+def test_restore_command_restores_and_says_how_to_start_the_api(
+    db: Database, populated: list[int], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, out, _ = run(capsys, "run")
+    name = Path(out.strip()).name
+    code, out, err = run(capsys, "restore", name, "--to", str(tmp_path / "copy.db"))
+    assert code == 0, err
+    assert (tmp_path / "copy.db").is_file() and "systemctl start" not in out
+    db.dispose()
+    code, out, err = run(capsys, "restore", name)
+    assert code == 0, err
+    assert "systemctl start kura-api" in out
+
+
+def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        proc = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env=backup_env(settings, NOTIFY_SOCKET=str(path)))
+        assert proc.returncode == 0, proc.stderr
+        sock.setblocking(False)
+        messages = []
+        while True:
+            try:
+                messages.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+    stages = [m.removeprefix("STATUS=backup: ") for m in messages[:-1]]
+    assert stages == ["prepare", "space", "snapshot", "compress", "verify", "publish", "prune"]
+    assert messages[-1] == f"STATUS=backup done: {Path(proc.stdout.strip()).name}"
+
+
+class _Collector(BaseHTTPRequestHandler):
+    items: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        lines = body.split(b"\n")
+        for header, payload in zip(lines[1::2], lines[2::2]):
+            kind = json.loads(header).get("type")
+            _Collector.items.append({"type": kind, **(json.loads(payload) if payload.strip() else {})})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def sentry_server() -> Iterator[str]:
+    _Collector.items = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://public@127.0.0.1:{server.server_address[1]}/1"
+    finally:
+        sentry_sdk.get_client().close(timeout=2)
+        sentry_sdk.get_global_scope().set_client(None)
+        server.shutdown()
+        server.server_close()
+
+
+# common/sentry.py still passes send_default_pii, which sentry-sdk 2.75 deprecates (not this module's file).
+@pytest.mark.filterwarnings("ignore:The send_default_pii option is deprecated:DeprecationWarning")
+def test_sentry_gets_a_check_in_per_run_and_the_exception_of_a_failure(
+    settings: Settings, db: Database, sentry_server: str
+) -> None:
+    settings = load_settings(data_dir=settings.data_dir, sentry_dsn=sentry_server)
+    assert init_sentry(settings, program="kura-backup")
+    run_job(settings)
+    db.dispose()
+    settings.db_path.write_bytes(b"broken" * 1000)
+    for side in ("-wal", "-shm"):
+        settings.db_path.with_name(settings.db_path.name + side).unlink(missing_ok=True)
+    with pytest.raises(StageError):
+        run_job(settings)
+    sentry_sdk.flush(timeout=5)
+    checkins = [(i["monitor_slug"], i["status"]) for i in _Collector.items if i["type"] == "check_in"]
+    assert checkins == [("kura-backup", s) for s in ["in_progress", "ok", "in_progress", "error"]]
+    ids = [i["check_in_id"] for i in _Collector.items if i["type"] == "check_in"]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    events = [i for i in _Collector.items if i["type"] == "event"]
+    exceptions = [v["type"] for e in events for v in e.get("exception", {}).get("values", [])]
+    assert "StageError" in exceptions and "DatabaseError" in exceptions  # the failure and its cause
