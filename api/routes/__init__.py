@@ -19,3 +19,6 @@ for _router in (bookmarks.router, bookmarks.search_router, tags.router, collecti
 from api.routes import system_metrics  # noqa: E402 - the monitor's routes: /metrics and /api/v1/system/*
 root_router.include_router(system_metrics.root_router)
 api_router.include_router(system_metrics.api_router)
+
+from api.routes import system_backups  # noqa: E402 - kura-backup's run history: /api/v1/system/backups
+api_router.include_router(system_backups.router)
