@@ -183,3 +183,16 @@ def test_anonymous_scrape_is_refused_from_elsewhere(tmp_path, db):
     settings = load_settings(data_dir=tmp_path / "data", metrics_anonymous_loopback=True)
     with TestClient(create_app(settings, db), client=("192.0.2.7", 50000)) as remote:
         assert remote.get("/metrics").status_code == 401
+
+
+def test_prometheus_reports_the_newest_verified_backup(client, admin, settings):
+    from backup.job import run_job
+    from backup.status import newest_verified_backup
+
+    before = families(client.get("/metrics", headers=admin.headers).text)
+    assert "kura_backup_last_success_timestamp_seconds" not in before
+    run_job(settings)
+    newest = newest_verified_backup(settings)
+    assert newest is not None
+    got = families(client.get("/metrics", headers=admin.headers).text)
+    assert got["kura_backup_last_success_timestamp_seconds"].samples[0].value == newest.created_at.timestamp()

@@ -126,3 +126,16 @@ def test_scripted_source_replays_then_repeats_the_last_reading():
     assert [source.read().get("cpu_percent") for _ in range(3)] == [1, 2, 2]
     with pytest.raises(ValueError):
         ScriptedSource([])
+
+
+def test_a_fresh_verified_backup_reads_as_fresh(settings, db):
+    from backup.job import run_job
+    from backup.status import newest_verified_backup
+
+    run_job(settings)
+    values, message = sources.backup_probe(settings)
+    assert values[("backup_fresh", "")] == 1
+    newest = newest_verified_backup(settings)
+    assert newest is not None
+    assert values[("backup_last_success_timestamp_seconds", "")] == newest.created_at.timestamp()
+    assert "limit 26 h" in message
