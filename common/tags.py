@@ -7,7 +7,7 @@ from collections.abc import Collection as Sized
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -60,7 +60,7 @@ def set_bookmark_tags(session: Session, *, user_id: int, bookmark_id: int, names
     tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
     session.execute(delete(BookmarkTag).where(BookmarkTag.bookmark_id == bookmark_id))
     if tag_ids:
-        session.execute(sqlite_insert(BookmarkTag).values([{"bookmark_id": bookmark_id, "tag_id": t} for t in tag_ids]))
+        session.execute(insert(BookmarkTag), [{"bookmark_id": bookmark_id, "tag_id": t} for t in tag_ids])
 
 
 def add_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names: Iterable[str]) -> None:
@@ -69,7 +69,8 @@ def add_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names:
     links = [{"bookmark_id": b, "tag_id": t} for b in bookmark_ids for t in tag_ids]
     if not links:
         return
-    session.execute(sqlite_insert(BookmarkTag).values(links).on_conflict_do_nothing())
+    # executemany, not one multi-row VALUES: a big batch would pass SQLite's bound-parameter limit
+    session.execute(sqlite_insert(BookmarkTag).on_conflict_do_nothing(), links)
     over = session.scalar(
         select(BookmarkTag.bookmark_id)
         .where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)))

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from common.bookmarks import BULK_MAX
+from common.db import Database
 from common.models import TITLE_MAX
 from common.tags import MAX_TAGS_PER_BOOKMARK
+from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account
 
 API = "/api/v1/bookmarks"
@@ -146,3 +149,13 @@ def test_bulk_tagging_past_the_cap_fails_whole_and_changes_nothing(client: TestC
 def test_bulk_rejects_unknown_actions_and_empty_id_lists(client: TestClient, alice: Account) -> None:
     assert _bulk(client, alice, [1], "explode").status_code == 422
     assert _bulk(client, alice, [], "archive").status_code == 422
+
+
+def test_bulk_tagging_the_largest_batch_works(client: TestClient, db: Database, alice: Account) -> None:
+    ids = seed_bookmarks(db, user_id=alice.user_id, count=BULK_MAX, tags_per=0)
+    names = [f"batch{i}" for i in range(20)]  # 20,000 links: more than SQLite's bound-parameter limit at once
+    response = _bulk(client, alice, ids, "add_tags", tags=names)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["updated"]) == BULK_MAX
+    counts = {t["name"]: t["count"] for t in client.get("/api/v1/tags", headers=alice.headers).json()}
+    assert all(counts[name] == BULK_MAX for name in names)
