@@ -50,13 +50,15 @@ def under_journal() -> bool:
 def setup_logging(settings: Settings, *, program: str) -> None:
     logger.remove()
     logger.configure(extra={"program": program})
+    # diagnose=False: loguru would otherwise print variable values in tracebacks, tokens included.
+    common = {"level": settings.log_level, "diagnose": False}
     if under_journal():  # JSON too keeps the priority prefix: journald strips it off
-        logger.add(_journal_sink, level=settings.log_level, format="{extra[program]}: {message}",
-                   serialize=settings.log_json, colorize=False)
+        logger.add(_journal_sink, format="{extra[program]}: {message}", serialize=settings.log_json,
+                   colorize=False, **common)
     elif settings.log_json:
-        logger.add(sys.stderr, level=settings.log_level, serialize=True)
+        logger.add(sys.stderr, serialize=True, **common)
     else:
-        logger.add(sys.stderr, level=settings.log_level, format=HUMAN_FORMAT, colorize=None)
+        logger.add(sys.stderr, format=HUMAN_FORMAT, colorize=None, **common)
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
         std = logging.getLogger(name)

@@ -22,7 +22,8 @@ logger.info("an info line")
 logger.warning("a warning line")
 logging.getLogger("uvicorn.error").error("a stdlib error")
 try:
-    1 / 0
+    secret = "hunter2-token"
+    len(secret) / 0
 except ZeroDivisionError:
     logger.exception("it broke")
 """
@@ -48,6 +49,7 @@ def test_under_the_journal_every_line_carries_its_syslog_priority() -> None:
     assert trace[0] == "<3>kura-test: it broke"
     assert any("ZeroDivisionError" in line for line in trace)
     assert all(line.startswith("<3>") for line in trace)  # so `journalctl -p err` keeps the whole trace
+    assert not any("hunter2" in line for line in lines)  # no variable values in tracebacks
 
 
 def test_json_lines_by_setting() -> None:
