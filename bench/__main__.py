@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> dict:
     for name in [s for s in SECTIONS if s in args.only.split(",")]:
         print(f"== {name}", flush=True)
         try:
-            result.update(getattr(sections, name)(args))
+            result.update(getattr(sections, {"import": "import_"}.get(name, name))(args))
         except Exception as exc:  # noqa: BLE001 - one failed section must not lose the others' figures
             traceback.print_exc()
             result.setdefault("failed", {})[name] = f"{type(exc).__name__}: {exc}"[:2000]

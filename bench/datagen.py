@@ -13,7 +13,7 @@ import os
 import random
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -158,20 +158,26 @@ def _insert_user_data(conn: sqlite3.Connection, spec: Spec, index: int, user_id:
     return {"first_id": first_id, "last_id": next_id - 1, "collections": len(plan), "tags": len(tags)}
 
 
-def build(spec: Spec, directory: Path) -> dict:
-    """Create kura.db under `directory` and return its metadata (users, tokens, id ranges, words)."""
+def create_users(directory: Path, names: list[tuple[str, int]]) -> tuple[Path, list[dict]]:
+    """A migrated kura.db under `directory` with these users (the first one admin), one token each."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=directory)
     db = open_database(settings)
     migrate.upgrade(db)
     users = []
     with db.write_session() as session:
-        for name, count in spec.users():
-            user = accounts.create_user(session, name=name, is_admin=(name == MAIN_USER))
+        for position, (name, count) in enumerate(names):
+            user = accounts.create_user(session, name=name, is_admin=(position == 0))
             _, token = accounts.create_token(session, user_id=user.id, label="bench")
             users.append({"name": name, "id": user.id, "token": token, "bookmarks": count})
     db.dispose()
-    conn = sqlite3.connect(settings.db_path, isolation_level=None)
+    return settings.db_path, users
+
+
+def build(spec: Spec, directory: Path) -> dict:
+    """Create kura.db under `directory` and return its metadata (users, tokens, id ranges, words)."""
+    db_path, users = create_users(directory, spec.users())
+    conn = sqlite3.connect(db_path, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         for index, user in enumerate(users):
@@ -184,20 +190,25 @@ def build(spec: Spec, directory: Path) -> dict:
             "common_word": vocab.COMMON_WORD, "rare_word": vocab.RARE_WORD, "phrase": " ".join(vocab.PHRASE)}
 
 
-def cached(spec: Spec, cache_dir: Path) -> tuple[Path, dict]:
-    """The cached database for `spec` (built on first use, atomically) and its metadata."""
-    final = cache_dir / f"data-{spec.key()}"
+def cached_build(final: Path, builder: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """`final`/kura.db and its metadata, built by `builder(temp_dir)` on first use and renamed into
+    place only when complete, so an interrupted build is never mistaken for a cached one."""
     if not (final / "meta.json").exists():
-        temp = cache_dir / f".building-{spec.key()}-{os.getpid()}"
+        temp = final.parent / f".building-{final.name}-{os.getpid()}"
         shutil.rmtree(temp, ignore_errors=True)
         try:
-            meta = build(spec, temp)
+            meta = builder(temp)
             (temp / "meta.json").write_text(json.dumps(meta, indent=1))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(temp, final)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
     return final / "kura.db", json.loads((final / "meta.json").read_text())
+
+
+def cached(spec: Spec, cache_dir: Path) -> tuple[Path, dict]:
+    """The cached database for `spec` and its metadata."""
+    return cached_build(cache_dir / f"data-{spec.key()}", lambda temp: build(spec, temp))
 
 
 def copy_database(source: Path, data_dir: Path) -> Path:

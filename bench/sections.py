@@ -44,3 +44,38 @@ def load(args: argparse.Namespace) -> dict:
     only = set(filter(None, args.cases.split(","))) or None
     return api_bench.run_load(data_dir=work / "data", log_dir=work, meta=meta, seconds=args.seconds,
                               repeat=args.repeat, only=only)
+
+
+def queries(args: argparse.Namespace) -> dict:
+    from bench import querycount  # imports the app: only when this section runs
+
+    return {"queries": querycount.query_counts()}
+
+
+def backup(args: argparse.Namespace) -> dict:
+    """On the ~1 GB database (built once, several minutes; --quick uses the 100k file instead)."""
+    from bench import backup_bench, bigdb
+
+    work = workdir(args, "backup")
+    if args.quick:
+        source, meta = datagen.cached(datagen.Spec(), args.cache)
+    else:
+        print("  database: ~1 GB (cached after the first run)", flush=True)
+        source, meta = bigdb.cached(args.cache)
+    try:
+        return {"backup": backup_bench.bench_backup(source, meta, work)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # two GB-sized files: do not leave them lying about
+
+
+def import_(args: argparse.Namespace) -> dict:
+    from bench import import_bench
+
+    work = workdir(args, "import")
+    return {"import": import_bench.bench_import(args.cache, work)}
+
+
+def monitor(args: argparse.Namespace) -> dict:
+    from bench import monitor_bench
+
+    return {"monitor": monitor_bench.bench_monitor(workdir(args, "monitor"), window_s=args.monitor_window)}

@@ -1,0 +1,73 @@
+"""SQL statements per request for each load case, at 10 and at 1,000 bookmarks, in process.
+
+The count includes everything the request runs (token lookup included) except BEGIN/COMMIT; a flat
+count across sizes is what proves a page costs a constant number of statements.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from api.app import create_app
+from bench import cases as case_defs
+from bench import datagen
+from common.db import open_database
+from common.settings import load_settings
+
+SKIP = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+
+
+def _request(client: TestClient, case: case_defs.Case, meta: dict, n: int):  # type: ignore[no-untyped-def]
+    user = case_defs.user_of(meta, case.user)
+    headers = {"Authorization": f"Bearer {user['token']}"}
+    base = case_defs.PREFIX + "/bookmarks"
+    if case.kind == "get_one":
+        return client.get(f"{base}/{user['first_id']}", headers=headers)
+    if case.kind == "create":
+        body = {"url": f"https://count.example/{n}", "title": "t", "tags": meta["top_tags"]}
+        return client.post(base, json=body, headers=headers)
+    if case.kind == "update":
+        return client.patch(f"{base}/{user['first_id'] + 1}", json={"title": f"u{n}"}, headers=headers)
+    if case.kind == "delete":
+        return client.delete(f"{base}/{user['last_id'] - n}", headers=headers)
+    return client.get(case.path, headers=headers)
+
+
+def count_at(size: int, directory: Path) -> dict[str, int]:
+    spec = datagen.Spec(main_bookmarks=size, other_users=1, other_bookmarks=size, tags=50)
+    meta = datagen.build(spec, directory)
+    settings = load_settings(data_dir=directory)
+    db = open_database(settings)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.strip().upper() not in SKIP:
+            statements.append(statement)
+
+    counts: dict[str, int] = {}
+    try:
+        with TestClient(create_app(settings, db)) as client:
+            for case in case_defs.load_cases(meta):
+                _request(client, case, meta, 0)  # warm: first-use caches are not the steady state
+                event.listen(db.engine, "before_cursor_execute", record)
+                response = _request(client, case, meta, 1)
+                event.remove(db.engine, "before_cursor_execute", record)
+                counts[case.name] = len(statements) if response.status_code < 400 else -response.status_code
+                statements.clear()
+    finally:
+        db.dispose()
+    return counts
+
+
+def query_counts(sizes: tuple[int, ...] = (10, 1000)) -> dict[str, dict[str, int]]:
+    """{case: {"10": n, "1000": n}}; a negative number is the HTTP status of a failed request."""
+    table: dict[str, dict[str, int]] = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="kura-bench-queries-") as tmp:
+            for name, count in count_at(size, Path(tmp)).items():
+                table.setdefault(name, {})[str(size)] = count
+    return table
