@@ -83,5 +83,38 @@ def test_an_empty_database_is_not_at_head_and_says_what_to_run(tmp_path: Path, s
         empty.dispose()
 
 
-def test_there_is_exactly_one_head() -> None:
-    assert migrate.head_revision()
+def test_the_quick_head_check_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert [migrate.head_revision()] == ScriptDirectory.from_config(migrate.alembic_config(Path("x"))).get_heads()
+
+
+def test_the_quick_current_revision_agrees_with_alembic(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert migrate.current_revision(db) == MigrationContext.configure(conn).get_current_revision()
+
+
+def test_a_merge_revision_is_understood_and_two_heads_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision: str = "b"\ndown_revision = "a"\n')
+    (versions / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')
+    monkeypatch.setattr(migrate, "VERSIONS_DIR", versions)
+    with pytest.raises(RuntimeError, match=r"2 heads \(b, c\); merge them"):
+        migrate.head_revision()
+    (versions / "d.py").write_text('revision = "d"\ndown_revision = ("b", "c")\n')
+    assert migrate.head_revision() == "d"
+
+
+def test_checking_the_schema_does_not_import_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from common import migrate; from common.db import open_database; "
+            "from common.settings import load_settings; "
+            f"db = open_database(load_settings(data_dir={str(tmp_path)!r})); "
+            "print(migrate.current_revision(db), migrate.head_revision(), 'alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert out == ["None", migrate.head_revision(), "False"]

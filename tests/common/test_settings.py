@@ -106,3 +106,12 @@ def test_the_readme_shows_each_settings_default() -> None:
             default = field.default
             shown = str(default).lower() if isinstance(default, bool) else str(default)
             assert f"`{shown}`" in rows[f"KURA_{name.upper()}"], f"KURA_{name.upper()} should show `{shown}`"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = README.read_text()
+    block = readme.split("## Run the tests")[1].split("```sh\n")[1].split("\n```")[0].strip()
+    install, _, test_command = block.partition(" && ")
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert install == "./install.sh --dev" and install in ci
+    assert test_command in ci
