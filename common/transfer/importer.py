@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import Connection
@@ -20,7 +19,7 @@ from common.errors import BadRequest
 from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX, to_micros, utcnow
 from common.transfer import store
 from common.transfer.entries import Entry, EntryError, Folder, Item, TagNames
-from common.transfer.reader import Progress, read_items
+from common.transfer.reader import Progress, batches_ahead, read_items
 from common.urls import InvalidURL, normalize_url
 
 BATCH = 2000
@@ -60,7 +59,7 @@ class _Row:
     line: int | None
     values: dict[str, Any]
     title_given: bool
-    tags: list[str]
+    tags: dict[str, str]  # NOCASE key -> the first spelling met
 
 
 def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
@@ -70,7 +69,7 @@ def import_file(db: Database, *, user_id: int, source: BinaryIO, options: Import
         job = _ImportJob(conn, user_id=user_id, options=options)
         items = read_items(source, progress=progress)
         with store.deferred_fts(conn) as job.index_text:
-            while batch := list(islice(items, BATCH)):
+            for batch in batches_ahead(items, size=BATCH):
                 job.add(batch)
         return job.result
 
@@ -93,15 +92,14 @@ def prepare(entry: Entry, *, folders_as_tags: bool) -> tuple[_Row, tuple[str, ..
     for tag in [*entry.tags, *entry.folder] if folders_as_tags else entry.tags:
         if tag.strip():
             unique.setdefault(store.nocase(tag.strip()), tag.strip())
-    tags = list(unique.values())
-    if any(len(tag) > NAME_MAX for tag in tags):
+    if any(len(tag) > NAME_MAX for tag in unique.values()):
         raise BadRequest(f"a tag is longer than {NAME_MAX} characters")
     values = {
         "url": url, "title": title or url, "description": entry.description.strip(),
         "notes": entry.notes.strip(), "unread": entry.unread, "archived": entry.archived,
         "private": entry.private, "created_at": entry.created, "modified_at": entry.modified,
     }
-    return _Row(entry.line, values, bool(title), tags), (() if folders_as_tags else entry.folder)
+    return _Row(entry.line, values, bool(title), unique), (() if folders_as_tags else entry.folder)
 
 
 def _earlier(new: int, old: int) -> bool:
@@ -183,7 +181,7 @@ class _ImportJob:
                 if not self.options.folders_as_tags:
                     self.collection_for(item.path, item)
             elif isinstance(item, TagNames):
-                names = [n.strip() for n in item.names if n.strip() and len(n.strip()) <= NAME_MAX]
+                names = [(store.nocase(n.strip()), n.strip()) for n in item.names if 0 < len(n.strip()) <= NAME_MAX]
                 store.resolve_tags(self.conn, user_id=self.user_id, names=names, cache=self.tag_ids)
             elif isinstance(item, EntryError):
                 self.fail(item.line, item.reason)
@@ -208,7 +206,7 @@ class _ImportJob:
             return
         # The same URL twice in one file (two folders, say): merge into the first, as a re-import would.
         first.values |= merge(first.values, row)
-        first.tags += row.tags
+        first.tags = row.tags | first.tags
         self.result.updated += 1
 
     def _write(self, rows: dict[str, _Row]) -> None:
@@ -223,10 +221,10 @@ class _ImportJob:
                 changes.append({**change, "id": found["id"]})
             ids[url] = found["id"]
         store.update_bookmarks(self.conn, changes)
-        store.resolve_tags(self.conn, user_id=self.user_id, names=(t for r in rows.values() for t in r.tags),
+        store.resolve_tags(self.conn, user_id=self.user_id, names=(t for r in rows.values() for t in r.tags.items()),
                            cache=self.tag_ids)
-        store.link_tags(self.conn, [(ids[url], self.tag_ids[store.nocase(tag)])
-                                    for url, row in rows.items() for tag in row.tags])
+        store.link_tags(self.conn, [(ids[url], self.tag_ids[key])
+                                    for url, row in rows.items() for key in row.tags])
         self.result.created += len(new)
         self.result.updated += len(existing)
 

@@ -81,11 +81,10 @@ def update_bookmarks(conn: Connection, changes: Sequence[dict[str, Any]]) -> Non
         conn.execute(text(f"UPDATE bookmarks SET {assignments} WHERE id = :id"), params)
 
 
-def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[str], cache: dict[str, int]) -> None:
-    """Fill cache (NOCASE key -> tag id) for every name, creating the tags that do not exist."""
+def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[tuple[str, str]], cache: dict[str, int]) -> None:
+    """Fill cache (NOCASE key -> tag id) for every (key, name), creating the tags that do not exist."""
     wanted: dict[str, str] = {}
-    for name in names:
-        key = nocase(name)
+    for key, name in names:
         if key not in cache:
             wanted.setdefault(key, name)
     if not wanted:
