@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from loguru import logger
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from common.db import Database
-from common.mail import MailError, send_mail
+from common.mail import MailError, send_mail, try_send_mail
 from common.settings import Settings
 from monitor.rules import AlertEvent, AlertState
 from monitor.store import to_ms
@@ -54,6 +55,8 @@ class AlertLog:
         self._warned_unconfigured = False
 
     def record(self, events: Iterable[AlertEvent], states: dict[str, AlertState]) -> int:
+        """Log, store and queue ``events``; if metrics.db cannot take them (a full disk is exactly when
+        alerts matter), mail them directly instead of losing them."""
         events = list(events)
         if not events:
             return 0
@@ -61,23 +64,33 @@ class AlertLog:
         if not queue and not self._warned_unconfigured:
             logger.warning("alerts are not mailed: set KURA_SMTP_HOST and KURA_MAIL_TO")
             self._warned_unconfigured = True
-        with self.db.write_session() as session:
-            for event in events:
-                log = logger.info if event.kind == "recovery" else logger.warning
-                log("{} {} [{}] {} (value {})", TITLES[event.kind].lower(), event.key, event.rule, event.message,
-                    event.value)
-                at = to_ms(event.at)
-                session.execute(text(
-                    "INSERT INTO alerts (at, kind, rule, key, severity, message, value) "
-                    "VALUES (:at, :kind, :rule, :key, :sev, :msg, :value)"
-                ), {"at": at, "kind": event.kind, "rule": event.rule, "key": event.key, "sev": event.severity,
-                    "msg": event.message, "value": event.value})
-                self._save_state(session, event, states.get(event.key))
-                if queue:
-                    subject, body = compose(event, host=self.host)
-                    session.execute(text("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)"),
-                                    {"at": at, "s": subject, "b": body})
+        for event in events:
+            log = logger.info if event.kind == "recovery" else logger.warning
+            log("{} {} [{}] {} (value {})", TITLES[event.kind].lower(), event.key, event.rule, event.message,
+                event.value)
+        try:
+            with self.db.write_session() as session:
+                for event in events:
+                    self._store(session, event, states.get(event.key), queue=queue)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.error("cannot store alerts in {} ({}); mailing them directly", self.db.path, exc)
+            for event in events if queue else ():
+                subject, body = compose(event, host=self.host)
+                try_send_mail(self.settings, subject=subject, body=body)
         return len(events)
+
+    def _store(self, session, event: AlertEvent, state: AlertState | None, *, queue: bool) -> None:  # type: ignore[no-untyped-def]
+        at = to_ms(event.at)
+        session.execute(text(
+            "INSERT INTO alerts (at, kind, rule, key, severity, message, value) "
+            "VALUES (:at, :kind, :rule, :key, :sev, :msg, :value)"
+        ), {"at": at, "kind": event.kind, "rule": event.rule, "key": event.key, "sev": event.severity,
+            "msg": event.message, "value": event.value})
+        self._save_state(session, event, state)
+        if queue:
+            subject, body = compose(event, host=self.host)
+            session.execute(text("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)"),
+                            {"at": at, "s": subject, "b": body})
 
     def _save_state(self, session, event: AlertEvent, state: AlertState | None) -> None:  # type: ignore[no-untyped-def]
         if event.kind == "recovery" or state is None or state.fired_at is None:

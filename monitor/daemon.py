@@ -65,12 +65,15 @@ class Monitor:
     def tick(self) -> None:
         reading = self.source.read()
         at = self.clock()
-        self.store.insert(at=at, reading=reading)
+        events = self.engine.evaluate(at, reading)
+        try:
+            self.store.insert(at=at, reading=reading)
+        finally:
+            # Even when the sample cannot be stored (a full disk), its alerts still go out.
+            if self.alert_log.record(events, self.engine.states):
+                self.deliverer.kick()
         stored_at = time.monotonic()
         self.samples += 1
-        events = self.engine.evaluate(at, reading)
-        if self.alert_log.record(events, self.engine.states):
-            self.deliverer.kick()
         self._housekeeping(at)
         status = summary(reading, len(self.engine.active))
         if self.samples == 1:

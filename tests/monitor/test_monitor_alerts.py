@@ -125,3 +125,12 @@ def test_the_delivery_thread_sends_when_kicked_and_retries_on_its_own(mail_setti
         assert len(smtp.subjects) == 1
     finally:
         deliverer.stop()
+
+
+def test_alerts_are_mailed_directly_when_metrics_db_cannot_store_them(mail_settings, smtp, open_log):
+    smtp.start()
+    log, engine = open_log(mail_settings())
+    with log.db.write_session() as session:
+        session.execute(text("DROP TABLE alerts"))  # stands in for a full or broken metrics.db
+    feed(log, engine, [LOW] * 3)
+    assert len(smtp.subjects) == 1 and "ALERT memory_low" in smtp.subjects[0]

@@ -148,3 +148,23 @@ def test_main_refuses_an_unusable_metrics_file(tmp_path, monkeypatch):
     monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KURA_METRICS_PATH", str(tmp_path))  # a directory, not a database
     assert daemon.main() == 1
+
+
+def test_alerts_still_go_out_when_samples_cannot_be_stored(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    db = open_database(settings, path=settings.metrics_db_path)
+    try:
+        monitor = Monitor(settings, source=ScriptedSource([{"memory_available_percent": 2}]), store=MetricsStore(db),
+                          notifier=Notifier())
+        with db.write_session() as session:
+            session.execute(text("DROP TABLE samples"))
+        for _ in range(3):
+            with pytest.raises(OperationalError):
+                monitor.tick()
+        assert not monitor.healthy()  # nothing stored: the watchdog would not be fed
+        with db.read_session() as session:
+            assert session.execute(text("SELECT kind, rule FROM alerts")).all() == [("alert", "memory_low")]
+    finally:
+        db.dispose()
