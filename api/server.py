@@ -97,6 +97,7 @@ def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraSe
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        ws="none",  # no websocket routes; skips importing a websocket library at start
     )
     return KuraServer(config, db=db, notifier=notifier)
 
