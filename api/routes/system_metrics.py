@@ -27,6 +27,10 @@ api_router = APIRouter(prefix="/system", tags=["system"])
 root_router = APIRouter(tags=["system"])
 
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text exposition format 0.0.4",
+          "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
+}
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -50,7 +54,7 @@ class SeriesOut(BaseModel):
 
 
 @api_router.get("/metrics", summary="A metric's history for graphs", response_model=SeriesOut,
-                responses=responses(400, 401, 403, 422))
+                responses=responses(400, 401, 403, 422, 429))
 def get_metrics(
     _: AdminUser,
     settings: SettingsDep,
@@ -71,7 +75,7 @@ class AlertsOut(BaseModel):
 
 
 @api_router.get("/alerts", summary="Active alerts and alert history, newest first", response_model=AlertsOut,
-                responses=responses(401, 403, 422))
+                responses=responses(401, 403, 422, 429))
 def get_alerts(
     _: AdminUser,
     settings: SettingsDep,
@@ -131,7 +135,7 @@ class SnapshotCollector:
 
 
 @root_router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-                 dependencies=[Depends(scrape_access)], responses=responses(401, 403))
+                 dependencies=[Depends(scrape_access)], responses={**PROMETHEUS_TEXT, **responses(401, 403, 429)})
 def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(settings))
