@@ -143,18 +143,17 @@ class ETagMiddleware:
             if passthrough:
                 await send(message)
             elif message["type"] == "http.response.start":
-                start = message
-                passthrough = message["status"] != 200
+                start, passthrough = message, message["status"] != 200
                 if passthrough:
                     await send(message)
-            elif message["type"] == "http.response.body" and start is not None:
-                passthrough = True  # whatever happens next is not ours to hold
-                if message.get("more_body", False):  # streamed: never buffer
-                    await send(start)
-                    await send(message)
-                    return
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                passthrough = True
+                assert start is not None, "ASGI: a response body before its start"
                 await self._finish(start, message, if_none_match, send)
-            else:
+            else:  # a streamed body, a file sent by path, ...: never buffered, sent as it comes
+                passthrough = True
+                if start is not None:
+                    await send(start)
                 await send(message)
 
         await self.app(scope, receive, send_with_etag)

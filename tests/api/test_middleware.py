@@ -181,15 +181,9 @@ def test_a_streamed_response_passes_through_without_an_etag(client: TestClient) 
     assert "etag" not in response.headers
 
 
-def test_the_etag_middleware_forwards_each_streamed_chunk_before_the_next_is_made() -> None:
+def run_through_etag(app) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    """Drive ETagMiddleware around a raw ASGI app for one GET; return what reached the server."""
     sent: list[dict] = []  # type: ignore[type-arg]
-    seen_before_last_chunk: list[int] = []
-
-    async def streaming_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"one", "more_body": True})
-        seen_before_last_chunk.append(len(sent))
-        await send({"type": "http.response.body", "body": b"two", "more_body": False})
 
     async def record(message) -> None:  # type: ignore[no-untyped-def]
         sent.append(message)
@@ -198,8 +192,30 @@ def test_the_etag_middleware_forwards_each_streamed_chunk_before_the_next_is_mad
         return {"type": "http.request", "body": b"", "more_body": False}
 
     scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
-    asyncio.run(ETagMiddleware(streaming_app)(scope, receive, record))
+    asyncio.run(ETagMiddleware(lambda s, r, send: app(send, sent))(scope, receive, record))
+    return sent
+
+
+def test_the_etag_middleware_forwards_each_streamed_chunk_before_the_next_is_made() -> None:
+    seen_before_last_chunk: list[int] = []
+
+    async def streaming_app(send, sent) -> None:  # type: ignore[no-untyped-def]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        seen_before_last_chunk.append(len(sent))
+        await send({"type": "http.response.body", "body": b"two", "more_body": False})
+
+    sent = run_through_etag(streaming_app)
     assert seen_before_last_chunk == [2]
     assert [m.get("body") for m in sent] == [None, b"one", b"two"]
     assert all(name != b"etag" for name, _ in sent[0]["headers"])
 
+
+def test_a_file_sent_by_path_passes_through_the_etag_middleware_untouched() -> None:
+    async def file_app(send, sent) -> None:  # type: ignore[no-untyped-def]
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.pathsend", "path": "/etc/hostname"})
+
+    sent = run_through_etag(file_app)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert sent[0]["headers"] == [(b"content-type", b"text/plain")]
