@@ -71,7 +71,7 @@ class KuraServer(uvicorn.Server):
             yield
             # uvicorn re-raises the SIGTERM it caught once serving ends, which would turn a clean,
             # graceful stop into death by signal; we have stopped, so exit 0 instead.
-            self._captured_signals.clear()
+            getattr(self, "_captured_signals", []).clear()
 
 
 def open_checked(settings: Settings) -> Database:
