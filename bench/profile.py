@@ -74,13 +74,16 @@ def main() -> None:
     case = next(c for c in case_defs.load_cases(meta) if c.name == args.case)
     api = servers.start_api(work / "data", work)
     out = work / "stacks.txt"
+    url = f"http://127.0.0.1:{api.port}{case.path or '/'}"
+    params = case_defs.wrk_params(case, meta, run_id="profile")
     try:
+        # Warm up first: the first requests import lazily and fill caches, which is not the steady state.
+        load.run_wrk(url, connections=args.connections, params={**params, "run": "warm"}, seconds=2)
         sampler = threading.Thread(target=subprocess.run, args=([spy, "record", "-p", str(api.proc.pid), "-d",
                                    str(int(args.seconds)), "-r", "250", "-f", "raw", "-o", str(out)],),
                                    kwargs={"capture_output": True})
         sampler.start()
-        figures = load.run_wrk(f"http://127.0.0.1:{api.port}{case.path or '/'}", connections=args.connections,
-                               params=case_defs.wrk_params(case, meta, run_id="profile"), seconds=args.seconds)
+        figures = load.run_wrk(url, connections=args.connections, params=params, seconds=args.seconds)
         sampler.join()
     finally:
         api.stop()

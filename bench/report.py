@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req")
 READ_CASES = ("list_newest_50", "list_two_tags", "search_common", "search_rare", "search_phrase", "get_one")
 WRITE_CASES = ("create", "update", "delete")
 # Figures where a larger value is better; for the rest (latencies, seconds, memory) smaller is better.
@@ -72,8 +72,9 @@ def _fmt(value: object) -> str:
 
 def load_table(result: dict) -> str:
     rows = [[r["case"], r["connections"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["max_ms"],
-             r["errors"], r.get("ratio")] for r in result.get("load", [])]
-    return table(["endpoint", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "x ceiling"], rows)
+             r["errors"], r.get("ratio"), r.get("cpu_ms_per_req")] for r in result.get("load", [])]
+    return table(["endpoint", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "x ceiling",
+                  "CPU ms/req"], rows)
 
 
 def targets_table(checks: list[dict]) -> str:
