@@ -57,7 +57,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> None:
             verify_file(path)
             print(f"ok      {path.name}")
         except StageError as exc:
-            print(f"FAILED  {path.name}: {exc.message}")
+            print(f"FAILED  {path.name}: {exc.message.removeprefix(path.name + ': ')}")
             failed.append(path.name)
     if failed:
         raise CliError(f"{len(failed)} of {len(paths)} backup(s) failed verification")

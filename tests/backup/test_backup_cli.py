@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -31,8 +32,11 @@ from tests.backup.conftest import KURA_BACKUP, ROOT, backup_env
 def _env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("KURA_DATA_DIR", str(settings.data_dir))
     yield
-    logger.remove()  # main() pointed loguru at this test's captured stderr
-    logger.add(sys.__stderr__)
+    # main() pointed loguru at this test's captured stderr and stdlib logging at loguru: undo both
+    logger.remove()
+    logger.add(sys.__stderr__, level="INFO")
+    logging.getLogger().handlers.clear()
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
