@@ -12,6 +12,7 @@ ExecStopPost= may both fire for the last crash of a crash loop). The journal is 
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from collections.abc import Sequence
@@ -31,6 +32,9 @@ PROGRAM_MAILED = "mail sent to "
 # What this command logs after mailing; searched for in its own journal to mail only once.
 WE_MAILED = "failure mail sent for invocation "
 NOTIFY_TEMPLATE = "kura-notify-failure@{unit}.service"
+# systemd's structured "UNIT: Failed with result 'RESULT'." entry (fields UNIT_RESULT, INVOCATION_ID):
+# it names the failed run even when Restart= has started a new one by the time we look.
+FAILURE_MESSAGE_ID = "d9b373ed55a64feb8242e02dbe79a49c"
 
 
 class UnitFailureError(RuntimeError):
@@ -61,19 +65,17 @@ class UnitReport:
     properties: dict[str, str]
     status: str
     journal: str
-
-    @property
-    def invocation(self) -> str:
-        return self.properties.get("InvocationID", "")
+    result: str  # of the failed run: exit-code, signal, watchdog, timeout, oom-kill, start-limit-hit...
+    invocation: str  # of the failed run; "" when systemd never logged one
 
     def subject(self, host: str) -> str:
-        result = self.properties.get("Result") or "failed"
-        return f"[kura] {self.unit} failed on {host} ({result})"
+        return f"[kura] {self.unit} failed on {host} ({self.result})"
 
     def body(self, host: str) -> str:
         facts = "\n".join(f"  {key}: {self.properties.get(key, '')}" for key in PROPERTIES)
         return (
-            f"systemd reports that {self.unit} failed on {host}.\n\n{facts}\n\n"
+            f"systemd reports that {self.unit} failed on {host} with result '{self.result}' "
+            f"(invocation {self.invocation or 'unknown'}).\n\nIts state now:\n{facts}\n\n"
             f"--- systemctl status {self.unit}\n{self.status.rstrip()}\n\n"
             f"--- last journal lines (journalctl -u {self.unit})\n{self.journal.rstrip()}\n\n"
             f"More: journalctl -u {self.unit} -p err    systemctl status {self.unit}\n"
@@ -89,7 +91,21 @@ def collect(unit: str, *, lines: int, tools: Tools) -> UnitReport:
     status = tools.run([tools.systemctl, "status", unit, "--no-pager", "--full", "--lines=0"],
                        ok_codes=(0, 3, 4))
     journal = tools.run([tools.journalctl, "-u", unit, "-n", str(lines), "--no-pager", "-o", "short-iso"])
-    return UnitReport(unit=unit, properties=properties, status=status, journal=journal)
+    result, invocation = last_failure(unit, tools=tools)
+    return UnitReport(unit=unit, properties=properties, status=status, journal=journal,
+                      result=result or properties.get("Result") or "failed",
+                      invocation=invocation or properties.get("InvocationID", ""))
+
+
+def last_failure(unit: str, *, tools: Tools) -> tuple[str, str]:
+    """(result, invocation id) of the unit's newest failure entry in the journal, or ("", "")."""
+    out = tools.run([tools.journalctl, f"UNIT={unit}", f"MESSAGE_ID={FAILURE_MESSAGE_ID}", "-n", "1",
+                     "--no-pager", "-o", "json", "--output-fields=UNIT_RESULT,INVOCATION_ID"])
+    lines = [line for line in out.splitlines() if line.strip()]
+    if not lines:
+        return "", ""
+    entry = json.loads(lines[-1])
+    return str(entry.get("UNIT_RESULT", "")), str(entry.get("INVOCATION_ID", ""))
 
 
 def already_reported(report: UnitReport, *, tools: Tools) -> str | None:

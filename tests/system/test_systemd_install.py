@@ -1,0 +1,312 @@
+"""install.sh on a real systemd 252 in a throw-away sandbox: units, watchdog, timer, failure mail.
+
+The tests share one booted sandbox and run in file order, like an administrator's session: install,
+use, break things, re-install, uninstall. See tests/system/sandbox.py for how the sandbox is made.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.system.sandbox import Sandbox, unavailable_reason
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+MAILDIR = "/var/tmp/kura-test-mail"
+SMTP_PORT = 8025
+API = "http://127.0.0.1:8000"
+WATCHDOG_S, RESTART_S, MARGIN_S = 20, 2, 20
+ADMIN_MAIL = "ops@example.test"
+MAIL_SETTINGS = (f"KURA_SMTP_HOST=127.0.0.1\nKURA_SMTP_PORT={SMTP_PORT}\nKURA_SMTP_SECURITY=none\n"
+                 f"KURA_MAIL_TO={ADMIN_MAIL}\nKURA_MAIL_FROM=kura@example.test\n")
+
+# Python and every compiled extension Kura ships, each made to do real work, under the API's
+# hardening; the last step proves MemoryDenyWriteExecute= is really in force.
+EXTENSIONS_CHECK = r"""
+import asyncio, ctypes, importlib, mmap, pathlib, sqlite3, sys, sysconfig
+import httptools, orjson, psutil, pydantic_core, uvloop, zstandard
+from pydantic_core import SchemaValidator, core_schema
+assert orjson.loads(orjson.dumps({"a": [1, 2]})) == {"a": [1, 2]}
+assert SchemaValidator(core_schema.int_schema()).validate_python("5") == 5
+loop = uvloop.new_event_loop(); assert loop.run_until_complete(asyncio.sleep(0, "ok")) == "ok"; loop.close()
+seen = []
+class Proto:
+    def on_url(self, url): seen.append(url)
+httptools.HttpRequestParser(Proto()).feed_data(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+assert seen == [b"/readyz"]
+data = b"kura" * 10000
+assert zstandard.ZstdDecompressor().decompress(zstandard.ZstdCompressor(level=3).compress(data)) == data
+assert psutil.Process().memory_info().rss > 0
+db = sqlite3.connect(":memory:"); db.execute("create virtual table t using fts5(x)")
+db.execute("insert into t values ('bookmark service')")
+assert db.execute("select count(*) from t where t match 'bookmark'").fetchone() == (1,)
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+failed = []
+for so in sorted(site.rglob("*.so")):
+    rel = so.relative_to(site).with_suffix("")
+    name = ".".join(rel.parts[:-1] + (rel.name.split(".")[0],))
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError:
+        pass  # an optional backend whose package is not installed (zstandard._cffi needs cffi)
+    except Exception as exc:
+        failed.append(f"{name}: {exc!r}")
+assert not failed, failed
+libc = ctypes.CDLL(None); libc.mmap.restype = ctypes.c_void_p
+addr = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+assert addr in (None, ctypes.c_void_p(-1).value), "W+X memory was allowed"
+print("extensions ok", len(list(site.rglob("*.so"))))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kura and its dependencies as wheels: the sandbox has no network (install.sh --wheels)."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"cannot boot a sandboxed systemd here: {reason}")
+    if os.environ.get("KURA_SYSTEM_TEST_WHEELS"):  # a prebuilt one, to iterate faster
+        return Path(os.environ["KURA_SYSTEM_TEST_WHEELS"])
+    source = tmp_path_factory.mktemp("source")
+    shutil.copytree(REPO, source / "kura", ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache", "bench"))
+    wheels = tmp_path_factory.mktemp("wheels")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+                    str(source / "kura"), "-w", str(wheels)], check=True, capture_output=True, timeout=900)
+    return wheels
+
+
+@pytest.fixture(scope="module")
+def box(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "scratch", binds=[REPO, wheelhouse])
+    try:
+        sandbox.boot()
+        sandbox.run(["systemd-run", "--unit=mail-sink-for-test", sys.executable, "-m", "aiosmtpd", "-n",
+                     "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", MAILDIR])
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def install(box: Sandbox, wheelhouse: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return box.run([str(REPO / "install.sh"), "--wheels", str(wheelhouse), *args], timeout=600)
+
+
+def mails(box: Sandbox) -> list[email.message.Message]:
+    """Mail to the admin, oldest first (the monitor's alerts go to another address, see below)."""
+    out = box.sh(f"for f in $(ls -tr {MAILDIR}/new/ 2>/dev/null); do cat {MAILDIR}/new/$f; echo '\x1e'; done").stdout
+    found = [email.message_from_string(part) for part in out.split("\x1e\n") if part.strip()]
+    return [m for m in found if m["To"] == ADMIN_MAIL]
+
+
+def wait_mails(box: Sandbox, count: int, timeout: float = 30) -> list[email.message.Message]:
+    box.wait_for(f"{count} mail(s)", lambda: len(mails(box)) >= count, timeout)
+    time.sleep(3)  # a duplicate would arrive within moments; give it the chance to
+    return mails(box)
+
+
+def as_kura(box: Sandbox, program: str, *args: str) -> str:
+    """The installed admin wrappers: the program as the kura user with the services' settings."""
+    return box.run([f"/usr/local/sbin/{program}", *args]).stdout
+
+
+def program_lines(box: Sandbox, unit: str, program: str, *args: str) -> list[dict[str, str]]:
+    lines = journal(box, "-u", unit, f"_COMM={program}", *args)
+    broken = [line["MESSAGE"] for line in lines if "Logging error" in str(line["MESSAGE"])]
+    assert not broken, f"{program} cannot log: {broken[:1]}"
+    return lines
+
+
+def journal(box: Sandbox, *args: str) -> list[dict[str, str]]:
+    out = box.run(["journalctl", "--no-pager", "-o", "json", *args]).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_install_brings_every_unit_up_hardened_and_answering(box: Sandbox, wheelhouse: Path) -> None:
+    done = install(box, wheelhouse, "--backup-time", "04:30")
+    assert "Kura is running" in done.stdout
+    for unit in ("kura-api.service", "kura-monitor.service", "kura-backup.timer"):
+        assert box.run(["systemctl", "is-active", unit]).stdout.strip() == "active", unit
+    assert box.run(["curl", "-fsS", f"{API}/readyz"]).returncode == 0
+    timer = box.show("kura-backup.timer", "TimersCalendar")["TimersCalendar"]
+    assert "04:30:00" in timer
+    env = box.run(["cat", "/etc/kura/kura.env"]).stdout
+    assert env == (REPO / "deploy/kura.env.example").read_text()
+    assert box.run(["stat", "-c", "%a %U", "/var/lib/kura"]).stdout.split() == ["700", "kura"]
+    score = box.run(["systemd-analyze", "security", "--threshold=20", "kura-api.service",
+                     "kura-monitor.service", "kura-backup.service"], check=False)
+    assert score.returncode == 0, score.stdout[-2000:]
+    # From here on, failures are mailed to the sandbox's SMTP server; the monitor's own alerts
+    # (an API down during the watchdog test, say) go elsewhere so the counts below stay exact.
+    box.sh(f"printf '{MAIL_SETTINGS}' >> /etc/kura/kura.env && mkdir -p /etc/systemd/system/kura-monitor.service.d"
+           " && printf '[Service]\\nEnvironmentFile=/etc/kura/monitor-test.env\\n'"
+           " > /etc/systemd/system/kura-monitor.service.d/mail.conf"
+           " && echo KURA_MAIL_TO=monitor@example.test > /etc/kura/monitor-test.env && systemctl daemon-reload")
+    box.run(["systemctl", "restart", "kura-api", "kura-monitor"])
+
+
+def test_the_api_is_active_only_once_it_reported_ready(box: Sandbox) -> None:
+    props = box.show("kura-api.service", "Type", "NotifyAccess", "WatchdogUSec")
+    assert props == {"Type": "notify", "NotifyAccess": "main", "WatchdogUSec": f"{WATCHDOG_S}s"}
+    # `systemctl restart` returns when the unit is active; for Type=notify that means READY=1 was
+    # received, so the very first request must be served (a Type=simple unit would refuse it).
+    box.run(["systemctl", "restart", "kura-api"])
+    assert box.run(["curl", "-fsS", "--max-time", "5", f"{API}/readyz"], check=False).returncode == 0
+    assert box.show("kura-api.service", "StatusText")["StatusText"]
+
+
+def test_python_and_every_extension_work_under_the_api_hardening(box: Sandbox) -> None:
+    unit = box.run(["cat", "/etc/systemd/system/kura-api.service"]).stdout
+    hardening = unit.split("# --- hardening", 1)[1].split("[Install]", 1)[0]
+    props = [line for line in hardening.splitlines()[1:] if line and not line.startswith("#")]
+    assert "MemoryDenyWriteExecute=yes" in props
+    argv = ["systemd-run", "--quiet", "--pipe", "--wait", "--collect", "-p", "User=kura"]
+    for prop in props:
+        argv += ["-p", prop]
+    done = box.run([*argv, "/opt/kura/bin/python", "-c", EXTENSIONS_CHECK], check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("extensions ok")
+
+
+def test_a_hung_api_is_killed_by_the_watchdog_restarted_and_mailed_once(box: Sandbox) -> None:
+    before = box.show("kura-api.service", "MainPID", "NRestarts")
+    stopped_at = time.monotonic()
+    box.run(["kill", "-STOP", before["MainPID"]])
+    box.wait_for("a restarted API", lambda: box.show("kura-api.service", "NRestarts", "ActiveState") == {
+        "NRestarts": str(int(before["NRestarts"]) + 1), "ActiveState": "active"},
+        WATCHDOG_S + RESTART_S + MARGIN_S)
+    assert time.monotonic() - stopped_at >= WATCHDOG_S - 1
+    assert box.run(["curl", "-fsS", f"{API}/readyz"]).returncode == 0
+    got = wait_mails(box, 1)
+    assert len(got) == 1, [m["Subject"] for m in got]
+    mail = got[0]
+    assert "kura-api.service failed" in mail["Subject"] and "watchdog" in mail["Subject"]
+    assert "with result 'watchdog'" in mail.get_payload()
+
+
+def test_a_started_backup_is_verified_and_logged_at_info(box: Sandbox) -> None:
+    box.run(["systemctl", "start", "kura-backup.service"], timeout=300)
+    listed = json.loads(as_kura(box, "kura-backup", "list", "--json"))
+    assert len(listed) == 1 and listed[0]["verified"] is True
+    as_kura(box, "kura-backup", "verify", "--all")
+    lines = program_lines(box, "kura-backup.service", "kura-backup", "-p", "info..info")
+    assert any(str(line["MESSAGE"]).startswith("kura-backup") for line in lines), lines[-3:]
+
+
+def backup_files(box: Sandbox) -> set[str]:
+    return {entry["file"] for entry in json.loads(as_kura(box, "kura-backup", "list", "--json"))}
+
+
+def test_the_timer_fires_the_backup(box: Sandbox) -> None:
+    before, files = box.show("kura-backup.service", "InvocationID")["InvocationID"], backup_files(box)
+
+    def ran() -> bool:
+        state = box.show("kura-backup.service", "InvocationID", "ActiveState")
+        return state["InvocationID"] != before and state["ActiveState"] == "inactive"
+
+    box.sh("mkdir -p /etc/systemd/system/kura-backup.timer.d && printf '[Timer]\\nOnCalendar=\\n"
+           "OnCalendar=*:*:0/10\\nRandomizedDelaySec=0\\nAccuracySec=1s\\n' "
+           "> /etc/systemd/system/kura-backup.timer.d/soon.conf && systemctl daemon-reload "
+           "&& systemctl restart kura-backup.timer")
+    try:
+        box.wait_for("a backup run by the timer", ran, 60)
+    finally:
+        box.sh("rm -r /etc/systemd/system/kura-backup.timer.d && systemctl daemon-reload "
+               "&& systemctl restart kura-backup.timer")
+    assert box.show("kura-backup.service", "Result")["Result"] == "success"
+    # Retention keeps the newest backup of the day, so the timer's run replaced the first one.
+    assert backup_files(box) - files
+    as_kura(box, "kura-backup", "verify", "--all")
+
+
+def _break_backup(box: Sandbox, conf: str) -> None:
+    box.sh(f"mkdir -p /etc/systemd/system/kura-backup.service.d && printf '{conf}' "
+           "> /etc/systemd/system/kura-backup.service.d/broken.conf && systemctl daemon-reload")
+
+
+def _mend_backup(box: Sandbox) -> None:
+    box.sh("rm -r /etc/systemd/system/kura-backup.service.d && systemctl daemon-reload "
+           "&& systemctl reset-failed kura-backup.service")
+
+
+def test_a_failing_backup_logs_errors_fails_the_unit_and_mails_once(box: Sandbox) -> None:
+    sent = len(mails(box))
+    # A backup folder the sandbox makes read-only: the job itself notices, logs and mails.
+    _break_backup(box, "[Service]\\nEnvironment=KURA_BACKUP_DIR=/opt/kura/no-backups-here\\n")
+    try:
+        assert box.run(["systemctl", "start", "kura-backup.service"], check=False).returncode != 0
+        assert box.show("kura-backup.service", "ActiveState")["ActiveState"] == "failed"
+        errors = program_lines(box, "kura-backup.service", "kura-backup", "-p", "err")
+        assert errors and all(int(line["PRIORITY"]) <= 3 for line in errors)
+        box.wait_for("the OnFailure= unit to finish", lambda: box.show(
+            "kura-notify-failure@kura-backup.service.service", "ActiveState")["ActiveState"] in ("inactive", "failed"), 30)
+        got = wait_mails(box, sent + 1)
+    finally:
+        _mend_backup(box)
+    assert len(got) == sent + 1
+    assert "kura-backup" in got[-1]["Subject"]
+
+
+def test_a_backup_killed_by_its_timeout_is_mailed_through_on_failure(box: Sandbox) -> None:
+    sent = len(mails(box))
+    # The job never gets to report this itself: systemd kills it first.
+    _break_backup(box, "[Service]\\nTimeoutStartSec=2s\\nExecStartPre=/bin/sleep 30\\n")
+    try:
+        assert box.run(["systemctl", "start", "kura-backup.service"], check=False).returncode != 0
+        assert box.show("kura-backup.service", "Result")["Result"] == "timeout"
+        got = wait_mails(box, sent + 1)
+    finally:
+        _mend_backup(box)
+    assert len(got) == sent + 1
+    mail = got[-1]
+    assert mail["Subject"].startswith("[kura] kura-backup.service failed") and "(timeout)" in mail["Subject"]
+    assert "systemctl status kura-backup.service" in mail.get_payload()
+
+
+def test_the_api_error_journal_holds_errors_only(box: Sandbox) -> None:
+    every = journal(box, "-u", "kura-api.service")
+    info = program_lines(box, "kura-api.service", "kura-api", "-p", "info..info")
+    assert info, "the API logs nothing at info"
+    errors = journal(box, "-u", "kura-api.service", "-p", "err")
+    assert errors, "the watchdog kill should have left an error line"
+    assert all(int(line["PRIORITY"]) <= 3 for line in errors)
+    assert not {line["MESSAGE"] for line in info} & {line["MESSAGE"] for line in errors}
+    assert len(errors) < len(every)
+
+
+def test_reinstalling_keeps_data_and_settings(box: Sandbox, wheelhouse: Path) -> None:
+    as_kura(box, "kura", "user", "add", "alice")
+    token = as_kura(box, "kura", "token", "create", "alice", "--label", "system-test").strip()
+    auth = ["-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json"]
+    box.run(["curl", "-fsS", *auth, "-d", '{"url": "https://example.org/kept"}', f"{API}/api/v1/bookmarks"])
+    backups = as_kura(box, "kura-backup", "list", "--json")
+
+    install(box, wheelhouse)
+
+    env = box.run(["cat", "/etc/kura/kura.env"]).stdout
+    assert env.endswith(MAIL_SETTINGS)
+    assert "04:30:00" in box.show("kura-backup.timer", "TimersCalendar")["TimersCalendar"]
+    listed = box.run(["curl", "-fsS", *auth, f"{API}/api/v1/bookmarks"]).stdout
+    assert "https://example.org/kept" in listed
+    assert as_kura(box, "kura-backup", "list", "--json") == backups
+
+
+def test_uninstall_removes_the_service_but_keeps_data_and_settings(box: Sandbox) -> None:
+    refused = box.run([str(REPO / "install.sh"), "--uninstall", "--purge"], check=False)
+    assert refused.returncode == 2 and "add --yes" in refused.stderr
+    box.run([str(REPO / "install.sh"), "--uninstall"])
+    assert box.run(["systemctl", "list-unit-files", "kura*", "--no-legend"], check=False).stdout.strip() == ""
+    assert box.run(["test", "-e", "/opt/kura"], check=False).returncode == 1
+    assert box.run(["test", "-s", "/var/lib/kura/kura.db"], check=False).returncode == 0
+    assert box.run(["test", "-s", "/etc/kura/kura.env"], check=False).returncode == 0
