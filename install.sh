@@ -11,7 +11,7 @@ PREFIX=/opt/kura                  # the virtualenv holding the code
 ETC=/etc/kura                     # kura.env: the settings, never overwritten
 STATE=/var/lib/kura               # StateDirectory=kura: database, metrics, backups
 UNIT_DIR=/etc/systemd/system
-ADMIN=/usr/local/sbin/kura        # `sudo kura ...`: the admin CLI as the kura user
+ADMIN_DIR=/usr/local/sbin         # `sudo kura ...`, `sudo kura-backup ...` as the kura user
 SYSTEM_PYTHON=/usr/bin/python3    # not a pyenv one: ProtectHome= hides /root from the units
 UNITS=(kura-api.service kura-monitor.service kura-backup.service kura-backup.timer
        kura-notify-failure@.service)
@@ -98,8 +98,10 @@ install_code() {
         [ -n "$wheel" ] && target="$wheel"
     fi
     say "installing $(basename "$target") into $PREFIX"
-    # A local path is always reinstalled, so a re-run replaces the code even at the same version.
     PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" "$target" || die "pip install failed (see above)"
+    # pip keeps an installed kura of the same version; a re-run must still replace the code.
+    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" --force-reinstall --no-deps "$target" \
+        || die "pip install failed (see above)"
 }
 
 write_settings() {
@@ -113,17 +115,21 @@ write_settings() {
     install -d -m 0700 -o kura -g kura "$STATE"
 }
 
-write_admin_wrapper() {
-    # A transient unit gives the CLI exactly the services' user, settings and $STATE_DIRECTORY.
-    cat >"$ADMIN.tmp" <<EOF
+write_admin_wrappers() {
+    # `sudo kura ...` and `sudo kura-backup ...` run as a transient unit: exactly the services' user,
+    # settings and $STATE_DIRECTORY, without their /proc restrictions (restore looks for holders).
+    local program
+    for program in kura kura-backup; do
+        cat >"$ADMIN_DIR/$program.tmp" <<EOF
 #!/bin/sh
-# Written by Kura's install.sh: the kura admin CLI as the kura user, with the services' settings.
-[ "\$(id -u)" -eq 0 ] || { echo "kura: run it as root: sudo kura \$*" >&2; exit 1; }
+# Written by Kura's install.sh: $program as the kura user, with the services' settings.
+[ "\$(id -u)" -eq 0 ] || { echo "$program: run it as root: sudo $program \$*" >&2; exit 1; }
 exec systemd-run --quiet --pipe --wait --collect --service-type=exec --uid=kura --gid=kura \\
     -p EnvironmentFile=$ETC/kura.env -p StateDirectory=kura -p StateDirectoryMode=0700 -p UMask=0077 \\
-    $PREFIX/bin/kura "\$@"
+    $PREFIX/bin/$program "\$@"
 EOF
-    chmod 0755 "$ADMIN.tmp" && mv -f "$ADMIN.tmp" "$ADMIN"
+        chmod 0755 "$ADMIN_DIR/$program.tmp" && mv -f "$ADMIN_DIR/$program.tmp" "$ADMIN_DIR/$program"
+    done
 }
 
 install_units() {
@@ -194,13 +200,13 @@ install_system() {
     ensure_user
     install_code "$wheels"
     write_settings
-    write_admin_wrapper
+    write_admin_wrappers
     install_units "$when"
     systemctl daemon-reload
     # Stop before the schema upgrade so no old code ever runs against a newer schema.
     systemctl stop kura-api.service kura-monitor.service 2>/dev/null || true
     say "upgrading the database schema"
-    "$ADMIN" db upgrade || die "the schema upgrade failed; the old services stay stopped"
+    "$ADMIN_DIR/kura" db upgrade || die "the schema upgrade failed; the old services stay stopped"
     systemctl enable --quiet "${STARTED[@]}"
     systemctl restart "${STARTED[@]}" || die "a unit failed to start; see: systemctl status kura-api kura-monitor"
     wait_ready
@@ -224,8 +230,8 @@ uninstall_system() {
     for unit in "${UNITS[@]}"; do rm -f "$UNIT_DIR/$unit"; done
     systemctl daemon-reload
     systemctl reset-failed 'kura-*' 2>/dev/null || true
-    rm -rf "$PREFIX" "$ADMIN"
-    say "removed the Kura units, $PREFIX and $ADMIN"
+    rm -rf "$PREFIX" "$ADMIN_DIR/kura" "$ADMIN_DIR/kura-backup"
+    say "removed the Kura units, $PREFIX and the kura, kura-backup commands in $ADMIN_DIR"
     if [ "$purge" = 1 ]; then
         rm -rf "$STATE" "$ETC"
         getent passwd kura >/dev/null && userdel kura
