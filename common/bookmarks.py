@@ -45,7 +45,8 @@ def to_dicts(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]
 
 
 def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
-    row = session.execute(select(*COLUMNS).where(Bookmark.id == bookmark_id, Bookmark.user_id == user_id)).first()
+    query = select(*COLUMNS).where(Bookmark.id == bookmark_id, Bookmark.user_id == user_id)
+    row = session.connection().execute(query).first()
     if row is None:
         raise not_found(Bookmark, bookmark_id)
     return to_dicts(session, [row])[0]

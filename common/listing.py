@@ -156,7 +156,7 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, **options
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
     """
     query = build_query(user_id=user_id, limit=limit, **options)
-    rows = session.execute(query).all()
+    rows = session.connection().execute(query).all()  # Core rows: no ORM result machinery on the hot path
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

@@ -95,12 +95,12 @@ def load_tags(session: Session, *, bookmark_ids: Sized[int]) -> dict[int, list[s
     out: dict[int, list[str]] = {}
     if not bookmark_ids:
         return out
-    rows = session.execute(
+    rows = session.connection().execute(
         select(BookmarkTag.bookmark_id, Tag.name)
         .join(Tag, Tag.id == BookmarkTag.tag_id)
         .where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)))
         .order_by(BookmarkTag.bookmark_id, Tag.name)
-    )
+    ).all()
     for bookmark_id, name in rows:
         out.setdefault(bookmark_id, []).append(name)
     return out
