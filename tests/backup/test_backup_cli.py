@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
+import fcntl
 import json
 import logging
+import os
+import pty
 import socket
+import struct
 import subprocess
 import sys
-import threading
+import termios
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sentry_sdk
@@ -26,6 +27,7 @@ from common.db import Database
 from common.sentry import init_sentry
 from common.settings import Settings, load_settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, backup_env
+from tests.common.test_sentry import Collector, sentry_host  # noqa: F401 - the shared local Sentry endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -129,47 +131,13 @@ def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, tmp
     stages = [m.removeprefix("STATUS=backup: ") for m in messages[:-1]]
     assert stages == ["prepare", "space", "snapshot", "compress", "verify", "publish", "prune"]
     assert messages[-1] == f"STATUS=backup done: {Path(proc.stdout.strip()).name}"
+    assert "compress:" not in proc.stderr  # no progress bar in a pipe or the journal
 
 
-class _Collector(BaseHTTPRequestHandler):
-    items: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        lines = body.split(b"\n")
-        for header, payload in zip(lines[1::2], lines[2::2]):
-            kind = json.loads(header).get("type")
-            _Collector.items.append({"type": kind, **(json.loads(payload) if payload.strip() else {})})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def sentry_server() -> Iterator[str]:
-    _Collector.items = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://public@127.0.0.1:{server.server_address[1]}/1"
-    finally:
-        sentry_sdk.get_client().close(timeout=2)
-        sentry_sdk.get_global_scope().set_client(None)
-        server.shutdown()
-        server.server_close()
-
-
-# common/sentry.py still passes send_default_pii, which sentry-sdk 2.75 deprecates (not this module's file).
-@pytest.mark.filterwarnings("ignore:The send_default_pii option is deprecated:DeprecationWarning")
 def test_sentry_gets_a_check_in_per_run_and_the_exception_of_a_failure(
-    settings: Settings, db: Database, sentry_server: str
+    settings: Settings, db: Database, sentry_host: str
 ) -> None:
-    settings = load_settings(data_dir=settings.data_dir, sentry_dsn=sentry_server)
+    settings = load_settings(data_dir=settings.data_dir, sentry_dsn=sentry_host)
     assert init_sentry(settings, program="kura-backup")
     run_job(settings)
     db.dispose()
@@ -179,10 +147,36 @@ def test_sentry_gets_a_check_in_per_run_and_the_exception_of_a_failure(
     with pytest.raises(StageError):
         run_job(settings)
     sentry_sdk.flush(timeout=5)
-    checkins = [(i["monitor_slug"], i["status"]) for i in _Collector.items if i["type"] == "check_in"]
-    assert checkins == [("kura-backup", s) for s in ["in_progress", "ok", "in_progress", "error"]]
-    ids = [i["check_in_id"] for i in _Collector.items if i["type"] == "check_in"]
+    items = [item for envelope in Collector.envelopes for item in envelope]
+    checkins = [i for i in items if "monitor_slug" in i]
+    assert [(i["monitor_slug"], i["status"]) for i in checkins] == [
+        ("kura-backup", s) for s in ["in_progress", "ok", "in_progress", "error"]]
+    ids = [i["check_in_id"] for i in checkins]
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
-    events = [i for i in _Collector.items if i["type"] == "event"]
-    exceptions = [v["type"] for e in events for v in e.get("exception", {}).get("values", [])]
+    exceptions = [v["type"] for i in items for v in (i.get("exception") or {}).get("values", [])]
     assert "StageError" in exceptions and "DatabaseError" in exceptions  # the failure and its cause
+
+
+def _stderr_on_a_terminal(settings: Settings, *argv: str) -> str:
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a size
+    with subprocess.Popen([*KURA_BACKUP, *argv], cwd=ROOT, env=backup_env(settings), stdout=subprocess.DEVNULL,
+                          stderr=child_fd) as proc:
+        os.close(child_fd)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=120) == 0
+    os.close(main_fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bars_show_on_a_terminal(settings: Settings, db: Database) -> None:
+    err = _stderr_on_a_terminal(settings, "run")
+    assert "compress:" in err and "decompress:" in err  # the run's own verification unpacks the file

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from loguru import logger
+
+from backup import runlog
+from backup.job import run_job
+from common.db import Database, open_database
+from common.settings import Settings
+
+STARTED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def warnings_logged() -> list[str]:
+    lines: list[str] = []
+    handler = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{message}")
+    yield lines
+    logger.remove(handler)
+
+
+def test_a_run_whose_start_was_not_recorded_is_recorded_whole_at_the_end(settings: Settings, db: Database) -> None:
+    run_id = runlog.finish_run(settings, None, started_at=STARTED, status="failed", stage="snapshot", error="boom")
+    with db.read_session() as session:
+        [run] = runlog.recent_runs(session)
+    assert (run.id, run.started_at, run.status, run.stage, run.error) == (run_id, STARTED, "failed", "snapshot", "boom")
+    assert run.finished_at is not None and run.finished_at > STARTED
+
+
+def test_recording_never_creates_a_database(settings: Settings, warnings_logged: list[str]) -> None:
+    assert runlog.start_run(settings, started_at=STARTED) is None
+    assert not settings.db_path.exists()
+    assert any("does not exist" in line for line in warnings_logged)
+
+
+def test_an_unmigrated_database_is_still_backed_up_but_the_run_is_not_recorded(
+    settings: Settings, warnings_logged: list[str]
+) -> None:
+    open_database(settings).dispose()  # an empty file: no tables at all
+    result = run_job(settings)
+    assert result.entry.manifest.verified and result.entry.manifest.row_counts == {}
+    assert any("could not record the run in backup_runs" in line for line in warnings_logged)
+
+
+def test_recent_runs_are_newest_first_and_limited(settings: Settings, db: Database) -> None:
+    for hour in (1, 3, 2):
+        runlog.start_run(settings, started_at=STARTED.replace(hour=hour))
+    with db.read_session() as session:
+        runs = runlog.recent_runs(session, limit=2)
+    assert [r.started_at.hour for r in runs] == [3, 2]
+    assert {r.status for r in runs} == {"running"}
