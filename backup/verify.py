@@ -80,13 +80,20 @@ def check_database(path: Path) -> Contents:
         conn.close()
 
 
-def check_contents(found: Contents, *, expected_counts: dict[str, int], newest_id: int | None) -> None:
+def check_contents(path: Path, found: Contents, *, expected_counts: dict[str, int], newest_id: int | None) -> None:
     """Every table holds at least the rows counted at backup start; the newest bookmark is there."""
     short = {t: (n, found.row_counts.get(t, 0)) for t, n in expected_counts.items() if found.row_counts.get(t, 0) < n}
     if short:
         detail = ", ".join(f"{t} {got} < {want}" for t, (want, got) in sorted(short.items()))
         raise StageError("verify", f"copy is missing rows: {detail}")
-    if newest_id is not None and (found.newest_bookmark_id or 0) < newest_id:
+    if newest_id is None:
+        return
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        present = conn.execute("SELECT 1 FROM bookmarks WHERE id = ?", (newest_id,)).fetchone()
+    finally:
+        conn.close()
+    if not present:
         raise StageError("verify", f"newest bookmark {newest_id} is missing from the copy")
 
 
@@ -102,7 +109,7 @@ def unpack_verified(data_path: Path, manifest: Manifest, dest: Path) -> Contents
     if raw_sha != manifest.raw_sha256:
         raise StageError("verify", f"{data_path.name}: decompressed data does not match the manifest")
     found = check_database(dest)
-    check_contents(found, expected_counts=manifest.row_counts, newest_id=manifest.newest_bookmark_id)
+    check_contents(dest, found, expected_counts=manifest.row_counts, newest_id=manifest.newest_bookmark_id)
     return found
 
 

@@ -96,3 +96,20 @@ def test_backup_folder_is_tightened_to_owner_only(settings: Settings, db: Databa
     run_backup(settings)
     assert stat.S_IMODE(settings.backups_path.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in settings.backups_path.glob("kura-*"))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"row_counts": {"bookmarks": 10_000}}, "copy is missing rows: bookmarks 25 < 10000"),
+    ({"newest_bookmark_id": 10_000}, "newest bookmark 10000 is missing from the copy"),
+])
+def test_verify_fails_when_the_copy_lacks_what_the_manifest_promises(
+    settings: Settings, db: Database, populated: list[int], change: dict[str, object], message: str
+) -> None:
+    data = run_backup(settings).entry.data_path
+    path = manifest_path_for(data)
+    manifest = json.loads(path.read_text())
+    for key, value in change.items():
+        manifest[key] = {**manifest[key], **value} if isinstance(value, dict) else value
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(StageError, match=message):
+        verify_file(data)
