@@ -1,0 +1,82 @@
+"""install.sh's argument handling and refusals: each a clear one-line reason and a non-zero exit.
+
+Every case here stops before install.sh changes anything (the refusals come first by design); the
+installation itself is exercised on a real systemd by tests/system.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+INSTALL = Path(__file__).resolve().parents[2] / "install.sh"
+
+
+def run(*args: str, env: dict[str, str] | None = None, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [str(INSTALL), *args]
+    if user:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def test_help_lists_every_option() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    for option in ("--dev", "--wheels DIR", "--backup-time HH:MM", "--uninstall", "--purge", "--yes"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--frobnicate"], "unknown option: --frobnicate"),
+    (["--purge"], "--purge only goes with --uninstall"),
+    (["--dev", "--wheels", "/tmp"], "--dev takes no other options"),
+    (["--wheels"], "--wheels needs a directory"),
+    (["--backup-time"], "--backup-time needs HH:MM"),
+    (["--backup-time", "3am"], "--backup-time 3am: expected HH:MM"),
+    (["--backup-time=24:00"], "--backup-time 24:00: expected HH:MM"),
+    (["--uninstall", "--backup-time", "03:00"], "--backup-time makes no sense with --uninstall"),
+    (["--wheels", "/no/such/wheelhouse"], "--wheels /no/such/wheelhouse: no such directory"),
+])
+def test_bad_arguments_are_refused_with_the_reason(args: list[str], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0].startswith(f"install.sh: {message}")
+    assert done.stdout == ""
+
+
+def test_a_wheelhouse_without_wheels_is_refused(tmp_path: Path) -> None:
+    done = run(f"--wheels={tmp_path}")
+    assert done.returncode == 2 and "no *.whl files in it" in done.stderr
+
+
+def test_pip_find_links_counts_as_the_wheelhouse(tmp_path: Path) -> None:
+    done = run(env={"PIP_FIND_LINKS": str(tmp_path)})
+    assert done.returncode == 2 and f"--wheels {tmp_path}: no *.whl files in it" in done.stderr
+
+
+def test_purge_is_refused_without_a_terminal_unless_yes() -> None:
+    done = run("--uninstall", "--purge")
+    assert done.returncode == 2
+    assert "refusing without a terminal to ask on: add --yes" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop it")
+def test_the_system_install_needs_root() -> None:
+    for args in ([], ["--uninstall"]):
+        done = run(*args, user="65534")
+        assert done.returncode == 1
+        assert done.stderr.strip() == ("install.sh: the system install needs root: run sudo ./install.sh "
+                                       "(or ./install.sh --dev for a checkout)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to get past the root check")
+@pytest.mark.skipif(Path("/run/systemd/system").is_dir(), reason="this host runs systemd: it would install")
+def test_the_system_install_needs_a_systemd_host() -> None:
+    done = run()
+    assert done.returncode == 1
+    assert done.stderr.startswith("install.sh: this host is not running systemd (no /run/systemd/system)")
