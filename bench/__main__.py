@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="result file (default bench/results/<time>.json)")
     parser.add_argument("--compare", type=Path, default=None, help="an earlier result to compare with")
     parser.add_argument("--show", type=Path, default=None, help="print this result instead of running")
+    parser.add_argument("--markdown", action="store_true", help="also print the README's markdown tables")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SECTIONS)
     if unknown:
@@ -75,10 +76,6 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
-def show(result: dict) -> None:
-    print(report.render(result))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.show:
@@ -89,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
         print(f"results written to {out}")
-    show(result)
+    print(report.render(result))
+    if args.markdown:
+        print("\n" + report.markdown(result))
     if args.compare:
         print("\n" + report.compare_table(report.compare(json.loads(args.compare.read_text()), result)))
     return 1 if result.get("failed") else 0

@@ -48,6 +48,8 @@ def parse_output(stdout: str) -> dict:
         raise LoadError(f"wrk printed no result:\n{stdout[-1500:]}")
     seconds = raw["duration_us"] / 1e6
     errors = raw["errors"]
+    if raw["requests"] == 0:
+        errors["no_answer"] = 1  # not one response in the whole run: a stall, never a pass
     lat = {key: value / 1000 for key, value in raw["latency_us"].items()}
     return {
         "requests": raw["requests"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req")
+METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req", "drain_s")
 READ_CASES = ("list_newest_50", "list_two_tags", "search_common", "search_rare", "search_phrase", "get_one")
 WRITE_CASES = ("create", "update", "delete")
 # Figures where a larger value is better; for the rest (latencies, seconds, memory) smaller is better.
@@ -160,3 +160,18 @@ def _loads(values: object) -> str:
 
 def _inline(section: dict) -> str:
     return ", ".join(f"{k} {_fmt(v) if not isinstance(v, dict) else _inline(v)}" for k, v in section.items())
+
+
+def markdown(result: dict) -> str:
+    """The README's table: one row per endpoint and connection count, then the targets."""
+    def row(values: list[object]) -> str:
+        return "| " + " | ".join(_fmt(v) for v in values) + " |"
+
+    out = ["| endpoint | conns | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | × ceiling | CPU ms/req |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [row([r["case"], r["connections"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["max_ms"],
+                 r["errors"], r.get("ratio"), r.get("cpu_ms_per_req")]) for r in result.get("load", [])]
+    out += ["", "| target | value | limit | |", "|---|---:|---:|---|"]
+    out += [row([c["figure"], c["value"], f'{c["op"]} {c["limit"]}', "ok" if c["ok"] else "**missed**"])
+            for c in result.get("targets", [])]
+    return "\n".join(out)

@@ -67,6 +67,20 @@ class Process:
         times = self.ps.cpu_times()
         return times.user + times.system
 
+    def wait_idle(self, *, cpu_share: float = 0.05, step_s: float = 0.25, timeout_s: float = 120.0) -> float:
+        """Wait until the process uses under `cpu_share` of a core over a step: a case that left
+        requests queued (wrk stops sending, the server keeps answering) must not eat into the next
+        case's time. Returns the seconds waited."""
+        started = time.monotonic()
+        before = self.cpu_seconds()
+        while time.monotonic() - started < timeout_s:
+            time.sleep(step_s)
+            now = self.cpu_seconds()
+            if now - before < cpu_share * step_s:
+                break
+            before = now
+        return time.monotonic() - started
+
     def stop(self, timeout: float = 15.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

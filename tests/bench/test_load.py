@@ -71,3 +71,10 @@ def test_a_real_wrk_run_reports_requests_and_counts_bad_statuses(server: int, pa
         assert figures["error_kinds"]["status"] == figures["requests"] == figures["bad_status"]["404"]
     else:
         assert figures["errors"] == 0 and figures["bad_status"] == {}
+
+
+def test_a_run_without_a_single_answer_counts_as_an_error() -> None:
+    stalled = LINE.replace('"requests":500', '"requests":0').replace('"read":1', '"read":0').replace(
+        '"status":4', '"status":0')
+    figures = load.parse_output(stalled)
+    assert figures["rps"] == 0 and figures["errors"] == 1 and figures["error_kinds"] == {"no_answer": 1}

@@ -70,3 +70,11 @@ def test_render_shows_the_tables_and_any_failed_section() -> None:
     assert "get_one" in text and "1,234" in text and "3.25" in text
     assert "queries @1000" in text and "FAILED backup: RuntimeError: disk full" in text
     assert "more" not in text.splitlines()[-1]
+
+
+def test_markdown_has_a_row_per_endpoint_and_marks_missed_targets() -> None:
+    result = {"load": [{"case": "get_one", "connections": 32, **run(900.0, 30.0), "cpu_ms_per_req": 1.25}]}
+    result["targets"] = report.check_targets(result)
+    text = report.markdown(result)
+    assert "| get_one | 32 | 900.0 | 7.5 | 15.0 | 30.0 | 60.0 | 0 | 0.9 | 1.25 |" in text
+    assert "| p99 get_one @32 (ms) | 30.0 | <= 25 | **missed** |" in text
