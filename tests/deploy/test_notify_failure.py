@@ -196,3 +196,12 @@ def test_the_mail_module_logs_the_line_notify_failure_looks_for(smtp: tuple[Inbo
     finally:
         logger.remove(sink)
     assert any(line.startswith(PROGRAM_MAILED) for line in lines)
+
+
+def test_a_unit_that_never_ran_is_mailed_without_looking_for_earlier_mail(systemd: Path, mail_env: Inbox) -> None:
+    (systemd / "failure").write_text("")
+    (systemd / "show").write_text(f"Id={UNIT}\nLoadState=loaded\nActiveState=failed\nResult=start-limit-hit\n"
+                                  "InvocationID=\n")
+    assert main(["notify-failure", UNIT]) == 0
+    assert mail_env.messages[0]["Subject"].endswith("(start-limit-hit)")
+    assert "_SYSTEMD_INVOCATION_ID" not in (systemd / "calls").read_text()
