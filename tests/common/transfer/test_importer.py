@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import text
 from transfer_data import FIXTURES, snapshot, whole_database
@@ -225,3 +226,18 @@ def test_fixtures_are_real_browser_shapes() -> None:
     # A guard that the fixture files the tests rely on stay what they claim to be.
     for name in ("firefox.html", "chrome.html", "safari.html"):
         assert (FIXTURES / name).read_text(encoding="utf-8").startswith("<!DOCTYPE NETSCAPE-Bookmark-file-1>")
+
+
+def test_broken_entries_in_a_kura_json_file_are_skipped_and_named(db, alice, import_bytes) -> None:
+    doc = {"format": "kura-bookmarks", "version": 1, "tags": ["spare"],
+           "collections": [{"id": 7, "parent_id": None, "name": "Box", "position": 0, "created_at": 5}],
+           "bookmarks": [{"url": "https://fine.example/", "collection_id": 7, "tags": ["a"]},
+                         {"title": "no url"},
+                         {"url": "https://lost.example/", "collection_id": 99}]}
+    result = import_bytes(orjson.dumps(doc), user_id=alice.user_id)
+    assert (result.created, result.skipped) == (1, 2)
+    assert [e["line"] for e in result.errors] == [None, None]
+    assert result.errors[0]["reason"].startswith("bookmarks[1]: url:")
+    assert result.errors[1]["reason"] == "bookmarks[2]: collection_id 99 is not in the file"
+    snap = snapshot(db, user_id=alice.user_id)
+    assert snap["tags"] == ["a", "spare"] and snap["collections"] == [(("Box",), 0, 5)]
