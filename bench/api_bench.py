@@ -20,6 +20,7 @@ def _measure(proc: servers.Process, case: case_defs.Case, params: dict, conns: i
     row = load.run_wrk(url, params=params, connections=conns, seconds=seconds, timeout_s=case.timeout_s)
     row["drain_s"] = proc.wait_idle()  # the backlog's CPU belongs to this case, so count it here
     row["cpu_ms_per_req"] = (proc.cpu_seconds() - cpu_before) * 1000 / max(1, row["requests"])
+    row["rss_mb"] = proc.rss_mb()  # after each case, to see which one makes the API grow
     return row
 
 

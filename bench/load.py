@@ -48,9 +48,12 @@ def parse_output(stdout: str) -> dict:
         raise LoadError(f"wrk printed no result:\n{stdout[-1500:]}")
     seconds = raw["duration_us"] / 1e6
     errors = raw["errors"]
-    if raw["requests"] == 0:
-        errors["no_answer"] = 1  # not one response in the whole run: a stall, never a pass
     lat = {key: value / 1000 for key, value in raw["latency_us"].items()}
+    if raw["requests"] == 0:
+        # Not one answer in the whole run: a stall. Count it as an error and give every latency the
+        # run's length, a lower bound, so no target can read "0 ms" as a pass.
+        errors["no_answer"] = 1
+        lat = {key: raw["duration_us"] / 1000 for key in lat}
     return {
         "requests": raw["requests"],
         "rps": raw["requests"] / seconds if seconds else 0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
-METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req", "drain_s")
+METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req", "drain_s", "rss_mb")
 READ_CASES = ("list_newest_50", "list_two_tags", "search_common", "search_rare", "search_phrase", "get_one")
 WRITE_CASES = ("create", "update", "delete")
 # Figures where a larger value is better; for the rest (latencies, seconds, memory) smaller is better.

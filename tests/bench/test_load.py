@@ -78,3 +78,4 @@ def test_a_run_without_a_single_answer_counts_as_an_error() -> None:
         '"status":4', '"status":0')
     figures = load.parse_output(stalled)
     assert figures["rps"] == 0 and figures["errors"] == 1 and figures["error_kinds"] == {"no_answer": 1}
+    assert figures["p50_ms"] == figures["p99_ms"] == figures["max_ms"] == 2000  # the run's length
