@@ -155,6 +155,9 @@ class ProcessTracker:
                 proc.cpu_percent(None)  # prime: the first call only starts the delta
                 self._procs[proc.pid] = (program, proc)
 
+    def pids(self, program: str) -> set[int]:
+        return {pid for pid, (name, _) in self._procs.items() if name == program}
+
     def read(self) -> dict[SeriesKey, float]:
         if self._clock() - self._last_scan >= RESCAN_S:
             self._last_scan = self._clock()
