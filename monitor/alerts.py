@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from loguru import logger
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.db import Database
@@ -79,7 +80,7 @@ class AlertLog:
                 try_send_mail(self.settings, subject=subject, body=body)
         return len(events)
 
-    def _store(self, session, event: AlertEvent, state: AlertState | None, *, queue: bool) -> None:  # type: ignore[no-untyped-def]
+    def _store(self, session: Session, event: AlertEvent, state: AlertState | None, *, queue: bool) -> None:
         at = to_ms(event.at)
         session.execute(text(
             "INSERT INTO alerts (at, kind, rule, key, severity, message, value) "
@@ -92,7 +93,7 @@ class AlertLog:
             session.execute(text("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)"),
                             {"at": at, "s": subject, "b": body})
 
-    def _save_state(self, session, event: AlertEvent, state: AlertState | None) -> None:  # type: ignore[no-untyped-def]
+    def _save_state(self, session: Session, event: AlertEvent, state: AlertState | None) -> None:
         if event.kind == "recovery" or state is None or state.fired_at is None:
             session.execute(text("DELETE FROM active_alerts WHERE key = :k"), {"k": event.key})
             return

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from common.db import Database
 from monitor.metrics import Reading, SeriesKey
@@ -74,7 +75,7 @@ class MetricsStore:
         ensure_schema(db)
         self._series: dict[SeriesKey, int] = {}
 
-    def _series_ids(self, session, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:  # type: ignore[no-untyped-def]
+    def _series_ids(self, session: Session, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:
         for name, label in keys:
             if (name, label) not in self._series:
                 session.execute(text("INSERT OR IGNORE INTO series (name, label) VALUES (:n, :l)"),
@@ -93,7 +94,7 @@ class MetricsStore:
                 session.execute(text("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (:s, :t, :v)"), rows)
             session.execute(text("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sample_ts', :t)"), {"t": ts})
 
-    def _meta(self, session, key: str, default: int) -> int:  # type: ignore[no-untyped-def]
+    def _meta(self, session: Session, key: str, default: int) -> int:
         value = session.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
         return default if value is None else int(value)
 
