@@ -73,11 +73,17 @@ ensure_python() {
     [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON not found: install python3 (3.11 or newer) from your distribution"
     "$SYSTEM_PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || die "$SYSTEM_PYTHON is $("$SYSTEM_PYTHON" -V 2>&1); Kura needs Python 3.11 or newer"
-    if ! "$SYSTEM_PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
-        command -v apt-get >/dev/null || die "$SYSTEM_PYTHON cannot create virtualenvs: install its venv module"
-        say "installing python3-venv"
-        apt-get install -y python3-venv >/dev/null || die "apt-get install python3-venv failed"
-    fi
+}
+
+create_venv() {
+    say "creating the virtualenv $PREFIX"
+    "$SYSTEM_PYTHON" -m venv "$PREFIX" 2>/dev/null && return 0
+    # Debian and Ubuntu ship venv without ensurepip unless python3-venv is installed.
+    rm -rf "$PREFIX"
+    command -v apt-get >/dev/null || die "$SYSTEM_PYTHON cannot create a virtualenv: install its venv module"
+    say "installing python3-venv"
+    apt-get install -y python3-venv >/dev/null || die "apt-get install python3-venv failed"
+    "$SYSTEM_PYTHON" -m venv "$PREFIX" || die "$SYSTEM_PYTHON -m venv $PREFIX failed"
 }
 
 # --- install -----------------------------------------------------------------------------
@@ -89,7 +95,7 @@ ensure_user() {
 
 install_code() {
     local wheels="$1" opts=(--quiet --disable-pip-version-check --upgrade) target="$here"
-    [ -x "$PREFIX/bin/python" ] || { say "creating the virtualenv $PREFIX"; "$SYSTEM_PYTHON" -m venv "$PREFIX"; }
+    [ -x "$PREFIX/bin/python" ] || create_venv
     if [ -n "$wheels" ]; then
         opts+=(--no-index --find-links "$wheels")
         # A wheelhouse built with `pip wheel .` holds Kura itself: install that exact file.

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,25 +72,32 @@ print("extensions ok", len(list(site.rglob("*.so"))))
 
 
 @pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scratch() -> Iterator[Path]:
+    # Not pytest's tmp_path: other pytest runs on the machine rotate those away mid-test.
+    path = Path(tempfile.mkdtemp(prefix="kura-system-test-", dir="/var/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(scratch: Path) -> Path:
     """Kura and its dependencies as wheels: the sandbox has no network (install.sh --wheels)."""
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"cannot boot a sandboxed systemd here: {reason}")
     if os.environ.get("KURA_SYSTEM_TEST_WHEELS"):  # a prebuilt one, to iterate faster
         return Path(os.environ["KURA_SYSTEM_TEST_WHEELS"])
-    source = tmp_path_factory.mktemp("source")
-    shutil.copytree(REPO, source / "kura", ignore=shutil.ignore_patterns(
+    source, wheels = scratch / "source", scratch / "wheels"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache", "bench"))
-    wheels = tmp_path_factory.mktemp("wheels")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-                    str(source / "kura"), "-w", str(wheels)], check=True, capture_output=True, timeout=900)
+                    str(source), "-w", str(wheels)], check=True, capture_output=True, timeout=900)
     return wheels
 
 
 @pytest.fixture(scope="module")
-def box(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "scratch", binds=[REPO, wheelhouse])
+def box(wheelhouse: Path, scratch: Path) -> Iterator[Sandbox]:
+    sandbox = Sandbox(scratch / "sandbox", binds=[REPO, wheelhouse])
     try:
         sandbox.boot()
         sandbox.run(["systemd-run", "--unit=mail-sink-for-test", sys.executable, "-m", "aiosmtpd", "-n",
@@ -286,7 +294,7 @@ def test_the_api_error_journal_holds_errors_only(box: Sandbox) -> None:
 
 
 def test_reinstalling_keeps_data_and_settings(box: Sandbox, wheelhouse: Path) -> None:
-    as_kura(box, "kura", "user", "add", "alice")
+    as_kura(box, "kura", "user", "add", "alice", "--admin")
     token = as_kura(box, "kura", "token", "create", "alice", "--label", "system-test").strip()
     auth = ["-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json"]
     box.run(["curl", "-fsS", *auth, "-d", '{"url": "https://example.org/kept"}', f"{API}/api/v1/bookmarks"])
@@ -299,6 +307,8 @@ def test_reinstalling_keeps_data_and_settings(box: Sandbox, wheelhouse: Path) ->
     assert "04:30:00" in box.show("kura-backup.timer", "TimersCalendar")["TimersCalendar"]
     listed = box.run(["curl", "-fsS", *auth, f"{API}/api/v1/bookmarks"]).stdout
     assert "https://example.org/kept" in listed
+    # The API reads what the monitor writes (one user, UMask=0077 files).
+    assert "kura_" in box.run(["curl", "-fsS", *auth, f"{API}/metrics"]).stdout
     assert as_kura(box, "kura-backup", "list", "--json") == backups
 
 
