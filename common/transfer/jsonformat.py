@@ -49,7 +49,9 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}" if where else err["msg"]
 
 
-def _document(data: bytes) -> dict[str, Any]:
+def _document(chunks: list[bytes]) -> dict[str, Any]:
+    data = b"".join(chunks)
+    chunks.clear()  # the file's bytes once, not twice, while the document is built
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -90,12 +92,16 @@ def _folders(raw: list[Any]) -> tuple[list[Folder], dict[int, tuple[str, ...]]]:
     return folders, paths
 
 
-def read_items(data: bytes) -> Iterator[Item]:
-    doc = _document(data)
+def read_items(chunks: list[bytes]) -> Iterator[Item]:
+    """Items from the file's chunks (which it empties). One document in memory, not a stream:
+    the upload cap bounds it, and each bookmark's dict is let go as soon as it is read."""
+    doc = _document(chunks)
     folders, paths = _folders(doc.get("collections", []))
     yield from folders
     yield TagNames([name for name in doc.get("tags", []) if isinstance(name, str)])
-    for index, raw in enumerate(doc.get("bookmarks", [])):
+    bookmarks = doc.pop("bookmarks", [])
+    for index in range(len(bookmarks)):
+        raw, bookmarks[index] = bookmarks[index], None
         try:
             b = BookmarkIn.model_validate(raw)
         except ValidationError as exc:

@@ -51,7 +51,7 @@ def read_items(source: BinaryIO, *, progress: Progress | None = None) -> Iterato
         parts = [head]
         while chunk := _read(source, progress):
             parts.append(chunk)
-        yield from jsonformat.read_items(b"".join(parts))
+        yield from jsonformat.read_items(parts)
         return
     yield from _netscape_items(head, source, progress)
 
