@@ -23,9 +23,8 @@ from loguru import logger
 
 from common.settings import Settings
 from monitor.metrics import Reading, SeriesKey, reading_from
+from monitor.processes import ProcessTracker
 
-PROGRAMS = ("kura-api", "kura-monitor", "kura-backup")
-RESCAN_S = 60.0  # how often to look for new Kura processes (kura-backup comes and goes nightly)
 BACKUP_CHECK_S = 60.0  # the backup check reads manifests; once a minute is plenty for a 26 h limit
 
 
@@ -122,63 +121,6 @@ def backup_probe(settings: Settings) -> tuple[dict[SeriesKey, float], str]:
     if newest is not None:
         values[("backup_last_success_timestamp_seconds", "")] = newest.created_at.timestamp()
     return values, message
-
-
-def program_of(name: str, cmdline: list[str]) -> str | None:
-    for part in (name, *cmdline[:3]):
-        base = os.path.basename(part or "")
-        if base in PROGRAMS:
-            return base
-    return None
-
-
-class ProcessTracker:
-    """Kura's processes, found by name or command line and cached between samples.
-
-    Scanning every process is what makes monitors expensive, so the full scan runs at most once per
-    RESCAN_S; between scans only the cached psutil.Process objects are read.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._procs: dict[int, tuple[str, psutil.Process]] = {}
-        self._last_scan = float("-inf")
-        self.scans = 0
-
-    def _scan(self) -> None:
-        self.scans += 1
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            if proc.pid in self._procs:
-                continue
-            program = program_of(proc.info["name"] or "", proc.info["cmdline"] or [])
-            if program is not None:
-                proc.cpu_percent(None)  # prime: the first call only starts the delta
-                self._procs[proc.pid] = (program, proc)
-
-    def pids(self, program: str) -> set[int]:
-        return {pid for pid, (name, _) in self._procs.items() if name == program}
-
-    def read(self) -> dict[SeriesKey, float]:
-        if self._clock() - self._last_scan >= RESCAN_S:
-            self._last_scan = self._clock()
-            self._scan()
-        totals: dict[SeriesKey, float] = {}
-        for pid, (program, proc) in list(self._procs.items()):
-            try:
-                with proc.oneshot():
-                    figures = {
-                        "process_cpu_percent": proc.cpu_percent(None),
-                        "process_resident_memory_bytes": proc.memory_info().rss,
-                        "process_open_fds": proc.num_fds(),
-                        "process_threads": proc.num_threads(),
-                        "process_count": 1,
-                    }
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                del self._procs[pid]
-                continue
-            for name, value in figures.items():
-                totals[(name, program)] = totals.get((name, program), 0.0) + value
-        return totals
 
 
 class PsutilSource:

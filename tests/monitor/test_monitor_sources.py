@@ -13,7 +13,9 @@ import pytest
 from common.settings import load_settings
 from monitor import sources
 from monitor.metrics import METRICS
-from monitor.sources import ProcessTracker, PsutilSource, ScriptedSource, TimeBox, mountpoint
+from monitor import processes
+from monitor.processes import ProcessTracker
+from monitor.sources import PsutilSource, ScriptedSource, TimeBox, mountpoint
 
 
 class Readyz(http.server.BaseHTTPRequestHandler):
@@ -105,7 +107,7 @@ def test_kura_processes_are_found_by_command_line_and_cached():
         child.wait()
         tracker.read()
         assert child.pid not in tracker.pids("kura-backup")
-        now[0] += sources.RESCAN_S
+        now[0] += processes.RESCAN_S
         tracker.read()
         assert tracker.scans == 2
     finally:
@@ -121,7 +123,7 @@ def test_kura_processes_are_found_by_command_line_and_cached():
     ("bash", ["bash", "-c", "echo kura-api"], None),
 ])
 def test_program_names_are_matched_narrowly(name, cmdline, program):
-    assert sources.program_of(name, cmdline) == program
+    assert processes.program_of(name, cmdline) == program
 
 
 def test_scripted_source_replays_then_repeats_the_last_reading():
@@ -142,3 +144,14 @@ def test_a_fresh_verified_backup_reads_as_fresh(settings, db):
     assert newest is not None
     assert values[("backup_last_success_timestamp_seconds", "")] == newest.created_at.timestamp()
     assert "limit 26 h" in message
+
+
+@pytest.mark.parametrize(("cgroup", "program"), [
+    ("0::/system.slice/kura-api.service\n", "kura-api"),
+    ("12:pids:/system.slice/kura-backup.service\n0::/system.slice/kura-backup.service\n", "kura-backup"),
+    ("0::/system.slice/kura-notify-failure@kura-api.service.service\n", None),
+    ("0::/user.slice/user-1000.slice/session-2.scope\n", None),
+    ("", None),
+])
+def test_processes_in_a_kura_units_cgroup_count_as_that_program(cgroup, program):
+    assert processes.program_of_cgroup(cgroup) == program

@@ -1,0 +1,90 @@
+"""Kura's own processes: found by command line or their unit's cgroup, cached between samples."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from monitor.metrics import SeriesKey
+
+PROGRAMS = ("kura-api", "kura-monitor", "kura-backup")
+RESCAN_S = 60.0  # how often to look for new Kura processes (kura-backup comes and goes nightly)
+
+
+def program_of(name: str, cmdline: list[str]) -> str | None:
+    for part in (name, *cmdline[:3]):
+        base = os.path.basename(part or "")
+        if base in PROGRAMS:
+            return base
+    return None
+
+
+def program_of_cgroup(cgroup: str) -> str | None:
+    """The Kura unit whose cgroup a process is in ("0::/system.slice/kura-api.service"), if any."""
+    for line in cgroup.splitlines():
+        unit = line.rpartition("/")[2]
+        if unit.endswith(".service") and unit.removesuffix(".service") in PROGRAMS:
+            return unit.removesuffix(".service")
+    return None
+
+
+def _cgroup_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return ""
+
+
+class ProcessTracker:
+    """Kura's processes, found by name or command line and cached between samples.
+
+    Scanning every process is what makes monitors expensive, so the full scan runs at most once per
+    RESCAN_S; between scans only the cached psutil.Process objects are read.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._procs: dict[int, tuple[str, psutil.Process]] = {}
+        self._last_scan = float("-inf")
+        self.scans = 0
+
+    def _scan(self) -> None:
+        self.scans += 1
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            if proc.pid in self._procs:
+                continue
+            # Command line first; the unit's cgroup catches what a unit runs under another name.
+            program = program_of(proc.info["name"] or "", proc.info["cmdline"] or []) or program_of_cgroup(
+                _cgroup_of(proc.pid))
+            if program is not None:
+                proc.cpu_percent(None)  # prime: the first call only starts the delta
+                self._procs[proc.pid] = (program, proc)
+
+    def pids(self, program: str) -> set[int]:
+        return {pid for pid, (name, _) in self._procs.items() if name == program}
+
+    def read(self) -> dict[SeriesKey, float]:
+        if self._clock() - self._last_scan >= RESCAN_S:
+            self._last_scan = self._clock()
+            self._scan()
+        totals: dict[SeriesKey, float] = {}
+        for pid, (program, proc) in list(self._procs.items()):
+            try:
+                with proc.oneshot():
+                    figures = {
+                        "process_cpu_percent": proc.cpu_percent(None),
+                        "process_resident_memory_bytes": proc.memory_info().rss,
+                        "process_open_fds": proc.num_fds(),
+                        "process_threads": proc.num_threads(),
+                        "process_count": 1,
+                    }
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                del self._procs[pid]
+                continue
+            for name, value in figures.items():
+                totals[(name, program)] = totals.get((name, program), 0.0) + value
+        return totals
