@@ -25,6 +25,7 @@ from common import migrate
 from common.db import open_database
 from common.notify import Notifier
 from common.settings import load_settings
+from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,6 +86,7 @@ def messages_until(sock: socket.socket, done: Callable[[list[str]], bool], timeo
         except TimeoutError:
             continue
     return got
+
 
 
 def drain(sock: socket.socket) -> None:
@@ -219,3 +221,46 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
     assert broken == []
     assert "WATCHDOG=1" in recovered
     assert any("does not answer" in line for line in errors)
+
+
+def test_the_server_notifies_in_process_too(
+    tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same lifecycle without a subprocess, so it is measured whatever happens to child coverage."""
+    from api.server import build_server, open_checked
+
+    monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    settings = load_settings(data_dir=tmp_path / "data", port=free_port())
+    migrated = open_database(settings)
+    migrate.upgrade(migrated)
+    migrated.dispose()
+    db, notifier = open_checked(settings), Notifier()
+    server = build_server(settings, db, notifier)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        assert "READY=1" in messages_until(notify_socket, lambda m: "READY=1" in m, timeout=30)
+        assert get(f"http://127.0.0.1:{settings.port}/healthz") == (200, {"status": "ok"})
+        assert "WATCHDOG=1" in messages_until(notify_socket, lambda m: "WATCHDOG=1" in m, timeout=10)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        notifier.close()
+        db.dispose()
+    assert not thread.is_alive()
+    assert "STOPPING=1" in messages_until(notify_socket, lambda m: "STOPPING=1" in m, timeout=5)
+
+
+def test_main_refuses_bad_settings_and_unmigrated_databases_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fresh_loguru: None
+) -> None:
+    from api.server import main
+
+    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KURA_PORT", "seventy")
+    assert main() == 2
+    assert capsys.readouterr().err.startswith("kura-api: invalid configuration: KURA_PORT:")
+    monkeypatch.delenv("KURA_PORT")
+    assert main() == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("run `kura db upgrade` first")

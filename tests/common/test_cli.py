@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from common import cli
+from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
 
 Run = tuple[int, str, str]
 
 
 @pytest.fixture
-def kura(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def kura(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+         fresh_loguru: None):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
 
     def run(*argv: str) -> Run:

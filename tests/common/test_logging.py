@@ -6,7 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from loguru import logger
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +31,15 @@ try:
 except ZeroDivisionError:
     logger.exception("it broke")
 """
+
+
+@pytest.fixture
+def fresh_loguru() -> Iterator[None]:
+    """setup_logging replaces every loguru sink with one bound to this test's captured stderr; put
+    loguru's default back afterwards so later tests do not log into a closed capture stream."""
+    yield
+    logger.remove()
+    logger.add(sys.stderr)
 
 
 def run_emitter(**env: str) -> list[str]:
@@ -78,3 +91,15 @@ def test_people_get_a_readable_format_with_level_and_program() -> None:
 def test_the_log_level_setting_filters(tmp_path: Path) -> None:
     lines = run_emitter(KURA_LOG_LEVEL="WARNING", JOURNAL_STREAM="8:1")
     assert lines[0] == "<4>kura-test: a warning line"
+
+
+def test_the_journal_sink_prefixes_in_process(monkeypatch, capsys, fresh_loguru) -> None:  # type: ignore[no-untyped-def]
+    from loguru import logger
+
+    from common.logging import setup_logging
+    from common.settings import load_settings
+
+    monkeypatch.setenv("JOURNAL_STREAM", "8:1")
+    setup_logging(load_settings(), program="kura-test")
+    logger.error("first\nsecond")
+    assert capsys.readouterr().err == "<3>kura-test: first\n<3>second\n"
