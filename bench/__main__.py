@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", type=Path, default=None, help="an earlier result to compare with")
     parser.add_argument("--show", type=Path, default=None, help="print this result instead of running")
     parser.add_argument("--markdown", action="store_true", help="also print the README's markdown tables")
+    parser.add_argument("--merge", type=Path, action="append", default=[],
+                        help="take the sections this run skips from an earlier result (repeatable)")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SECTIONS)
     if unknown:
@@ -72,8 +74,21 @@ def run(args: argparse.Namespace) -> dict:
             traceback.print_exc()
             result.setdefault("failed", {})[name] = f"{type(exc).__name__}: {exc}"[:2000]
     result["meta"].update(loadavg_end=os.getloadavg(), wall_seconds=round(time.time() - started, 1))
+    for earlier in args.merge:
+        merge(result, json.loads(earlier.read_text()), source=earlier.name)
     result["targets"] = report.check_targets(result)
     return result
+
+
+def merge(result: dict, earlier: dict, *, source: str) -> None:
+    """Fill in what this run did not measure from an earlier result, and say so in meta."""
+    taken = [key for key in earlier if key not in result and key not in ("meta", "targets", "failed")]
+    for key in taken:
+        result[key] = earlier[key]
+    result["meta"].setdefault("merged", []).append(
+        {"from": source, "sections": taken, "started": earlier.get("meta", {}).get("started"),
+         "loadavg_start": earlier.get("meta", {}).get("loadavg_start"),
+         "loadavg_end": earlier.get("meta", {}).get("loadavg_end")})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,8 @@ def _measure(proc: servers.Process, case: case_defs.Case, params: dict, conns: i
     work on the machine competes for the cores."""
     url = f"http://127.0.0.1:{proc.port}{case.path or '/'}"
     cpu_before = proc.cpu_seconds()
-    row = load.run_wrk(url, params=params, connections=conns, seconds=seconds, timeout_s=case.timeout_s)
+    row = load.run_wrk(url, params=params, connections=conns, seconds=max(seconds, case.min_seconds),
+                       timeout_s=case.timeout_s)
     row["drain_s"] = proc.wait_idle()  # the backlog's CPU belongs to this case, so count it here
     row["cpu_ms_per_req"] = (proc.cpu_seconds() - cpu_before) * 1000 / max(1, row["requests"])
     row["rss_mb"] = proc.rss_mb()  # after each case, to see which one makes the API grow

@@ -133,6 +133,10 @@ def render(result: dict) -> str:
            f"{meta.get('commit')}); load average at start {_loads(meta.get('loadavg_start'))}, at end "
            f"{_loads(meta.get('loadavg_end'))}; {meta.get('seconds_per_case')} s per case, median of "
            f"{meta.get('repeat')}"]
+    for merged in meta.get("merged", []):
+        out.append(f"sections {', '.join(merged['sections'])} from {merged['from']} (started {merged['started']}, "
+                   f"load average at start {_loads(merged.get('loadavg_start'))}, at end "
+                   f"{_loads(merged.get('loadavg_end'))})")
     if result.get("load"):
         out += ["", f"ceiling req/s: {result.get('ceiling')}", load_table(result),
                 f"API RSS MB: {result.get('api_rss_mb')}"]
