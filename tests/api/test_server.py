@@ -203,7 +203,10 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
         read = lambda until, timeout: asyncio.to_thread(messages_until, notify_socket, until, timeout)  # noqa: E731
         healthy = await read(lambda m: m.count("WATCHDOG=1") >= 2, 5)
         db.path.write_bytes(b"this is not a database" * 300)  # the file is broken under us
-        await asyncio.sleep(0.2)  # a ping may have been in flight when it broke
+        for _ in range(200):  # until the loop has seen a failure: pings after that start on the broken file
+            if any("does not answer" in line for line in errors):
+                break
+            await asyncio.sleep(0.05)
         drain(notify_socket)
         broken = await read(lambda m: False, 0.5)
         db.path.write_bytes(good)
