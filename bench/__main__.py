@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", type=Path, default=None, help="an earlier result to compare with")
     parser.add_argument("--show", type=Path, default=None, help="print this result instead of running")
     parser.add_argument("--markdown", action="store_true", help="also print the README's markdown tables")
+    parser.add_argument("--readme", action="store_true", help="write the tables into README.md's benchmarks section")
     parser.add_argument("--merge", type=Path, action="append", default=[],
                         help="take the sections this run skips from an earlier result (repeatable)")
     args = parser.parse_args(argv)
@@ -93,6 +94,7 @@ def merge(result: dict, earlier: dict, *, source: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = args.show
     if args.show:
         result = json.loads(args.show.read_text())
     else:
@@ -102,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
         print(f"results written to {out}")
     print(report.render(result))
+    if args.readme:
+        from bench import readme
+
+        readme.update(Path(__file__).resolve().parent.parent / "README.md", result,
+                      source=f"bench/results/{out.name}")
     if args.markdown:
         print("\n" + report.markdown(result))
     if args.compare:
