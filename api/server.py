@@ -23,7 +23,7 @@ from common.notify import Notifier, watchdog_interval
 from common.sentry import init_sentry
 from common.settings import Settings, SettingsError, load_settings
 
-GRACEFUL_SHUTDOWN_S = 20.0  # below systemd's default TimeoutStopSec=90 s, above any sane request
+GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 
 
 async def watchdog_loop(db: Database, notifier: Notifier, interval: float) -> None:
