@@ -96,7 +96,12 @@ async def import_bookmarks(
 @router.get(
     "/export", summary="Export every bookmark, streamed (Netscape HTML or Kura JSON)",
     response_class=StreamingResponse, responses={
-        200: {"content": {"text/html": {}, "application/json": {}}, "description": "the export file"},
+        200: {"description": "the export file, streamed", "content": {
+            "text/html": {"schema": {"type": "string", "description": "Netscape bookmark file"}},
+            "application/json": {"schema": {"type": "object", "description": (
+                'Kura export: {"format": "kura-bookmarks", "version": 1, "exported_at", "tags", '
+                '"collections", "bookmarks"}; dates in microseconds since the epoch')}},
+        }},
         **responses(401, 422, 429),
     },
 )
