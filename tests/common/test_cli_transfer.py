@@ -10,10 +10,12 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from loguru import logger
 from sqlalchemy import text
 
 from common.cli import main
@@ -23,8 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def _kura_env(settings, db, monkeypatch: pytest.MonkeyPatch) -> None:
+def _kura_env(settings, db, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("KURA_DATA_DIR", str(settings.data_dir))
+    yield
+    # main() pointed loguru at this test's captured stderr, which closes now: later tests' log lines
+    # would hit a closed file. Write to whatever stderr is current instead.
+    logger.remove()
+    logger.add(lambda message: sys.stderr.write(message))
 
 
 def count(db, table: str) -> int:
