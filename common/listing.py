@@ -16,8 +16,8 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal, literal_column, select, table, tuple_
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.selectable import Join
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Join
 
 from common.bookmarks import COLUMNS, to_dicts
 from common.errors import BadRequest
@@ -25,7 +25,6 @@ from common.models import Bookmark, BookmarkTag, Tag, from_micros, to_micros
 from common.search import ParsedQuery, parse_query
 
 Sort = Literal["newest", "oldest", "modified", "title", "relevance"]
-SORTS: tuple[str, ...] = Sort.__args__  # type: ignore[attr-defined]
 
 fts = table("bookmarks_fts", column("rowid"), column("bookmarks_fts"))
 # bm25 weights follow the FTS columns (title, description, url, notes): a title hit counts most.

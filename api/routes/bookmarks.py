@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, model_validator
@@ -15,6 +15,7 @@ from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Id, Name, PathId, TagList
 from common import bookmarks, listing
 from common.bookmarks import BULK_MAX, BulkAction
+from common.listing import Sort
 from common.models import TEXT_MAX, TITLE_MAX, URL_MAX
 from common.search import MAX_QUERY_CHARS
 from common.settings import Settings
@@ -98,7 +99,7 @@ class ListParams(StrictModel):
     archived: bool | None = None
     added_since: datetime | None = None
     modified_since: datetime | None = None
-    sort: Literal["newest", "oldest", "modified", "title", "relevance"] = "newest"
+    sort: Sort = "newest"
     limit: int = Field(50, ge=1, description="Page size; capped at the server's KURA_LIST_LIMIT_MAX")
     cursor: str | None = Field(None, max_length=1024)
 
@@ -106,7 +107,7 @@ class ListParams(StrictModel):
 class SearchParams(ListParams):
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS,
                    description='Words (ANDed), "phrases", -exclude, #tag, prefix*')
-    sort: Literal["newest", "oldest", "modified", "title", "relevance"] = "relevance"
+    sort: Sort = "relevance"
 
 
 def _page(session: Session, settings: Settings, user_id: int, params: ListParams) -> dict[str, Any]:

@@ -122,7 +122,8 @@ def _raw_cursor(*parts: object) -> str:
 
 @pytest.mark.parametrize("cursor", [
     "garbage", "!!!", encode_cursor("title", "x", 1), "WzEsMiwzXQ", "eyJhIjoxfQ",
-    _raw_cursor("newest", "yesterday", 1), _raw_cursor("newest", 10**30, 1), _raw_cursor("newest", 1, 2**70),
+    _raw_cursor("newest", "yesterday", 1), _raw_cursor("newest", 10**30, 1), _raw_cursor("newest", 2**62, 1),
+    _raw_cursor("newest", 1, 2**70),
     _raw_cursor("newest", True, 1), _raw_cursor("newest", 1, -1),
 ])
 def test_a_bad_cursor_answers_400(client: TestClient, seeded: Account, cursor: str) -> None:
