@@ -25,10 +25,17 @@ HUMAN_FORMAT = (
 )
 
 
+# Both sinks look sys.stderr up on every line rather than holding the stream they were given, so
+# whoever swaps stderr (a test capturing it, say) never leaves loguru writing to a closed file.
 def _journal_sink(message: Any) -> None:
     # Every line gets the prefix, traceback lines included, so `journalctl -p err` shows whole traces.
     prio = PRIORITY.get(message.record["level"].name, 6)
     sys.stderr.write("".join(f"<{prio}>{line}\n" for line in str(message).rstrip("\n").splitlines()))
+    sys.stderr.flush()
+
+
+def _stderr_sink(message: Any) -> None:
+    sys.stderr.write(str(message))
     sys.stderr.flush()
 
 
@@ -56,9 +63,9 @@ def setup_logging(settings: Settings, *, program: str) -> None:
         logger.add(_journal_sink, format="{extra[program]}: {message}", serialize=settings.log_json,
                    colorize=False, **common)
     elif settings.log_json:
-        logger.add(sys.stderr, serialize=True, **common)
+        logger.add(_stderr_sink, serialize=True, **common)
     else:
-        logger.add(sys.stderr, format=HUMAN_FORMAT, colorize=None, **common)
+        logger.add(_stderr_sink, format=HUMAN_FORMAT, colorize=sys.stderr.isatty(), **common)
     logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
         std = logging.getLogger(name)

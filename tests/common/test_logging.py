@@ -103,3 +103,17 @@ def test_the_journal_sink_prefixes_in_process(monkeypatch, capsys, fresh_loguru)
     setup_logging(load_settings(), program="kura-test")
     logger.error("first\nsecond")
     assert capsys.readouterr().err == "<3>kura-test: first\n<3>second\n"
+
+
+def test_logging_follows_stderr_when_it_is_swapped(monkeypatch, capsys, fresh_loguru) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from common.logging import setup_logging
+    from common.settings import load_settings
+
+    setup_logging(load_settings(), program="kura-test")
+    swapped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", swapped)
+    logger.warning("after the swap")
+    assert swapped.getvalue().rstrip().endswith("kura-test after the swap")
+    assert "after the swap" not in capsys.readouterr().err
