@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from backup.errors import StageError
 from backup.manifest import manifest_path_for
 from backup.pipeline import run_backup
-from backup.restore import restore
+from backup.restore import holders, restore
 from common.db import Database, open_database
 from common.models import Bookmark
 from common.settings import Settings
@@ -122,3 +123,20 @@ def test_restore_needs_an_existing_backup_with_its_manifest(settings: Settings, 
     manifest_path_for(backup).unlink()
     with pytest.raises(StageError, match="no readable manifest"):
         restore(settings, source=backup.name)
+
+
+def test_a_holder_is_found_by_file_identity_even_under_another_path(
+    settings: Settings, db: Database, populated: list[int]
+) -> None:
+    # Inside a chroot or another mount namespace /proc/PID/fd shows the file under a different path;
+    # a hard link gives the same situation here: another name, the same file.
+    alias = settings.db_path.with_name("alias-of-kura.db")
+    os.link(settings.db_path, alias)
+    opener = "import sys, time; f = open(sys.argv[1], 'rb'); print('holding', flush=True); time.sleep(60)"
+    with subprocess.Popen([sys.executable, "-c", opener, str(alias)], stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+            assert f"pid {proc.pid}" in " ".join(holders(settings.db_path))
+        finally:
+            proc.kill()
+    assert not any(f"pid {proc.pid}" in h for h in holders(settings.db_path))
