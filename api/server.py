@@ -18,10 +18,9 @@ from loguru import logger
 
 from common import migrate
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
-from common.logging import setup_logging
 from common.notify import Notifier, watchdog_interval
-from common.sentry import init_sentry
-from common.settings import Settings, SettingsError, load_settings
+from common.settings import Settings
+from common.startup import boot
 
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 
@@ -103,13 +102,9 @@ def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraSe
 
 
 def main() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"kura-api: {exc}", file=sys.stderr)
+    settings = boot("kura-api")
+    if settings is None:
         return 2
-    setup_logging(settings, program="kura-api")
-    init_sentry(settings, program="kura-api")
     sqlite_version_check()
     notifier = Notifier()
     notifier.status("opening the database")

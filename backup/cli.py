@@ -16,9 +16,8 @@ from backup.files import BackupLocked
 from backup.manifest import list_backups
 from backup.restore import restore
 from backup.verify import verify_file
-from common.logging import setup_logging
-from common.sentry import init_sentry
-from common.settings import Settings, SettingsError, load_settings
+from common.settings import Settings
+from common.startup import boot
 
 
 class CliError(Exception):
@@ -101,13 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"kura-backup: {exc}", file=sys.stderr)
+    settings = boot("kura-backup")
+    if settings is None:
         return 1
-    setup_logging(settings, program="kura-backup")
-    init_sentry(settings, program="kura-backup")
     func: Callable[[Settings, argparse.Namespace], None] = args.func
     try:
         func(settings, args)

@@ -8,7 +8,6 @@ database) therefore stops the pings and systemd restarts the unit, which is the 
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,10 +16,9 @@ from datetime import UTC, datetime
 from loguru import logger
 
 from common.db import DatabaseError, open_database, sqlite_version_check
-from common.logging import setup_logging
 from common.notify import Notifier, watchdog_interval
-from common.sentry import init_sentry
-from common.settings import Settings, SettingsError, load_settings
+from common.settings import Settings
+from common.startup import boot
 from monitor.alerts import AlertLog, Deliverer
 from monitor.metrics import Reading
 from monitor.rules import AlertEngine, build_rules
@@ -127,13 +125,9 @@ class Monitor:
 
 
 def main() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"{PROGRAM}: {exc}", file=sys.stderr)
+    settings = boot(PROGRAM)
+    if settings is None:
         return 2
-    setup_logging(settings, program=PROGRAM)
-    init_sentry(settings, program=PROGRAM)
     sqlite_version_check()
     try:
         db = open_database(settings, path=settings.metrics_db_path, pool_size=4)
