@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from api.responses import ORJSONResponse
 
@@ -21,8 +24,15 @@ Authenticate every `/api/v1` call with `Authorization: Bearer <token>` (create o
 """
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.authenticator.close()
+
+
 def create_app(settings: Settings, db: Database) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Kura",
         version=VERSION,
         description=DESCRIPTION,

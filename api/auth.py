@@ -7,6 +7,8 @@ import time
 from collections import deque
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 
 from common import accounts
 from common.accounts import Principal
@@ -71,30 +73,50 @@ def bearer_token(request: Request) -> str | None:
 
 
 class Authenticator:
+    """Resolves the caller on the event loop, so authentication costs no thread-pool hand-off.
+
+    The lookup is a point read on a unique index over a connection that only the event loop uses:
+    it never waits for the pool (whose connections the worker threads hold), and in WAL mode a
+    reader never waits for a writer. The occasional last_used_at write does go to a thread.
+    """
+
     def __init__(self, db: Database, limiter: FailureLimiter) -> None:
         self.db, self.limiter = db, limiter
         self._touched: dict[int, float] = {}
+        self._conn: Connection | None = None
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
         self.limiter.check(client)
         token = bearer_token(request)
-        principal = None
-        if token is not None:
-            with self.db.read_session() as session:
-                principal = accounts.authenticate(session, token=token)
+        principal = None if token is None else self._lookup(token)
         if principal is None:
             self.limiter.fail(client)
             message = "missing or malformed Authorization header" if token is None else "invalid or revoked token"
             raise Unauthorized(message + " (send `Authorization: Bearer <token>`)")
-        self._touch(principal.token_id)
+        if self._touch_due(principal.token_id):
+            await run_in_threadpool(self._touch, principal.token_id)
         return principal
 
-    def _touch(self, token_id: int) -> None:
+    def _lookup(self, token: str) -> Principal | None:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.db.engine.connect()
+        with self._conn.begin():  # a short read transaction: never pin an old WAL snapshot
+            return accounts.authenticate(self._conn, token=token)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _touch_due(self, token_id: int) -> bool:
         # last_used_at is informative; writing it on every request would make every read a write.
         now = time.monotonic()
         if now - self._touched.get(token_id, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
-            return
+            return False
         self._touched[token_id] = now
+        return True
+
+    def _touch(self, token_id: int) -> None:
         with self.db.write_session() as session:
             accounts.touch_token(session, token_id=token_id)

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict, NotFound
@@ -79,7 +79,7 @@ def revoke_token(session: Session, *, token_id: int, user_id: int | None = None)
     return token
 
 
-def authenticate(session: Session, *, token: str) -> Principal | None:
+def authenticate(session: Session | Connection, *, token: str) -> Principal | None:
     """The principal for a live token, or None. The lookup is by hash, then compared in constant time."""
     digest = hash_token(token)
     row = session.execute(

@@ -95,10 +95,10 @@ def _from_loopback(request: Request) -> bool:
         return False
 
 
-def scrape_access(request: Request, settings: SettingsDep) -> None:
+async def scrape_access(request: Request, settings: SettingsDep) -> None:
     if settings.metrics_anonymous_loopback and _from_loopback(request):
         return
-    get_admin(get_principal(request))
+    await get_admin(await get_principal(request))
 
 
 class SnapshotCollector:

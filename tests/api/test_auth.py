@@ -99,3 +99,21 @@ def test_bearer_token_parsing(header: str | None, expected: str | None) -> None:
         headers = {"authorization": header} if header is not None else {}
 
     assert bearer_token(FakeRequest()) == expected  # type: ignore[arg-type]
+
+
+def test_a_token_revoked_elsewhere_fails_on_the_very_next_request(app, db, alice) -> None:  # type: ignore[no-untyped-def]
+    # The lookup runs on a connection the event loop keeps; it must not read from an old snapshot.
+    with TestClient(app) as client:
+        assert client.get("/api/v1/tokens", headers=alice.headers).status_code == 200
+        with db.write_session() as session:
+            token_id = accounts.list_tokens(session, user_id=alice.user_id)[0].id
+            accounts.revoke_token(session, token_id=token_id)
+        assert client.get("/api/v1/tokens", headers=alice.headers).status_code == 401
+
+
+def test_the_lookup_connection_is_closed_when_the_app_stops(app, alice) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app) as client:
+        assert client.get("/api/v1/tokens", headers=alice.headers).status_code == 200
+        conn = app.state.authenticator._conn
+        assert conn is not None and not conn.closed
+    assert conn.closed and app.state.authenticator._conn is None
