@@ -39,7 +39,7 @@ def load_cases(meta: dict) -> list[Case]:
         Case("search_phrase", "static", _search(f'"{meta["phrase"]}"')),
         Case("get_one", "get_one"),
         Case("export_10k", "static", f"{PREFIX}/export?format=json", user="user01", timeout_s=30,
-             min_seconds=10),
+             min_seconds=20),
         Case("create", "create", write=True),
         Case("update", "update", write=True),
         Case("delete", "delete", write=True),
