@@ -117,3 +117,24 @@ def test_logging_follows_stderr_when_it_is_swapped(monkeypatch, capsys, fresh_lo
     logger.warning("after the swap")
     assert swapped.getvalue().rstrip().endswith("kura-test after the swap")
     assert "after the swap" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("level", "traced"), [("INFO", False), ("DEBUG", False), ("TRACE", True)])
+def test_uvicorn_traces_every_asgi_message_only_at_trace_level(level: str, traced: bool, fresh_loguru: None) -> None:
+    import uvicorn
+    from uvicorn.middleware.message_logger import MessageLoggerMiddleware
+
+    from common.logging import setup_logging
+    from common.settings import load_settings
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        return None
+
+    setup_logging(load_settings(log_level=level), program="t")
+    config = uvicorn.Config(app, log_config=None)
+    config.load()
+    layers, app_ = [], config.loaded_app
+    while app_ is not None:  # uvicorn's wrappers each keep the next one as .app
+        layers.append(type(app_))
+        app_ = getattr(app_, "app", None)
+    assert (MessageLoggerMiddleware in layers) is traced
