@@ -26,14 +26,3 @@ def test_readyz_is_503_on_an_empty_database(tmp_path, settings: Settings) -> Non
         assert "kura db upgrade" in response.json()["error"]["message"]
     finally:
         empty.dispose()
-
-
-def test_sync_routes_share_a_small_thread_pool(app, alice) -> None:  # type: ignore[no-untyped-def]
-    from anyio import to_thread
-
-    from api.app import WORKER_THREADS
-
-    with TestClient(app) as c:
-        limit = c.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
-        assert c.get("/api/v1/tokens", headers=alice.headers).status_code == 200
-    assert limit == WORKER_THREADS < 40
