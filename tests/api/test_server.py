@@ -26,6 +26,7 @@ from common.db import open_database
 from common.notify import Notifier
 from common.settings import load_settings
 from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,12 +52,6 @@ api.app.create_app = create_app
 import api.server
 sys.exit(api.server.main())
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import email
 import email.message
 import email.policy
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,14 +19,9 @@ from backup.verify import check_database, decompress
 from common.db import Database
 from common.models import Bookmark, User
 from common.settings import Settings, load_settings
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def add_bookmarks(db: Database, count: int, *, user: str = "alice", text_size: int = 40) -> list[int]:

@@ -7,7 +7,6 @@ command makes (what to mail, whether it was mailed already) runs for real.
 
 from __future__ import annotations
 
-import socket
 import stat
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -22,6 +21,7 @@ from common.cli import main
 from common.mail import send_mail
 from common.settings import load_settings
 from common.unit_failure import PROGRAM_MAILED, WE_MAILED
+from tests.support import free_port
 
 UNIT = "kura-backup.service"
 
@@ -42,12 +42,6 @@ case "$*" in
   *) cat "$STUBS/tail" ;;
 esac
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:

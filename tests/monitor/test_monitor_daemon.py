@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,14 +19,9 @@ from monitor.daemon import Monitor, summary
 from monitor.metrics import reading_from
 from monitor.sources import ScriptedSource
 from monitor.store import MetricsStore
+from tests.support import free_port
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 HEALTHY = {"cpu_percent": 12, "memory_available_percent": 55, ("filesystem_avail_percent", "/"): 71}
