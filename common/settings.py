@@ -41,11 +41,14 @@ class Settings(BaseSettings):
     metrics_path: Path | None = None  # default: DATA_DIR/metrics.db
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     sqlite_busy_timeout_ms: int = Field(5000, ge=100, le=600_000)
+    # How long a request waits for the single write turn before it answers 503 with Retry-After.
+    write_wait_s: float = Field(5.0, gt=0, le=600)
 
     # --- API server ----------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     allow_public_bind: bool = False
+    api_threads: int = Field(8, ge=1, le=256)  # worker threads (and pooled connections) for reads
     max_body_bytes: int = Field(1_048_576, ge=1024)
     import_max_bytes: int = Field(64 * 1_048_576, ge=1024)
     list_limit_max: int = Field(200, ge=1, le=1000)
@@ -81,6 +84,8 @@ class Settings(BaseSettings):
     backup_keep_monthly: int = Field(12, ge=0)
     backup_max_age_hours: float = Field(26.0, gt=0)
     backup_zstd_level: int = Field(3, ge=1, le=22)
+    # A source that lost more than this share of any table's rows since the last backup is refused.
+    backup_shrink_limit_percent: float = Field(50.0, gt=0, le=100)
     sentry_backup_monitor_slug: str = "kura-backup"
 
     # --- monitor ---------------------------------------------------------------------------
