@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ import pytest
 INSTALL = Path(__file__).resolve().parents[2] / "install.sh"
 
 
-def run(*args: str, env: dict[str, str] | None = None, user: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [str(INSTALL), *args]
+def run(*args: str, env: dict[str, str] | None = None, user: str | None = None,
+        script: Path = INSTALL) -> subprocess.CompletedProcess[str]:
+    argv = [str(script), *args]
     if user:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    # cwd "/": an unprivileged user may not be able to enter the caller's working directory.
     return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
-                          env={**os.environ, **(env or {})}, check=False)
+                          env={**os.environ, **(env or {})}, check=False, cwd="/")
 
 
 def test_help_lists_every_option() -> None:
@@ -67,11 +70,18 @@ def test_purge_is_refused_without_a_terminal_unless_yes() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop it")
 def test_the_system_install_needs_root() -> None:
-    for args in ([], ["--uninstall"]):
-        done = run(*args, user="65534")
-        assert done.returncode == 1
-        assert done.stderr.strip() == ("install.sh: the system install needs root: run sudo ./install.sh "
-                                       "(or ./install.sh --dev for a checkout)")
+    # The checkout may live where uid 65534 cannot read (a 0700 temp dir, /root): run a copy of the
+    # script from a world-readable directory, so the test is about the root check, not the checkout.
+    with tempfile.TemporaryDirectory(dir="/tmp") as readable:  # /tmp: mode 1777, any uid can enter it
+        os.chmod(readable, 0o755)
+        script = Path(readable) / "install.sh"
+        shutil.copy2(INSTALL, script)
+        script.chmod(0o755)
+        for args in ([], ["--uninstall"]):
+            done = run(*args, user="65534", script=script)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr.strip() == ("install.sh: the system install needs root: run sudo ./install.sh "
+                                           "(or ./install.sh --dev for a checkout)")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to get past the root check")
