@@ -30,8 +30,10 @@ def _db(settings: Settings, *, at_head: bool = True) -> Database:
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     db = _db(settings, at_head=False)
     try:
-        migrate.upgrade(db, args.revision)
+        migrate.upgrade(db, args.revision)  # a newer or foreign database: SchemaNotAtHead, one line
         print(f"database {db.path} is at {migrate.current_revision(db)}")
+    except migrate.UnknownRevision as exc:
+        raise CliError(str(exc)) from None
     finally:
         db.dispose()
 

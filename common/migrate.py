@@ -4,6 +4,12 @@ The check runs at every start of every program, and importing Alembic (with Mako
 it) costs more than the rest of start-up together. So the check reads the revision graph from the
 version files' ``revision``/``down_revision`` lines and the current revision from ``alembic_version``
 directly; a test holds it equal to Alembic's own answer. Upgrades and downgrades use Alembic.
+
+A database that is not at head is one of four things, and each gets its own one-line answer: empty
+(run `kura db upgrade`), at an older revision this Kura knows (run `kura db upgrade`), at a revision
+this Kura does not know (written by a newer Kura: upgrade Kura or restore a backup), or holding tables
+but no version (not a Kura database, or not made by `kura db upgrade`). `upgrade` refuses the last two
+before Alembic runs, and names the known revisions when asked for one that does not exist.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 
 class SchemaNotAtHead(RuntimeError):
     """The database schema is missing or older (or newer) than this version of Kura expects."""
+
+
+class UnknownRevision(ValueError):
+    """`upgrade` was asked for a revision this Kura does not have."""
 
 
 def alembic_config(db_path: Path) -> Config:
@@ -53,13 +63,20 @@ def _revision_lines(path: Path) -> tuple[str, tuple[str, ...]]:
     return str(found["revision"]), parents
 
 
+def known_revisions() -> list[str]:
+    """Every revision this Kura's version files define, sorted."""
+    return sorted(revision for revision, _ in _graph())
+
+
+def _graph() -> list[tuple[str, tuple[str, ...]]]:
+    return [_revision_lines(path) for path in sorted(VERSIONS_DIR.glob("*.py")) if path.name != "__init__.py"]
+
+
 def head_revision() -> str:
     revisions, revised = set(), set()
-    for path in sorted(VERSIONS_DIR.glob("*.py")):
-        if path.name != "__init__.py":
-            revision, parents = _revision_lines(path)
-            revisions.add(revision)
-            revised.update(parents)
+    for revision, parents in _graph():
+        revisions.add(revision)
+        revised.update(parents)
     heads = sorted(revisions - revised)
     if len(heads) != 1:
         raise RuntimeError(f"migrations have {len(heads)} heads ({', '.join(heads)}); merge them")
@@ -77,8 +94,41 @@ def current_revision(db: Database) -> str | None:
     return ",".join(sorted(rows)) or None
 
 
+def _has_tables(db: Database) -> bool:
+    """Does the file hold any table besides Alembic's own (which a downgrade to base leaves empty)?"""
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'alembic_version' LIMIT 1").first() is not None
+
+
+def _refusal(db: Database, current: str | None, head: str) -> str | None:
+    """Why `kura db upgrade` must not touch this database, or None if it may."""
+    unknown = sorted(set(current.split(",")) - set(known_revisions())) if current else []
+    if unknown:
+        return (f"database {db.path} was written by a newer Kura (revision {','.join(unknown)}, "
+                f"this Kura knows up to {head}): upgrade Kura or restore a backup")
+    if current is None and _has_tables(db):
+        return (f"database {db.path} has tables but no schema version: it is not a Kura database, or was "
+                "not made by `kura db upgrade`; check KURA_DATABASE_PATH or restore a backup")
+    return None
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
-    _alembic(db, "upgrade", revision)
+    """Upgrade with Alembic, after refusing what it would crash on or damage: a newer Kura's database
+    (Alembic cannot find its revision) and a foreign one (creating the tables would collide)."""
+    from alembic.util import CommandError
+
+    refusal = _refusal(db, current_revision(db), head_revision())
+    if refusal:
+        raise SchemaNotAtHead(refusal)
+    try:
+        _alembic(db, "upgrade", revision)
+    except CommandError as exc:  # raised while resolving the target, before any migration runs
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnknownRevision(
+            f"cannot upgrade to {revision}: {reason}; this Kura knows revisions "
+            f"{', '.join(known_revisions())} (head {head_revision()})") from None
 
 
 def downgrade(db: Database, revision: str) -> None:
@@ -95,11 +145,14 @@ def _alembic(db: Database, action: str, revision: str) -> None:
 
 
 def ensure_at_head(db: Database) -> str:
-    """Return the revision, or raise with the command that fixes it."""
+    """Return the revision, or raise with one line that says what the database is and what fixes it."""
     current, head = current_revision(db), head_revision()
-    if current != head:
-        raise SchemaNotAtHead(
-            f"database schema of {db.path} is at {current or 'nothing (empty database)'}, "
-            f"this Kura needs {head}: run `kura db upgrade` first"
-        )
-    return current
+    if current == head:
+        return current
+    refusal = _refusal(db, current, head)
+    if refusal:
+        raise SchemaNotAtHead(refusal)
+    raise SchemaNotAtHead(
+        f"database schema of {db.path} is at {current or 'nothing (empty database)'}, "
+        f"this Kura needs {head}: run `kura db upgrade` first"
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from common import cli
+from common import cli, migrate
 from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
 
 Run = tuple[int, str, str]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -41,9 +46,10 @@ def test_db_upgrade_and_current(kura) -> None:  # type: ignore[no-untyped-def]
     code, _, err = kura("db", "current")
     assert code == 1 and only_line(err) == "kura: schema is not at head: run `kura db upgrade`"
     code, out, _ = kura("db", "upgrade")
-    assert code == 0 and out.startswith("database ") and out.strip().endswith(" is at 0001")
+    head = migrate.head_revision()
+    assert code == 0 and out.startswith("database ") and out.strip().endswith(f" is at {head}")
     code, out, _ = kura("db", "current")
-    assert code == 0 and out.strip() == "0001 (head 0001)"
+    assert code == 0 and out.strip() == f"{head} (head {head})"
 
 
 def test_users_are_added_listed_and_removed(upgraded) -> None:  # type: ignore[no-untyped-def]
@@ -106,3 +112,48 @@ def test_usage_errors_exit_2(kura) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit) as caught:
         kura("token", "create", "alice")  # --label is required
     assert caught.value.code == 2
+
+
+def kura_process(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kura` as its own process, as an admin or the unit's ExecStartPre runs it."""
+    env = {**os.environ, "KURA_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "common.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_upgrading_a_newer_kuras_database_says_so_in_one_line_without_a_traceback(
+        upgraded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "data" / "kura.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+    done = kura_process(tmp_path / "data", "db", "upgrade")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert only_line(done.stderr) == (
+        f"kura: database {path} was written by a newer Kura (revision 9999, this Kura knows up to "
+        f"{migrate.head_revision()}): upgrade Kura or restore a backup")
+
+
+def test_upgrading_to_an_unknown_revision_names_the_revisions_that_exist(upgraded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    done = kura_process(tmp_path / "data", "db", "upgrade", "9999")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert only_line(done.stderr) == (
+        "kura: cannot upgrade to 9999: Can't locate revision identified by '9999'; this Kura knows "
+        f"revisions {', '.join(migrate.known_revisions())} (head {migrate.head_revision()})")
+
+
+def test_upgrading_a_database_kura_did_not_make_refuses_and_leaves_it_alone(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "kura.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    conn.close()
+    done = kura_process(tmp_path / "data", "db", "upgrade")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert only_line(done.stderr) == (
+        f"kura: database {path} has tables but no schema version: it is not a Kura database, or was not "
+        "made by `kura db upgrade`; check KURA_DATABASE_PATH or restore a backup")
+    with sqlite3.connect(path) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    conn.close()
+    assert tables == ["notes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,20 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(db: Database) -> None:
     assert schema_differences(db) == []
 
 
+def sqlite_file(path: Path, *statements: str) -> Path:
+    """A real SQLite file made without Kura (so nothing Kura does shapes it), holding `statements`."""
+    conn = sqlite3.connect(path)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+    return path
+
+
 def test_an_empty_database_is_not_at_head_and_says_what_to_run(tmp_path: Path, settings: Settings) -> None:
-    empty = open_database(settings, path=tmp_path / "empty.db")
+    empty = open_database(settings, path=sqlite_file(tmp_path / "empty.db"))
     try:
         assert migrate.current_revision(empty) is None
         with pytest.raises(migrate.SchemaNotAtHead, match=r"nothing \(empty database\).*run `kura db upgrade`"):
@@ -83,10 +96,75 @@ def test_an_empty_database_is_not_at_head_and_says_what_to_run(tmp_path: Path, s
         empty.dispose()
 
 
+def test_a_database_from_a_newer_kura_is_told_to_upgrade_kura_and_is_left_alone(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    line = (f"database {db.path} was written by a newer Kura (revision 9999, this Kura knows up to "
+            f"{migrate.head_revision()}): upgrade Kura or restore a backup")
+    with pytest.raises(migrate.SchemaNotAtHead) as checked:
+        migrate.ensure_at_head(db)
+    assert str(checked.value) == line
+    with pytest.raises(migrate.SchemaNotAtHead) as upgraded:
+        migrate.upgrade(db)
+    assert str(upgraded.value) == line
+    assert migrate.current_revision(db) == "9999"
+
+
+@pytest.mark.parametrize("version_table", [False, True], ids=["no-version-table", "empty-version-table"])
+def test_tables_without_a_version_row_are_not_called_empty_and_are_not_upgraded(
+        tmp_path: Path, settings: Settings, version_table: bool) -> None:
+    statements = ["CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)", "INSERT INTO notes (body) VALUES ('x')"]
+    if version_table:  # what a Kura database looks like after someone deleted its version row
+        statements.append("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    foreign = open_database(settings, path=sqlite_file(tmp_path / "foreign.db", *statements))
+    try:
+        line = (f"database {foreign.path} has tables but no schema version: it is not a Kura database, or "
+                "was not made by `kura db upgrade`; check KURA_DATABASE_PATH or restore a backup")
+        with pytest.raises(migrate.SchemaNotAtHead) as checked:
+            migrate.ensure_at_head(foreign)
+        assert str(checked.value) == line and "empty" not in line
+        with pytest.raises(migrate.SchemaNotAtHead) as upgraded:
+            migrate.upgrade(foreign)
+        assert str(upgraded.value) == line
+        assert user_tables(foreign) == {"notes"}
+    finally:
+        foreign.dispose()
+
+
+def test_an_older_revision_this_kura_knows_is_told_to_run_kura_db_upgrade(
+        tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    monkeypatch.setattr(migrate, "VERSIONS_DIR", versions)
+    older = open_database(settings, path=sqlite_file(
+        tmp_path / "older.db", "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "INSERT INTO alembic_version VALUES ('a')", "CREATE TABLE users (id INTEGER PRIMARY KEY)"))
+    try:
+        with pytest.raises(migrate.SchemaNotAtHead) as checked:
+            migrate.ensure_at_head(older)
+        assert str(checked.value) == (f"database schema of {older.path} is at a, this Kura needs b: "
+                                      "run `kura db upgrade` first")
+    finally:
+        older.dispose()
+
+
+def test_upgrading_to_a_revision_that_does_not_exist_names_the_ones_that_do(db: Database) -> None:
+    known = migrate.known_revisions()
+    with pytest.raises(migrate.UnknownRevision) as refused:
+        migrate.upgrade(db, "9999")
+    assert str(refused.value) == (f"cannot upgrade to 9999: Can't locate revision identified by '9999'; "
+                                  f"this Kura knows revisions {', '.join(known)} (head {migrate.head_revision()})")
+    assert migrate.current_revision(db) == migrate.head_revision()
+
+
 def test_the_quick_head_check_agrees_with_alembic() -> None:
     from alembic.script import ScriptDirectory
 
-    assert [migrate.head_revision()] == ScriptDirectory.from_config(migrate.alembic_config(Path("x"))).get_heads()
+    script = ScriptDirectory.from_config(migrate.alembic_config(Path("x")))
+    assert [migrate.head_revision()] == script.get_heads()
+    assert migrate.known_revisions() == sorted(rev.revision for rev in script.walk_revisions())
 
 
 def test_the_quick_current_revision_agrees_with_alembic(db: Database) -> None:
