@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
+
 from api.responses import ORJSONResponse
 
 from api.auth import Authenticator, FailureLimiter
@@ -13,6 +15,7 @@ from api.errors import install_error_handlers
 from api.middleware import install_middleware, name_route
 from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
+from api.transactions import Transactions
 from common.db import Database
 from common.version import VERSION
 from common.settings import Settings
@@ -26,8 +29,11 @@ Authenticate every `/api/v1` call with `Authorization: Bearer <token>` (create o
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Reads queue for these threads; writes have their own, so a full pool never blocks a commit.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.api_threads
     yield
     app.state.authenticator.close()
+    app.state.tx.close()
 
 
 def create_app(settings: Settings, db: Database) -> FastAPI:
@@ -43,8 +49,9 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.tx = Transactions(db, write_wait_s=settings.write_wait_s)
     app.state.authenticator = Authenticator(
-        db, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
+        app.state.tx, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
     )
     install_error_handlers(app)
     install_middleware(app, settings)

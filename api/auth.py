@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
+from loguru import logger
 from sqlalchemy import Connection
 
+from api.transactions import Transactions
 from common import accounts
 from common.accounts import Principal
-from common.db import Database
 from common.errors import KuraError
 
 SCHEMES = ("bearer", "token")
@@ -77,13 +78,15 @@ class Authenticator:
 
     The lookup is a point read on a unique index over a connection that only the event loop uses:
     it never waits for the pool (whose connections the worker threads hold), and in WAL mode a
-    reader never waits for a writer. The occasional last_used_at write does go to a thread.
+    reader never waits for a writer. The occasional last_used_at write goes through the write turn:
+    at once when the turn is free, else in the background, so a read never queues behind writes.
     """
 
-    def __init__(self, db: Database, limiter: FailureLimiter) -> None:
-        self.db, self.limiter = db, limiter
+    def __init__(self, tx: Transactions, limiter: FailureLimiter) -> None:
+        self.tx, self.db, self.limiter = tx, tx.db, limiter
         self._touched: dict[int, float] = {}
         self._conn: Connection | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
@@ -95,7 +98,12 @@ class Authenticator:
             message = "missing or malformed Authorization header" if token is None else "invalid or revoked token"
             raise Unauthorized(message + " (send `Authorization: Bearer <token>`)")
         if self._touch_due(principal.token_id):
-            await run_in_threadpool(self._touch, principal.token_id)
+            if self.tx.writer.locked():
+                task = asyncio.create_task(self._touch(principal.token_id))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            else:
+                await self._touch(principal.token_id)
         return principal
 
     def _lookup(self, token: str) -> Principal | None:
@@ -117,6 +125,8 @@ class Authenticator:
         self._touched[token_id] = now
         return True
 
-    def _touch(self, token_id: int) -> None:
-        with self.db.write_session() as session:
-            accounts.touch_token(session, token_id=token_id)
+    async def _touch(self, token_id: int) -> None:
+        try:
+            await self.tx.write(accounts.touch_token, token_id=token_id)
+        except KuraError as exc:  # informative only: never fail a request for it
+            logger.debug("last_used_at of token {} not recorded: {}", token_id, exc.message)

@@ -1,15 +1,18 @@
-"""Dependency aliases, defined once: SettingsDep, DatabaseDep, SessionDep, WriteSessionDep,
-CurrentUser and AdminUser."""
+"""Dependency aliases, defined once: SettingsDep, DatabaseDep, TxDep, CurrentUser and AdminUser.
+
+Routes reach the database only through `TxDep` (`await tx.read(...)`, `await tx.write(...)`): a
+write's transaction begins and commits inside the route's own call, before the answer exists, so no
+yield dependency's teardown order can ever send a 201 for a write that has not committed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from api.auth import Forbidden
+from api.transactions import Transactions
 from common.accounts import Principal
 from common.db import Database
 from common.settings import Settings
@@ -27,16 +30,8 @@ async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-async def get_read_session(request: Request) -> AsyncIterator[Session]:
-    # Opening a session does not connect (the route's first query does, in its worker thread) and
-    # ending a read transaction is a COMMIT with no I/O, so neither end needs a thread.
-    with request.app.state.db.read_session() as session:
-        yield session
-
-
-def get_write_session(request: Request) -> Iterator[Session]:
-    with request.app.state.db.write_session() as session:
-        yield session
+async def get_tx(request: Request) -> Transactions:
+    return request.app.state.tx
 
 
 async def get_principal(request: Request) -> Principal:
@@ -51,7 +46,6 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
-SessionDep = Annotated[Session, Depends(get_read_session)]
-WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+TxDep = Annotated[Transactions, Depends(get_tx)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 AdminUser = Annotated[Principal, Depends(get_admin)]

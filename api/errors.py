@@ -60,7 +60,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KuraError)
     async def _kura(_: Request, exc: KuraError) -> ORJSONResponse:
-        return error_response(exc.status, exc.message, code=exc.code, details=exc.details)
+        return error_response(exc.status, exc.message, code=exc.code, details=exc.details,
+                              headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:

@@ -1,7 +1,8 @@
 """`kura-api`: serve the app with uvicorn and tell systemd how it is going.
 
 READY=1 goes out only once the database is open, its schema is at head and the socket listens;
-WATCHDOG=1 only while a database ping succeeds, so a wedged database gets the unit restarted;
+WATCHDOG=1 only while a worker thread and the write turn come free and a fresh connection can read
+the file, so a wedged pool, writer or event loop gets the unit restarted;
 STOPPING=1 when shutdown starts, after which in-flight requests are allowed to finish.
 """
 
@@ -17,6 +18,8 @@ import uvicorn
 from loguru import logger
 
 from common import migrate
+from api.health import liveness
+from api.transactions import Transactions
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
@@ -25,27 +28,28 @@ from common.startup import boot
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 
 
-async def watchdog_loop(db: Database, notifier: Notifier, interval: float) -> None:
-    """Ping systemd every `interval` seconds, but only when the database answers."""
+async def watchdog_loop(tx: Transactions, notifier: Notifier, interval: float) -> None:
+    """Ping systemd every `interval` seconds, but only while the request paths move (api/health.py)."""
     failing = False
+    deadline = min(interval, 5.0)
     while True:
-        ok = await asyncio.to_thread(db.ping)  # a slow disk must not stall the event loop
-        if ok:
+        problem = await liveness(tx, deadline=deadline)
+        if problem is None:
             notifier.watchdog()
             if failing:
-                logger.info("database answers again; watchdog pings resumed")
+                logger.info("request paths answer again; watchdog pings resumed")
         elif not failing:
-            logger.error("database {} does not answer; withholding watchdog pings", db.path)
-        failing = not ok
+            logger.error("withholding watchdog pings: {}", problem)
+        failing = problem is not None
         await asyncio.sleep(interval)
 
 
 class KuraServer(uvicorn.Server):
     """uvicorn's server with sd_notify at the points only the server knows about."""
 
-    def __init__(self, config: uvicorn.Config, *, db: Database, notifier: Notifier) -> None:
+    def __init__(self, config: uvicorn.Config, *, tx: Transactions, notifier: Notifier) -> None:
         super().__init__(config)
-        self.db, self.notifier = db, notifier
+        self.tx, self.notifier = tx, notifier
         self._watchdog: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -55,7 +59,7 @@ class KuraServer(uvicorn.Server):
         self.notifier.ready(status=f"serving on http://{self.config.host}:{self.config.port}")
         interval = watchdog_interval()
         if interval:
-            self._watchdog = asyncio.create_task(watchdog_loop(self.db, self.notifier, interval))
+            self._watchdog = asyncio.create_task(watchdog_loop(self.tx, self.notifier, interval))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.notifier.stopping()
@@ -74,10 +78,10 @@ class KuraServer(uvicorn.Server):
 
 
 def open_checked(settings: Settings) -> Database:
-    """Open the database and insist that its schema is at head."""
-    db = open_database(settings)
+    """Open the existing database and insist that its schema is at head; writes then keep checking."""
+    db = open_database(settings, pool_size=settings.api_threads + 2)  # + the writer and the auth connection
     try:
-        migrate.ensure_at_head(db)
+        db.expected_revision = migrate.ensure_at_head(db)
     except BaseException:
         db.dispose()
         raise
@@ -87,8 +91,9 @@ def open_checked(settings: Settings) -> Database:
 def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraServer:
     from api.app import create_app  # the heavy import; only once the cheap checks passed
 
+    app = create_app(settings, db)
     config = uvicorn.Config(
-        create_app(settings, db),
+        app,
         host=settings.host,
         port=settings.port,
         workers=1,
@@ -98,7 +103,7 @@ def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraSe
         server_header=False,
         ws="none",  # no websocket routes; skips importing a websocket library at start
     )
-    return KuraServer(config, db=db, notifier=notifier)
+    return KuraServer(config, tx=app.state.tx, notifier=notifier)
 
 
 def main() -> int:

@@ -162,7 +162,7 @@ def create_users(directory: Path, names: list[tuple[str, int]]) -> tuple[Path, l
     """A migrated kura.db under `directory` with these users (the first one admin), one token each."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=directory)
-    db = open_database(settings)
+    db = open_database(settings, create=True)
     migrate.upgrade(db)
     users = []
     with db.write_session() as session:

@@ -20,15 +20,15 @@ class CliError(Exception):
     """A failure worth one line on stderr and exit status 1."""
 
 
-def _db(settings: Settings, *, at_head: bool = True) -> Database:
-    db = open_database(settings)
+def _db(settings: Settings, *, at_head: bool = True, create: bool = False) -> Database:
+    db = open_database(settings, create=create)
     if at_head:
         migrate.ensure_at_head(db)
     return db
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    db = _db(settings, at_head=False)
+    db = _db(settings, at_head=False, create=True)  # the one command that may create the database
     try:
         migrate.upgrade(db, args.revision)  # a newer or foreign database: SchemaNotAtHead, one line
         print(f"database {db.path} is at {migrate.current_revision(db)}")

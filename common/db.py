@@ -8,6 +8,7 @@ writer never discovers half-way through a transaction that it cannot upgrade its
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loguru import logger
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.settings import Settings
 
 MIN_SQLITE = (3, 51, 3)  # the release with the WAL-reset fix
@@ -68,6 +70,28 @@ def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_time
 
 
 @dataclass
+class StorageHealth:
+    """What the last storage failures say about this database, for readiness and the watchdog.
+
+    A write failure (disk full, I/O, read-only) stands until a write commits again; damage to the
+    file (SQLITE_CORRUPT) stands until an integrity check passes, because the next query may well
+    miss the damaged page and succeed.
+    """
+
+    failure: StorageUnavailable | None = None
+    damaged: str | None = None
+
+    def failed(self, err: StorageUnavailable) -> None:
+        if err.kind == "corrupt":
+            self.damaged = err.message
+        elif err.kind != "busy":
+            self.failure = err
+
+    def wrote(self) -> None:
+        self.failure = None
+
+
+@dataclass
 class Database:
     """An engine plus the single-writer discipline. Build one per process with :func:`open_database`."""
 
@@ -75,22 +99,57 @@ class Database:
     path: Path
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     ping_timeout_s: float = 5.0
+    write_wait_s: float = 5.0
+    # Set by a long-running program once it has checked the schema: each write transaction then
+    # refuses a database whose revision changed (or whose file was swapped) under it.
+    expected_revision: str | None = None
+    health: StorageHealth = field(default_factory=StorageHealth)
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(kura_write=True)
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
+        self.identity = _file_identity(self.path)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
+        with storage_errors(self.health.failed), self._read() as session, session.begin():
             yield session
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
-        """One writer at a time: commit on success, roll back on any error."""
-        with self.write_lock, self._write() as session, session.begin():
-            yield session
+        """One writer at a time: commit on success, roll back on any error. The COMMIT has returned
+        when the block is left normally; a failed COMMIT raises StorageUnavailable."""
+        if not self.write_lock.acquire(timeout=self.write_wait_s):
+            raise WriteBusy(f"another write held the database for over {self.write_wait_s:g} s; retry shortly")
+        try:
+            with storage_errors(self.health.failed), self._write() as session, session.begin():
+                self._guard(session.connection())  # BEGIN IMMEDIATE runs here, so the guard sees the latest
+                yield session
+            self.health.wrote()
+        finally:
+            self.write_lock.release()
+
+    def replaced(self) -> bool:
+        """Is the file at our path no longer the one this process opened (deleted, restored, swapped)?
+        Pooled connections would go on writing to the old one, which nobody will ever read."""
+        return _file_identity(self.path) != self.identity
+
+    def _guard(self, conn: Connection) -> None:
+        # Run on the driver's connection: a guard of the transaction, like BEGIN, not a statement of
+        # the caller's (query-count tests count only those).
+        if self.replaced():
+            raise StorageUnavailable(
+                f"the database file {self.path} was removed or replaced while this program ran; "
+                "nothing was saved: restart it", kind="replaced", retry_after=None)
+        if self.expected_revision is not None:
+            raw = conn.connection.driver_connection
+            rows = [r[0] for r in raw.execute("SELECT version_num FROM alembic_version")]  # type: ignore[union-attr]
+            if rows != [self.expected_revision]:
+                raise StorageUnavailable(
+                    f"the database schema changed to {','.join(rows) or 'nothing'} under this program "
+                    f"(it serves {self.expected_revision}); nothing was saved: restart it", kind="schema",
+                    retry_after=None)
 
     def ping(self) -> bool:
         """Can a new client open this file and read its schema? Pooled connections would answer
@@ -107,6 +166,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int, slow_sql_ms: float) -> None:
@@ -142,30 +209,52 @@ def make_engine(
     busy_timeout_ms: int = 5000,
     slow_sql_ms: float = 50.0,
     pool_size: int = 8,
+    create: bool = False,
 ) -> Engine:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """An engine whose every connection opens the existing file only (SQLite `mode=rw`).
+
+    A pool opens connections long after start-up; had one of them created a missing file, a
+    deleted database would silently be replaced by an empty one and written to. With `create`,
+    the file (and its directory) is made once here, before the pool exists.
+    """
+    path = Path(path).resolve()
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sqlite3.connect(path).close()
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseError(f"cannot create database {path}: {exc}") from exc
+    uri = f"{path.as_uri()}?mode=rw"
     engine = create_engine(
-        f"sqlite+pysqlite:///{path}",
+        "sqlite+pysqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000),
         poolclass=QueuePool,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=False,
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     )
     _install_listeners(engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, slow_sql_ms=slow_sql_ms)
     return engine
 
 
-def open_database(settings: Settings, *, path: Path | None = None, pool_size: int = 8) -> Database:
-    """Open Kura's database (or another SQLite file, e.g. metrics.db) with the pragmas checked."""
+def open_database(settings: Settings, *, path: Path | None = None, pool_size: int = 8,
+                  create: bool = False) -> Database:
+    """Open Kura's database (or another SQLite file, e.g. metrics.db) with the pragmas checked.
+
+    Only `create=True` makes a missing file: `kura db upgrade` for the bookmark database, the
+    monitor for its own metrics. Everything else refuses a missing database with a clear line.
+    """
     target = Path(path or settings.db_path)
+    if not create and not target.exists():
+        raise DatabaseError(f"database {target} does not exist: create it with `kura db upgrade`, "
+                            "or restore a backup with `kura-backup restore`")
     engine = make_engine(
         target,
         synchronous=settings.sqlite_synchronous,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         slow_sql_ms=settings.slow_sql_ms,
         pool_size=pool_size,
+        create=create,
     )
     try:
         with engine.connect() as conn:  # opens one connection, so the pragma check runs now
@@ -177,4 +266,5 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's help link
         raise DatabaseError(f"cannot open database {target}: {reason}") from exc
-    return Database(engine=engine, path=target, ping_timeout_s=settings.sqlite_busy_timeout_ms / 1000)
+    return Database(engine=engine, path=target, ping_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
+                    write_wait_s=settings.write_wait_s)

@@ -32,4 +32,14 @@ class PayloadTooLarge(KuraError):
 
 
 class Unavailable(KuraError):
+    """The server cannot do this right now; `retry_after` (seconds) becomes the Retry-After header."""
+
     status, code = 503, "unavailable"
+
+    def __init__(self, message: str, *, details: Any = None, retry_after: int | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return None if self.retry_after is None else {"Retry-After": str(self.retry_after)}

@@ -162,3 +162,12 @@ class BackupRun(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class HealthProbe(Base):
+    """One row that readiness rewrites: proof that a write can commit right now (disk, lock, file)."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(UTCMicros)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.db import Database
+from common.dberrors import StorageUnavailable
 from common.mail import MailError, send_mail, try_send_mail
 from common.settings import Settings
 from monitor.rules import AlertEvent, AlertState
@@ -73,7 +74,7 @@ class AlertLog:
             with self.db.write_session() as session:
                 for event in events:
                     self._store(session, event, states.get(event.key), queue=queue)
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, StorageUnavailable, OSError) as exc:
             logger.error("cannot store alerts in {} ({}); mailing them directly", self.db.path, exc)
             for event in events if queue else ():
                 subject, body = compose(event, host=self.host)

@@ -130,7 +130,7 @@ def main() -> int:
         return 2
     sqlite_version_check()
     try:
-        db = open_database(settings, path=settings.metrics_db_path, pool_size=4)
+        db = open_database(settings, path=settings.metrics_db_path, pool_size=4, create=True)
         store = MetricsStore(db)
     except (DatabaseError, RuntimeError) as exc:
         logger.error("{}", exc)

@@ -33,7 +33,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = open_database(settings)
+    database = open_database(settings, create=True)
     migrate.upgrade(database)
     yield database
     database.dispose()

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy.orm import Session
-
-from api.deps import CurrentUser, SessionDep, SettingsDep, WriteSessionDep
+from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Id, Name, PathId, TagList
@@ -110,55 +108,55 @@ class SearchParams(ListParams):
     sort: Sort = "relevance"
 
 
-def _page(session: Session, settings: Settings, user_id: int, params: ListParams) -> dict[str, Any]:
+async def _page(tx: TxDep, settings: Settings, user_id: int, params: ListParams) -> dict[str, Any]:
     options = params.model_dump(exclude={"limit"})
-    return listing.list_bookmarks(session, user_id=user_id, limit=min(params.limit, settings.list_limit_max),
-                                  **options)
+    return await tx.read(listing.list_bookmarks, user_id=user_id,
+                         limit=min(params.limit, settings.list_limit_max), **options)
 
 
 @router.get("", summary="List bookmarks (filter, sort, search, paginate)", response_model=BookmarkPage,
             responses=responses(400, 401, 422, 429))
-def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, session: SessionDep,
-                   settings: SettingsDep) -> dict[str, Any]:
-    return _page(session, settings, user.user_id, params)
+async def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, tx: TxDep,
+                         settings: SettingsDep) -> dict[str, Any]:
+    return await _page(tx, settings, user.user_id, params)
 
 
 @search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
                    responses=responses(400, 401, 422, 429))
-def search(params: Annotated[SearchParams, Query()], user: CurrentUser, session: SessionDep,
-           settings: SettingsDep) -> dict[str, Any]:
-    return _page(session, settings, user.user_id, params)
+async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx: TxDep,
+                 settings: SettingsDep) -> dict[str, Any]:
+    return await _page(tx, settings, user.user_id, params)
 
 
 @router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
              responses=responses(400, 401, 404, 409, 413, 422, 429))
-def create_bookmark(body: BookmarkCreate, user: CurrentUser, session: WriteSessionDep) -> dict[str, Any]:
+async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     fields = body.model_dump(exclude={"collection"})
-    return bookmarks.create_bookmark(session, user_id=user.user_id, collection_id=body.collection, **fields)
+    return await tx.write(bookmarks.create_bookmark, user_id=user.user_id, collection_id=body.collection, **fields)
 
 
 @router.post("/bulk", summary="Apply one action to many bookmarks", response_model=BulkResult,
              responses=responses(400, 401, 413, 422, 429))
-def bulk(body: BulkRequest, user: CurrentUser, session: WriteSessionDep) -> dict[str, Any]:
-    return bookmarks.bulk_action(session, user_id=user.user_id, ids=body.ids, action=body.action, tags=body.tags)
+async def bulk(body: BulkRequest, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+    return await tx.write(bookmarks.bulk_action, user_id=user.user_id, ids=body.ids, action=body.action,
+                          tags=body.tags)
 
 
 @router.get("/{bookmark_id}", summary="Read a bookmark", response_model=BookmarkOut,
             responses=responses(401, 404, 422, 429))
-def get_bookmark(bookmark_id: PathId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    return bookmarks.get_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id)
+async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+    return await tx.read(bookmarks.get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)
 
 
 @router.patch("/{bookmark_id}", summary="Update a bookmark", response_model=BookmarkOut,
               responses=responses(400, 401, 404, 409, 413, 422, 429))
-def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser,
-                    session: WriteSessionDep) -> dict[str, Any]:
+async def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    return bookmarks.update_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
+    return await tx.write(bookmarks.update_bookmark, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
 
 
 @router.delete("/{bookmark_id}", summary="Delete a bookmark", response_model=Deleted,
                responses=responses(401, 404, 422, 429))
-def delete_bookmark(bookmark_id: PathId, user: CurrentUser, session: WriteSessionDep) -> Deleted:
-    bookmarks.delete_bookmark(session, user_id=user.user_id, bookmark_id=bookmark_id)
+async def delete_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
+    await tx.write(bookmarks.delete_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)
     return Deleted(id=bookmark_id)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import CurrentUser, SessionDep, WriteSessionDep
+from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Id, Name, PathId
@@ -45,33 +45,34 @@ class CollectionUpdate(StrictModel):
 
 @router.get("", summary="List your collections with counts", response_model=list[CollectionOut],
             responses=responses(401, 429))
-def list_collections(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
-    return collections.list_collections(session, user_id=user.user_id)
+async def list_collections(user: CurrentUser, tx: TxDep) -> list[dict[str, Any]]:
+    return await tx.read(collections.list_collections, user_id=user.user_id)
 
 
 @router.post("", summary="Create a collection", status_code=status.HTTP_201_CREATED, response_model=CollectionOut,
              responses=responses(400, 401, 404, 413, 422, 429))
-def create_collection(body: CollectionCreate, user: CurrentUser, session: WriteSessionDep) -> dict[str, Any]:
-    return collections.create_collection(session, user_id=user.user_id, name=body.name, parent_id=body.parent_id)
+async def create_collection(body: CollectionCreate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+    return await tx.write(collections.create_collection, user_id=user.user_id, name=body.name,
+                          parent_id=body.parent_id)
 
 
 @router.get("/{collection_id}", summary="Read a collection", response_model=CollectionOut,
             responses=responses(401, 404, 422, 429))
-def get_collection(collection_id: PathId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    return collections.get_collection(session, user_id=user.user_id, collection_id=collection_id)
+async def get_collection(collection_id: PathId, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+    return await tx.read(collections.get_collection, user_id=user.user_id, collection_id=collection_id)
 
 
 @router.patch("/{collection_id}", summary="Rename or move a collection", response_model=CollectionOut,
               responses=responses(400, 401, 404, 413, 422, 429))
-def update_collection(collection_id: PathId, body: CollectionUpdate, user: CurrentUser,
-                      session: WriteSessionDep) -> dict[str, Any]:
+async def update_collection(collection_id: PathId, body: CollectionUpdate, user: CurrentUser,
+                            tx: TxDep) -> dict[str, Any]:
     move = {"parent_id": body.parent_id} if "parent_id" in body.model_fields_set else {}
-    return collections.update_collection(session, user_id=user.user_id, collection_id=collection_id,
-                                         name=body.name, **move)
+    return await tx.write(collections.update_collection, user_id=user.user_id, collection_id=collection_id,
+                          name=body.name, **move)
 
 
 @router.delete("/{collection_id}", summary="Delete a collection (children move up, bookmarks stay)",
                response_model=Deleted, responses=responses(401, 404, 422, 429))
-def delete_collection(collection_id: PathId, user: CurrentUser, session: WriteSessionDep) -> Deleted:
-    collections.delete_collection(session, user_id=user.user_id, collection_id=collection_id)
+async def delete_collection(collection_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
+    await tx.write(collections.delete_collection, user_id=user.user_id, collection_id=collection_id)
     return Deleted(id=collection_id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from common import insights
 
@@ -52,19 +55,25 @@ class GraphOut(BaseModel):
     links: list[GraphLink]
 
 
+def _on_connection(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The insights queries are Core statements on a Connection; a transaction hands out a Session."""
+    return lambda session, **kwargs: fn(session.connection(), **kwargs)
+
+
 @router.get("/stats", summary="Totals, bookmarks added per month (UTC), top tags", response_model=StatsOut,
             responses=responses(401, 422, 429))
-def get_stats(user: CurrentUser, session: SessionDep,
-              top: int = Query(10, ge=1, le=100, description="how many top tags")) -> StatsOut:
-    return StatsOut.model_validate(insights.stats(session.connection(), user_id=user.user_id, top=top))
+async def get_stats(user: CurrentUser, tx: TxDep,
+                    top: int = Query(10, ge=1, le=100, description="how many top tags")) -> StatsOut:
+    return StatsOut.model_validate(await tx.read(_on_connection(insights.stats), user_id=user.user_id, top=top))
 
 
 @router.get("/tags/graph", summary="Tag co-occurrence graph for a D3 force layout", response_model=GraphOut,
             responses=responses(401, 422, 429))
-def get_tag_graph(
-    user: CurrentUser, session: SessionDep,
+async def get_tag_graph(
+    user: CurrentUser, tx: TxDep,
     min_weight: int = Query(1, ge=1, description="least number of shared bookmarks for a link"),
     limit: int = Query(100, ge=1, le=500, description="the most used tags to include as nodes"),
 ) -> GraphOut:
-    graph = insights.tag_graph(session.connection(), user_id=user.user_id, limit=limit, min_weight=min_weight)
+    graph = await tx.read(_on_connection(insights.tag_graph), user_id=user.user_id, limit=limit,
+                          min_weight=min_weight)
     return GraphOut.model_validate(graph)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import DatabaseDep
+from api.deps import TxDep
 from api.errors import error_response, responses
-from common import migrate
+from api.health import NotReady, readiness
 
 router = APIRouter(tags=["system"])
 
@@ -27,16 +26,11 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", summary="Database reachable and schema at head", response_model=Ready,
-            responses=responses(503))
-async def readyz(db: DatabaseDep):  # type: ignore[no-untyped-def]
-    def check() -> str:
-        if not db.ping():
-            raise migrate.SchemaNotAtHead("database is not reachable")
-        return migrate.ensure_at_head(db)
-
+@router.get("/readyz", summary="Can serve reads and writes now (schema at head, a write commits)",
+            response_model=Ready, responses=responses(503))
+async def readyz(tx: TxDep):  # type: ignore[no-untyped-def]
     try:
-        revision = await run_in_threadpool(check)
-    except (migrate.SchemaNotAtHead, Exception) as exc:  # noqa: BLE001 - any failure is "not ready"
+        revision = await readiness(tx)
+    except NotReady as exc:
         return error_response(503, f"not ready: {exc}")
     return Ready(status="ready", schema_revision=revision)

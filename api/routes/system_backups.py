@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import AdminUser, SessionDep, SettingsDep
+from api.deps import AdminUser, SettingsDep, TxDep
 from api.errors import responses
 from backup import runlog
 from backup.status import check_staleness, newest_verified_backup
@@ -43,11 +44,12 @@ class BackupsOut(BaseModel):
 
 @router.get("/backups", summary="Recent backup runs and the newest verified backup", response_model=BackupsOut,
             responses=responses(401, 403, 422, 429))
-def list_backups(_admin: AdminUser, session: SessionDep, settings: SettingsDep,
-                 limit: int = Query(20, ge=1, le=200)) -> BackupsOut:
-    runs = runlog.recent_runs(session, limit=limit)
-    newest = newest_verified_backup(settings)
-    fresh, message = check_staleness(settings)
+async def list_backups(_admin: AdminUser, tx: TxDep, settings: SettingsDep,
+                       limit: int = Query(20, ge=1, le=200)) -> BackupsOut:
+    runs = await tx.read(runlog.recent_runs, limit=limit)
+    # The manifests are files: read them on a worker thread, not on the event loop.
+    newest = await run_in_threadpool(newest_verified_backup, settings)
+    fresh, message = await run_in_threadpool(check_staleness, settings)
     return BackupsOut(
         fresh=fresh,
         message=message,

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentUser, SessionDep, WriteSessionDep
+from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from common import accounts
@@ -32,19 +32,19 @@ class TokenCreated(TokenOut):
 
 
 @router.get("", summary="List your tokens", response_model=list[TokenOut], responses=responses(401, 429))
-def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenOut]:
-    rows = accounts.list_tokens(session, user_id=user.user_id)
+async def list_tokens(user: CurrentUser, tx: TxDep) -> list[TokenOut]:
+    rows = await tx.read(accounts.list_tokens, user_id=user.user_id)
     return [TokenOut.model_validate(t, from_attributes=True) for t in rows]
 
 
 @router.post("", summary="Create a token", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
              responses=responses(401, 422, 429))
-def create_token(body: TokenCreate, user: CurrentUser, session: WriteSessionDep) -> TokenCreated:
-    token, plaintext = accounts.create_token(session, user_id=user.user_id, label=body.label)
+async def create_token(body: TokenCreate, user: CurrentUser, tx: TxDep) -> TokenCreated:
+    token, plaintext = await tx.write(accounts.create_token, user_id=user.user_id, label=body.label)
     return TokenCreated(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=plaintext)
 
 
 @router.delete("/{token_id}", summary="Revoke a token", response_model=TokenOut, responses=responses(401, 404, 429))
-def revoke_token(token_id: int, user: CurrentUser, session: WriteSessionDep) -> TokenOut:
-    token = accounts.revoke_token(session, token_id=token_id, user_id=user.user_id)
+async def revoke_token(token_id: int, user: CurrentUser, tx: TxDep) -> TokenOut:
+    token = await tx.write(accounts.revoke_token, token_id=token_id, user_id=user.user_id)
     return TokenOut.model_validate(token, from_attributes=True)

@@ -11,10 +11,9 @@ from typing import IO, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CurrentUser, DatabaseDep, SettingsDep
+from api.deps import CurrentUser, DatabaseDep, SettingsDep, TxDep
 from api.errors import responses
 from common import transfer
 from common.errors import BadRequest, PayloadTooLarge
@@ -80,15 +79,15 @@ async def _upload(request: Request, limit: int) -> AsyncIterator[IO[bytes]]:
     responses=responses(400, 401, 413, 422, 429), openapi_extra=IMPORT_BODY,
 )
 async def import_bookmarks(
-    request: Request, user: CurrentUser, settings: SettingsDep, db: DatabaseDep,
+    request: Request, user: CurrentUser, settings: SettingsDep, tx: TxDep,
     folders_as_tags: bool = Query(False, description="turn each folder path into tags, not collections"),
     mode: Literal["skip", "strict"] = Query("skip", description="strict: one broken entry rejects the file"),
 ) -> ImportOut:
     options = transfer.ImportOptions(folders_as_tags=folders_as_tags, mode=mode)
     async with _upload(request, settings.import_max_bytes) as source:
-        # Parsing and the bulk insert are long, blocking work: off the event loop.
-        result = await run_in_threadpool(
-            transfer.import_file, db, user_id=user.user_id, source=source, options=options
+        # One transaction on the writer thread, with the write turn held: it commits before we answer.
+        result = await tx.run_writer(
+            transfer.import_file, tx.db, user_id=user.user_id, source=source, options=options
         )
     return ImportOut.model_validate(result.as_dict())
 

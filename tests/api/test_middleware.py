@@ -115,7 +115,7 @@ def test_slow_sql_names_the_route_template(tmp_path: Path, warnings_logged: list
     from common.db import open_database
 
     settings = load_settings(data_dir=tmp_path / "slow", slow_sql_ms=0.000001)
-    db = open_database(settings)
+    db = open_database(settings, create=True)
     try:
         migrate.upgrade(db)
         with TestClient(create_app(settings, db)) as client:

@@ -21,6 +21,7 @@ import pytest
 from loguru import logger
 
 from api.server import watchdog_loop
+from api.transactions import Transactions
 from common import migrate
 from common.db import open_database
 from common.notify import Notifier
@@ -164,11 +165,24 @@ def test_the_api_serves_notifies_systemd_and_stops_gracefully(
 
 
 def test_the_api_refuses_an_unmigrated_database_in_one_line(env: dict[str, str]) -> None:
+    database = Path(env["KURA_DATA_DIR"]) / "kura.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.touch()
     result = subprocess.run([sys.executable, "-m", "api.server"], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("kura-api: database schema of") and last.endswith("run `kura db upgrade` first")
+
+
+def test_the_api_never_creates_a_missing_database(env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "api.server"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    database = Path(env["KURA_DATA_DIR"]) / "kura.db"
+    assert result.returncode == 1 and not database.exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"kura-api: database {database} does not exist: create it with `kura db upgrade`, "
+        "or restore a backup with `kura-backup restore`")
 
 
 def test_the_api_refuses_bad_settings_in_one_line(env: dict[str, str]) -> None:
@@ -182,7 +196,7 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
     tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = load_settings(data_dir=tmp_path / "data", sqlite_busy_timeout_ms=100)
-    db = open_database(settings)
+    db = open_database(settings, create=True)
     migrate.upgrade(db)
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
     errors: list[str] = []
@@ -194,7 +208,7 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
     notifier = Notifier()
 
     async def scenario() -> tuple[list[str], list[str], list[str]]:
-        task = asyncio.create_task(watchdog_loop(db, notifier, 0.05))
+        task = asyncio.create_task(watchdog_loop(Transactions(db, write_wait_s=1.0), notifier, 0.05))
         read = lambda until, timeout: asyncio.to_thread(messages_until, notify_socket, until, timeout)  # noqa: E731
         healthy = await read(lambda m: m.count("WATCHDOG=1") >= 2, 5)
         db.path.write_bytes(b"this is not a database" * 300)  # the file is broken under us
@@ -230,7 +244,7 @@ def test_the_server_notifies_in_process_too(
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
     monkeypatch.setenv("WATCHDOG_USEC", "200000")
     settings = load_settings(data_dir=tmp_path / "data", port=free_port())
-    migrated = open_database(settings)
+    migrated = open_database(settings, create=True)
     migrate.upgrade(migrated)
     migrated.dispose()
     db, notifier = open_checked(settings), Notifier()
@@ -260,5 +274,9 @@ def test_main_refuses_bad_settings_and_unmigrated_databases_in_process(
     assert main() == 2
     assert capsys.readouterr().err.startswith("kura-api: invalid configuration: KURA_PORT:")
     monkeypatch.delenv("KURA_PORT")
+    assert main() == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("or restore a backup with `kura-backup restore`")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "kura.db").touch()
     assert main() == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith("run `kura db upgrade` first")

@@ -18,7 +18,7 @@ def test_readyz_reports_the_schema_revision(client: TestClient) -> None:
 def test_readyz_is_503_on_an_empty_database(tmp_path, settings: Settings) -> None:
     from api.app import create_app
 
-    empty = open_database(settings, path=tmp_path / "empty.db")
+    empty = open_database(settings, path=tmp_path / "empty.db", create=True)
     try:
         with TestClient(create_app(settings, empty)) as c:
             response = c.get("/readyz")

@@ -21,7 +21,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 @pytest.fixture
 def metrics(settings):  # type: ignore[no-untyped-def]
-    db = open_database(settings, path=settings.metrics_db_path)
+    db = open_database(settings, path=settings.metrics_db_path, create=True)
     yield MetricsStore(db)
     db.dispose()
 

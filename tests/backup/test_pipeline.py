@@ -12,6 +12,7 @@ from backup.files import run_lock
 from backup.manifest import list_backups, manifest_path_for
 from backup.pipeline import run_backup
 from backup.verify import verify_file
+from common import migrate
 from common.db import Database
 from common.settings import Settings
 from tests.backup.conftest import add_bookmarks, open_backup
@@ -29,7 +30,7 @@ def test_run_writes_a_verified_compressed_backup_with_its_manifest(
     assert manifest["compressed_size"] == data.stat().st_size < manifest["source_size"]
     assert manifest["row_counts"]["bookmarks"] == len(populated)
     assert manifest["newest_bookmark_id"] == max(populated)
-    assert manifest["schema_revision"] == "0001"
+    assert manifest["schema_revision"] == migrate.head_revision()
     assert {"sha256", "sqlite_version", "kura_version", "duration_s", "created_at"} <= manifest.keys()
     copy = open_backup(data, tmp_path / "copy.db")
     assert copy.execute("SELECT count(*) FROM bookmarks").fetchone()[0] == len(populated)

@@ -38,7 +38,7 @@ def test_recording_never_creates_a_database(settings: Settings, warnings_logged:
 def test_an_unmigrated_database_is_still_backed_up_but_the_run_is_not_recorded(
     settings: Settings, warnings_logged: list[str]
 ) -> None:
-    open_database(settings).dispose()  # an empty file: no tables at all
+    open_database(settings, create=True).dispose()  # an empty file: no tables at all
     result = run_job(settings)
     assert result.entry.manifest.verified and result.entry.manifest.row_counts == {}
     assert any("could not record the run in backup_runs" in line for line in warnings_logged)

@@ -44,7 +44,8 @@ def only_line(text: str) -> str:
 
 def test_db_upgrade_and_current(kura) -> None:  # type: ignore[no-untyped-def]
     code, _, err = kura("db", "current")
-    assert code == 1 and only_line(err) == "kura: schema is not at head: run `kura db upgrade`"
+    assert code == 1 and only_line(err).endswith("does not exist: create it with `kura db upgrade`, "
+                                                 "or restore a backup with `kura-backup restore`")
     code, out, _ = kura("db", "upgrade")
     head = migrate.head_revision()
     assert code == 0 and out.startswith("database ") and out.strip().endswith(f" is at {head}")
@@ -90,7 +91,11 @@ def test_mistakes_get_one_line_and_exit_1(upgraded, argv: tuple[str, ...], messa
     assert (code, out, only_line(err)) == (1, "", message)
 
 
-def test_commands_refuse_a_schema_that_is_not_at_head(kura) -> None:  # type: ignore[no-untyped-def]
+def test_commands_refuse_a_schema_that_is_not_at_head(kura, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = kura("user", "add", "alice")
+    assert code == 1 and "does not exist" in only_line(err)  # and nothing creates it but `db upgrade`
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "kura.db").touch()
     code, _, err = kura("user", "add", "alice")
     assert code == 1 and only_line(err).endswith("run `kura db upgrade` first")
 

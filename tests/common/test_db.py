@@ -38,7 +38,8 @@ def test_every_connection_gets_the_pragmas(db: Database) -> None:
 
 
 def test_full_synchronous_and_busy_timeout_come_from_settings(tmp_path: Path) -> None:
-    database = open_database(load_settings(data_dir=tmp_path, sqlite_synchronous="FULL", sqlite_busy_timeout_ms=750))
+    database = open_database(load_settings(data_dir=tmp_path, sqlite_synchronous="FULL", sqlite_busy_timeout_ms=750),
+                             create=True)
     try:
         assert pragmas(database) == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 750}
     finally:
@@ -107,7 +108,7 @@ def test_a_failed_write_session_rolls_back(db: Database) -> None:
 def test_two_writers_on_one_file_are_serialised(tmp_path: Path) -> None:
     """Two Database objects stand in for two processes; read-modify-write never loses an update."""
     settings = load_settings(data_dir=tmp_path)
-    first, second = open_database(settings), open_database(settings)
+    first, second = open_database(settings, create=True), open_database(settings)
     with first.write_session() as session:
         session.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
         session.execute(text("INSERT INTO counter VALUES (0)"))
@@ -159,7 +160,7 @@ def test_the_sqlite_version_is_logged_with_a_warning_when_old(
 
 
 def test_slow_sql_is_logged_at_warning(tmp_path: Path, logged: list[tuple[str, str]]) -> None:
-    database = open_database(load_settings(data_dir=tmp_path, slow_sql_ms=0.000001))
+    database = open_database(load_settings(data_dir=tmp_path, slow_sql_ms=0.000001), create=True)
     try:
         with database.read_session() as session:
             session.execute(text("SELECT 42"))

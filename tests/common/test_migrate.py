@@ -191,7 +191,7 @@ def test_checking_the_schema_does_not_import_alembic(tmp_path: Path) -> None:
 
     code = ("import sys; from common import migrate; from common.db import open_database; "
             "from common.settings import load_settings; "
-            f"db = open_database(load_settings(data_dir={str(tmp_path)!r})); "
+            f"db = open_database(load_settings(data_dir={str(tmp_path)!r}), create=True); "
             "print(migrate.current_revision(db), migrate.head_revision(), 'alembic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout.split()

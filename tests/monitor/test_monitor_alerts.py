@@ -24,7 +24,7 @@ def open_log():  # type: ignore[no-untyped-def]
     opened = []
 
     def make(settings):  # type: ignore[no-untyped-def]
-        db = open_database(settings, path=settings.metrics_db_path)
+        db = open_database(settings, path=settings.metrics_db_path, create=True)
         opened.append(db)
         MetricsStore(db)  # creates the schema
         log = AlertLog(db, settings)

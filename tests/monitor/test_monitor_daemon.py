@@ -38,7 +38,7 @@ def in_process(tmp_path, notify_socket, monkeypatch):  # type: ignore[no-untyped
     """A Monitor on a scripted source with the real notifier, run on a thread; yields (monitor, source)."""
     monkeypatch.setenv("WATCHDOG_USEC", "100000")  # ping every 50 ms
     settings = load_settings(data_dir=tmp_path / "data", monitor_interval=0.05, monitor_probe_timeout_s=0.4)
-    db = open_database(settings, path=settings.metrics_db_path)
+    db = open_database(settings, path=settings.metrics_db_path, create=True)
     source = ScriptedSource([HEALTHY])
     notifier = Notifier()
     monitor = Monitor(settings, source=source, store=MetricsStore(db), notifier=notifier)
@@ -97,7 +97,7 @@ def test_the_kura_monitor_program_speaks_the_notify_protocol(tmp_path, notify_so
             proc.kill()
         _, err = proc.communicate()
     assert "first sample stored" in err and "stopping" in err
-    db = open_database(load_settings(data_dir=tmp_path / "data"), path=tmp_path / "data" / "metrics.db")
+    db = open_database(load_settings(data_dir=tmp_path / "data"), path=tmp_path / "data" / "metrics.db", create=True)
     try:
         with db.read_session() as session:
             names = set(session.execute(text("SELECT name FROM series")).scalars())
@@ -149,7 +149,7 @@ def test_alerts_still_go_out_when_samples_cannot_be_stored(tmp_path):
     from sqlalchemy.exc import OperationalError
 
     settings = load_settings(data_dir=tmp_path / "data")
-    db = open_database(settings, path=settings.metrics_db_path)
+    db = open_database(settings, path=settings.metrics_db_path, create=True)
     try:
         monitor = Monitor(settings, source=ScriptedSource([{"memory_available_percent": 2}]), store=MetricsStore(db),
                           notifier=Notifier())

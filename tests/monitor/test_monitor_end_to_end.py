@@ -56,7 +56,7 @@ def stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 def test_monitor_probes_the_running_api_and_the_api_serves_its_samples(tmp_path):
     data, port = tmp_path / "data", free_port()
     settings = load_settings(data_dir=data)
-    db = open_database(settings)
+    db = open_database(settings, create=True)
     try:
         migrate.upgrade(db)
         with db.write_session() as session:

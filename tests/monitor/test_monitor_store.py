@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday at midnight: bucket-aligned
 
 @pytest.fixture
 def metrics(settings):  # type: ignore[no-untyped-def]
-    db = open_database(settings, path=settings.metrics_db_path)
+    db = open_database(settings, path=settings.metrics_db_path, create=True)
     yield MetricsStore(db)
     db.dispose()
 

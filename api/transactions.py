@@ -1,0 +1,121 @@
+"""How a request reaches the database: reads on the worker threads, writes through one write turn.
+
+A write is acknowledged only after its COMMIT returned: the route awaits `write()`, which opens the
+transaction, runs the domain function and commits on the writer thread, and only then does the
+route shape its answer. Nothing about it hangs on a framework's dependency teardown order.
+
+One writer at a time, and waiting for the turn holds no thread: the turn is an asyncio lock taken on
+the event loop (with a deadline that ends in 503 + Retry-After), and the work runs on a thread of
+its own, so the holder never needs a thread that the waiters are sitting on. Readers use the worker
+pool and, in WAL mode, never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from common.db import Database
+from common.dberrors import WriteBusy
+
+T = TypeVar("T")
+
+
+class Writer:
+    """The write turn: an asyncio lock with a deadline in front of one dedicated thread."""
+
+    def __init__(self, *, wait_s: float) -> None:
+        self.wait_s = wait_s
+        self._lock = asyncio.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kura-writer")
+        self.busy_since: float | None = None  # when the current holder's work started (monotonic)
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, wait_s: float | None = None, **kwargs: Any) -> T:
+        """Run `fn(*args, **kwargs)` on the writer thread once the turn is ours (or raise WriteBusy)."""
+        wait = self.wait_s if wait_s is None else wait_s
+        try:
+            async with asyncio.timeout(wait):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise WriteBusy(f"the server is busy with other writes (waited {wait:g} s); retry shortly") from None
+        self.busy_since = time.monotonic()
+        loop = asyncio.get_running_loop()
+        try:
+            future = self._thread.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        except BaseException:
+            self._release()
+            raise
+        # The turn is given back when the work has really ended, even if this request was cancelled
+        # meanwhile: the next writer must not start while this one may still commit.
+        future.add_done_callback(lambda _f: _call_soon(loop, self._release))
+        return await asyncio.wrap_future(future)
+
+    def _release(self) -> None:
+        self.busy_since = None
+        self._lock.release()
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop has closed: nobody is left waiting for the turn
+        pass
+
+
+class Transactions:
+    """The only way routes touch the database: `await tx.read(fn, ...)`, `await tx.write(fn, ...)`.
+
+    `fn` is a domain function from common/ taking the session first and keyword-only arguments.
+    """
+
+    def __init__(self, db: Database, *, write_wait_s: float) -> None:
+        self.db, self.write_wait_s = db, write_wait_s
+        self._writer: Writer | None = None
+
+    @property
+    def writer(self) -> Writer:
+        # Made on first use, inside the running event loop, and anew after close(): an app may be
+        # served more than once (tests do), each time on a fresh loop.
+        if self._writer is None:
+            self._writer = Writer(wait_s=self.write_wait_s)
+        return self._writer
+
+    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        def work() -> T:
+            with self.db.read_session() as session:
+                return fn(session, **kwargs)
+
+        return await run_in_threadpool(work)
+
+    async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn` in a write transaction; returns only after the COMMIT returned."""
+
+        def work() -> T:
+            with self.db.write_session() as session:
+                return fn(session, **kwargs)
+
+        return await self.writer.run(work)
+
+    async def run_writer(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run `fn`, which opens its own write session(s) (an import), with the write turn held."""
+        return await self.writer.run(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+
