@@ -127,8 +127,38 @@ REGISTRARS.append(__import__("common.cli_deploy", fromlist=["register"]).registe
 REGISTRARS.append(__import__("common.cli_transfer", fromlist=["register"]).register)  # kura import/export
 
 
+def version_line() -> str:
+    """Kura's version and the versions in use of what its behaviour depends on most: a bug report
+    or an upgrade check starts here. SQLite is the system library Python links, not a locked package."""
+    import platform
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"kura {of('kura')} (FastAPI {of('fastapi')}, SQLAlchemy {of('sqlalchemy')}, "
+            f"uvicorn {of('uvicorn')}, SQLite {sqlite3.sqlite_version}, Python {platform.python_version()})")
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, with the line computed only when asked (every other command skips the lookups)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the versions of Kura, FastAPI, "
+                         "SQLAlchemy, uvicorn and SQLite in use, and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kura", description="Kura admin commands")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     for register in REGISTRARS:
         register(sub)

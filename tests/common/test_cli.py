@@ -162,3 +162,19 @@ def test_upgrading_a_database_kura_did_not_make_refuses_and_leaves_it_alone(tmp_
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     conn.close()
     assert tables == ["notes"]
+
+
+def test_version_names_kura_and_the_locked_framework_versions_in_use(tmp_path: Path) -> None:
+    import platform
+    import tomllib
+
+    from tests.deploy.test_lock import TEST_LOCK, read_lock
+
+    locked = {pin.name: pin.version for pin in read_lock(TEST_LOCK)}
+    kura_version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    done = kura_process(tmp_path / "data", "--version")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert only_line(done.stdout) == (
+        f"kura {kura_version} (FastAPI {locked['fastapi']}, SQLAlchemy {locked['sqlalchemy']}, "
+        f"uvicorn {locked['uvicorn']}, SQLite {sqlite3.sqlite_version}, Python {platform.python_version()})")
+    assert not (tmp_path / "data").exists()  # it printed and left, touching no database
