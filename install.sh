@@ -3,6 +3,9 @@
 #   ./install.sh --dev             create .venv in this checkout with the project and its test extras
 #   sudo ./install.sh [OPTIONS]    install or upgrade Kura as systemd services on this host
 #   sudo ./install.sh --uninstall [--purge [--yes]]
+#   ./install.sh --update-lock     re-resolve requirements.lock and requirements-test.lock
+# Every dependency is installed from a lock file, pinned and hash-checked, so an install gets the
+# versions the tests passed with, not whatever is newest that day; Kura itself goes in after, --no-deps.
 # Run ./install.sh --help for the options. See README.md, "Deployment".
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +19,10 @@ SYSTEM_PYTHON=/usr/bin/python3    # not a pyenv one: ProtectHome= hides /root fr
 UNITS=(kura-api.service kura-monitor.service kura-backup.service kura-backup.timer
        kura-notify-failure@.service)
 STARTED=(kura-api.service kura-monitor.service kura-backup.timer)
+RUNTIME_LOCK="$here/requirements.lock"     # what the system install puts in $PREFIX
+TEST_LOCK="$here/requirements-test.lock"   # the same pins plus the test tools, for --dev
+UV_VERSION=0.13.9                          # the resolver that writes the locks (--update-lock)
+LOCK_PYTHON=3.11                           # the oldest Python the locks must serve (Debian 12)
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 usage_error() { echo "install.sh: $*" >&2; echo "run ./install.sh --help for the options" >&2; exit 2; }
@@ -27,9 +34,17 @@ Usage:
   ./install.sh --dev                  development: .venv in this checkout (no root needed)
   sudo ./install.sh [OPTIONS]         install, or upgrade in place, as systemd services
   sudo ./install.sh --uninstall [--purge [--yes]]
+  ./install.sh --update-lock [UV-OPTIONS]
+                                      re-resolve the lock files from pyproject.toml with uv; pins
+                                      still allowed are kept unless you add --upgrade (everything)
+                                      or --upgrade-package NAME
+
+Both installs take every dependency from the lock files, pinned and hash-checked
+(pip install --require-hashes), then Kura itself with --no-deps.
 
 Install options:
-  --wheels DIR         install offline from a wheelhouse (pip --no-index --find-links DIR);
+  --wheels DIR         install offline from a wheelhouse (pip --no-index --find-links DIR) holding
+                       requirements.lock's files and Kura's wheel (README.md, "Deployment");
                        PIP_FIND_LINKS=DIR does the same
   --backup-time HH:MM  when the nightly backup runs (default 03:00; a re-run keeps the current one)
 Uninstall options:
@@ -46,9 +61,12 @@ install_dev() {
     "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || die "$py is $("$py" -V 2>&1); Kura needs Python 3.11 or newer"
     [ -x "$here/.venv/bin/python" ] || "$py" -m venv "$here/.venv"
-    "$here/.venv/bin/python" -m pip install --quiet --upgrade pip
-    "$here/.venv/bin/python" -m pip install --quiet -e "$here[test]"
-    echo "Kura development environment ready in $here/.venv"
+    # pip stays the one the venv came with: upgrading it to the newest of the day would be the one
+    # unpinned install left. The editable install is what the tests and coverage run against.
+    local pip=("$here/.venv/bin/python" -m pip --disable-pip-version-check)
+    "${pip[@]}" install --quiet --require-hashes -r "$TEST_LOCK" || die "pip install from $TEST_LOCK failed (see above)"
+    "${pip[@]}" install --quiet --no-deps -e "$here" || die "pip install -e $here failed (see above)"
+    echo "Kura development environment ready in $here/.venv (dependencies as pinned in $(basename "$TEST_LOCK"))"
     echo "  run the API:    .venv/bin/kura db upgrade && .venv/bin/kura-api"
     echo "  run the tests:  .venv/bin/python -m pytest"
 }
@@ -62,7 +80,7 @@ require_root_and_systemd() {
 
 check_wheelhouse() {
     [ -d "$1" ] || usage_error "--wheels $1: no such directory"
-    compgen -G "$1/*.whl" >/dev/null || usage_error "--wheels $1: no *.whl files in it (build it with: pip wheel . -w $1)"
+    compgen -G "$1/*.whl" >/dev/null || usage_error "--wheels $1: no *.whl files in it (how to build one: README.md, \"Deployment\")"
 }
 
 check_backup_time() {
@@ -94,18 +112,20 @@ ensure_user() {
 }
 
 install_code() {
-    local wheels="$1" opts=(--quiet --disable-pip-version-check --upgrade) target="$here"
+    local wheels="$1" opts=(--quiet --disable-pip-version-check) target="$here"
     [ -x "$PREFIX/bin/python" ] || create_venv
     if [ -n "$wheels" ]; then
         opts+=(--no-index --find-links "$wheels")
-        # A wheelhouse built with `pip wheel .` holds Kura itself: install that exact file.
+        # A wheelhouse that holds Kura's own wheel (`pip wheel --no-deps .`): install that exact file.
         local wheel
         wheel="$(compgen -G "$wheels/kura-*.whl" | sort -V | tail -n 1 || true)"
         [ -n "$wheel" ] && target="$wheel"
     fi
+    say "installing the dependencies pinned in $(basename "$RUNTIME_LOCK") into $PREFIX"
+    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" --require-hashes -r "$RUNTIME_LOCK" \
+        || die "pip install from $RUNTIME_LOCK failed (see above)"
     say "installing $(basename "$target") into $PREFIX"
-    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" "$target" || die "pip install failed (see above)"
-    # pip keeps an installed kura of the same version; a re-run must still replace the code.
+    # --force-reinstall: pip keeps an installed kura of the same version; a re-run must still replace the code.
     PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" --force-reinstall --no-deps "$target" \
         || die "pip install failed (see above)"
 }
@@ -219,6 +239,28 @@ install_system() {
     next_steps
 }
 
+# --- lock files --------------------------------------------------------------------------
+update_lock() {
+    # uv, not pip-tools: uv resolves for every Python Kura supports at once (--universal, from
+    # LOCK_PYTHON up; a line that must differ between 3.11 and 3.13 gets a marker) without those
+    # interpreters being installed. Pinned here, so the same inputs give the same files.
+    local py="${PYTHON:-python3}" tools
+    command -v "$py" >/dev/null || die "no $py found: install Python 3.11 or newer"
+    tools="$(mktemp -d)"
+    trap "rm -rf '$tools'" EXIT  # expanded now: $tools is local, gone when the trap runs
+    say "installing uv $UV_VERSION into a throw-away virtualenv"
+    "$py" -m venv "$tools/venv" && "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "uv==$UV_VERSION" || die "could not install uv $UV_VERSION"
+    local compile=("$tools/venv/bin/uv" pip compile --quiet --universal --python-version "$LOCK_PYTHON"
+                   --generate-hashes --custom-compile-command "./install.sh --update-lock" "$@")
+    cd "$here"
+    "${compile[@]}" pyproject.toml -o "$(basename "$RUNTIME_LOCK")" || die "uv could not resolve pyproject.toml"
+    # The test lock is constrained to the runtime lock: the tests run exactly what production installs.
+    "${compile[@]}" pyproject.toml --extra test -c "$(basename "$RUNTIME_LOCK")" -o "$(basename "$TEST_LOCK")" \
+        || die "uv could not resolve pyproject.toml with the test extra"
+    say "wrote $(basename "$RUNTIME_LOCK") and $(basename "$TEST_LOCK"); now: ./install.sh --dev and the tests, then commit both"
+}
+
 # --- uninstall ---------------------------------------------------------------------------
 confirm_purge() {
     local yes="$1" answer
@@ -252,6 +294,7 @@ uninstall_system() {
 main() {
     local mode=install wheels="${PIP_FIND_LINKS:-}" when="" purge=0 yes=0
     [ "${1:-}" = --dev ] && { [ $# -eq 1 ] || usage_error "--dev takes no other options"; install_dev; return; }
+    [ "${1:-}" = --update-lock ] && { shift; update_lock "$@"; return; }
     while [ $# -gt 0 ]; do
         case "$1" in
             -h|--help) usage; return 0 ;;
@@ -263,6 +306,7 @@ main() {
             --backup-time) [ $# -ge 2 ] || usage_error "--backup-time needs HH:MM"; when="$2"; shift ;;
             --backup-time=*) when="${1#--backup-time=}" ;;
             --dev) usage_error "--dev takes no other options" ;;
+            --update-lock) usage_error "--update-lock comes first: ./install.sh --update-lock [UV-OPTIONS]" ;;
             *) usage_error "unknown option: $1" ;;
         esac
         shift

@@ -30,7 +30,8 @@ def run(*args: str, env: dict[str, str] | None = None, user: str | None = None,
 def test_help_lists_every_option() -> None:
     done = run("--help")
     assert done.returncode == 0
-    for option in ("--dev", "--wheels DIR", "--backup-time HH:MM", "--uninstall", "--purge", "--yes"):
+    for option in ("--dev", "--wheels DIR", "--backup-time HH:MM", "--uninstall", "--purge", "--yes",
+                   "--update-lock", "--require-hashes"):
         assert option in done.stdout
 
 
@@ -38,6 +39,7 @@ def test_help_lists_every_option() -> None:
     (["--frobnicate"], "unknown option: --frobnicate"),
     (["--purge"], "--purge only goes with --uninstall"),
     (["--dev", "--wheels", "/tmp"], "--dev takes no other options"),
+    (["--wheels", "/tmp", "--update-lock"], "--update-lock comes first: ./install.sh --update-lock [UV-OPTIONS]"),
     (["--wheels"], "--wheels needs a directory"),
     (["--backup-time"], "--backup-time needs HH:MM"),
     (["--backup-time", "3am"], "--backup-time 3am: expected HH:MM"),
