@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from api.transactions import Transactions
 from common import accounts
 from common.accounts import Principal
+from common.dberrors import storage_errors
 from common.errors import KuraError
 
 SCHEMES = ("bearer", "token")
@@ -107,10 +108,11 @@ class Authenticator:
         return principal
 
     def _lookup(self, token: str) -> Principal | None:
-        if self._conn is None or self._conn.closed:
-            self._conn = self.db.engine.connect()
-        with self._conn.begin():  # a short read transaction: never pin an old WAL snapshot
-            return accounts.authenticate(self._conn, token=token)
+        with storage_errors(self.db.health.failed):
+            if self._conn is None or self._conn.closed:
+                self._conn = self.db.engine.connect()
+            with self._conn.begin():  # a short read transaction: never pin an old WAL snapshot
+                return accounts.authenticate(self._conn, token=token)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -18,7 +18,7 @@ import uvicorn
 from loguru import logger
 
 from common import migrate
-from api.health import liveness
+from api.health import STALL_S, liveness
 from api.transactions import Transactions
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
@@ -28,12 +28,12 @@ from common.startup import boot
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 
 
-async def watchdog_loop(tx: Transactions, notifier: Notifier, interval: float) -> None:
+async def watchdog_loop(tx: Transactions, notifier: Notifier, interval: float, *, stall_s: float = STALL_S) -> None:
     """Ping systemd every `interval` seconds, but only while the request paths move (api/health.py)."""
     failing = False
     deadline = min(interval, 5.0)
     while True:
-        problem = await liveness(tx, deadline=deadline)
+        problem = await liveness(tx, deadline=deadline, stall_s=stall_s)
         if problem is None:
             notifier.watchdog()
             if failing:
