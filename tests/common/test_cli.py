@@ -178,3 +178,19 @@ def test_version_names_kura_and_the_locked_framework_versions_in_use(tmp_path: P
         f"kura {kura_version} (FastAPI {locked['fastapi']}, SQLAlchemy {locked['sqlalchemy']}, "
         f"uvicorn {locked['uvicorn']}, SQLite {sqlite3.sqlite_version}, Python {platform.python_version()})")
     assert not (tmp_path / "data").exists()  # it printed and left, touching no database
+
+
+def test_a_write_blocked_by_another_process_fails_in_one_line_and_saves_nothing(
+    upgraded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("KURA_SQLITE_BUSY_TIMEOUT_MS", "200")
+    other = sqlite3.connect(tmp_path / "data" / "kura.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. the API in the middle of a large import
+    try:
+        code, _, err = upgraded("user", "add", "erin")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert code == 1
+    assert only_line(err) == "kura: the database is busy with another writer; nothing was saved, retry shortly"
+    assert "erin" not in upgraded("user", "list")[1]
