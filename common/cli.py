@@ -28,7 +28,9 @@ def _db(settings: Settings, *, at_head: bool = True, create: bool = False) -> Da
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    db = _db(settings, at_head=False, create=True)  # the one command that may create the database
+    # The one command that may create the database; the unit's ExecStartPre passes --no-create, so a
+    # restart after kura.db was deleted fails loudly instead of serving an empty database.
+    db = _db(settings, at_head=False, create=not args.no_create)
     try:
         migrate.upgrade(db, args.revision)  # a newer or foreign database: SchemaNotAtHead, one line
         print(f"database {db.path} is at {migrate.current_revision(db)}")
@@ -95,6 +97,8 @@ def _register_core(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     up = db.add_parser("upgrade", help="upgrade the schema (to head by default)")
     up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("--no-create", action="store_true",
+                    help="refuse a missing database instead of creating an empty one (the unit uses this)")
     up.set_defaults(func=cmd_db_upgrade)
     db.add_parser("current", help="show the schema revision").set_defaults(func=cmd_db_current)
 

@@ -194,3 +194,11 @@ def test_a_write_blocked_by_another_process_fails_in_one_line_and_saves_nothing(
     assert code == 1
     assert only_line(err) == "kura: the database is busy with another writer; nothing was saved, retry shortly"
     assert "erin" not in upgraded("user", "list")[1]
+
+
+def test_db_upgrade_no_create_refuses_a_missing_database(kura, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = kura("db", "upgrade", "--no-create")
+    assert code == 1 and "does not exist" in only_line(err)
+    assert not (tmp_path / "data" / "kura.db").exists()
+    assert kura("db", "upgrade")[0] == 0
+    assert kura("db", "upgrade", "--no-create")[0] == 0

@@ -127,7 +127,7 @@ def test_the_long_running_services_are_watched_and_restarted() -> None:
     api, monitor = settings("kura-api.service"), settings("kura-monitor.service")
     assert api["Type"] == ["notify"] and api["Restart"] == ["on-failure"] and api["WatchdogSec"]
     assert api["StartLimitBurst"] and api["StartLimitIntervalSec"] and api["RestartSec"]
-    assert api["ExecStartPre"] == ["/opt/kura/bin/kura db upgrade"]
+    assert api["ExecStartPre"] == ["/opt/kura/bin/kura db upgrade --no-create"]
     assert monitor["Type"] == ["notify"] and monitor["Restart"] == ["always"] and monitor["WatchdogSec"]
     for unit in (api, monitor):
         assert any("kura-notify-failure@%n.service" in v and "SERVICE_RESULT" in v for v in unit["ExecStopPost"])
