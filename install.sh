@@ -64,7 +64,8 @@ install_dev() {
     # pip stays the one the venv came with: upgrading it to the newest of the day would be the one
     # unpinned install left. The editable install is what the tests and coverage run against.
     local pip=("$here/.venv/bin/python" -m pip --disable-pip-version-check)
-    "${pip[@]}" install --quiet --require-hashes -r "$TEST_LOCK" || die "pip install from $TEST_LOCK failed (see above)"
+    "${pip[@]}" install --quiet --use-pep517 --require-hashes -r "$TEST_LOCK" \
+        || die "pip install from $TEST_LOCK failed (see above)"
     "${pip[@]}" install --quiet --no-deps -e "$here" || die "pip install -e $here failed (see above)"
     echo "Kura development environment ready in $here/.venv (dependencies as pinned in $(basename "$TEST_LOCK"))"
     echo "  run the API:    .venv/bin/kura db upgrade && .venv/bin/kura-api"
@@ -122,7 +123,9 @@ install_code() {
         [ -n "$wheel" ] && target="$wheel"
     fi
     say "installing the dependencies pinned in $(basename "$RUNTIME_LOCK") into $PREFIX"
-    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" --require-hashes -r "$RUNTIME_LOCK" \
+    # --use-pep517: sdnotify ships only as source; build it in an isolated environment under every
+    # pip (Debian 12's falls back to `setup.py install` otherwise), from the wheelhouse when offline.
+    PIP_FIND_LINKS= "$PREFIX/bin/python" -m pip install "${opts[@]}" --use-pep517 --require-hashes -r "$RUNTIME_LOCK" \
         || die "pip install from $RUNTIME_LOCK failed (see above)"
     say "installing $(basename "$target") into $PREFIX"
     # --force-reinstall: pip keeps an installed kura of the same version; a re-run must still replace the code.

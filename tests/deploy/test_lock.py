@@ -170,3 +170,13 @@ def test_this_environment_runs_exactly_the_locked_versions() -> None:
             if installed != pin.version:
                 wrong[pin.name] = f"locked {pin.version}, installed {installed}"
     assert wrong == {}, "run ./install.sh --dev"
+
+
+def test_the_readme_names_the_locked_versions() -> None:
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split("**Which versions get installed.**")[1]
+                    .split("\n\n")[0].split())
+    named = dict(re.findall(r"(FastAPI|Starlette|SQLAlchemy|Alembic|uvicorn|Pydantic|sentry-sdk) (\d[\w.]*\d)", text))
+    locked = {pin.name: pin.version for pin in read_lock(RUNTIME_LOCK)}
+    assert len(named) == 7, named
+    assert {canonicalize_name(name): version for name, version in named.items()} == {
+        canonicalize_name(name): locked[canonicalize_name(name)] for name in named}

@@ -14,11 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from packaging.utils import canonicalize_name
+
+from tests.deploy.test_lock import read_lock
 from tests.system.sandbox import Sandbox, unavailable_reason
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -81,7 +85,8 @@ def scratch() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def wheelhouse(scratch: Path) -> Path:
-    """Kura and its dependencies as wheels: the sandbox has no network (install.sh --wheels)."""
+    """Kura and the locked dependencies: the sandbox has no network (install.sh --wheels). Built as
+    README.md's "Deployment" says: the lock's own files, hash-checked, then Kura's wheel."""
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"cannot boot a sandboxed systemd here: {reason}")
@@ -90,8 +95,14 @@ def wheelhouse(scratch: Path) -> Path:
     source, wheels = scratch / "source", scratch / "wheels"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache", "bench"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-                    str(source), "-w", str(wheels)], check=True, capture_output=True, timeout=900)
+
+    def pip(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", *args],
+                       check=True, capture_output=True, timeout=900)
+
+    pip("download", "--require-hashes", "-r", str(source / "requirements.lock"), "-d", str(wheels))
+    pip("download", "setuptools", "wheel", "-d", str(wheels))  # install.sh builds sdnotify: it ships only as source
+    pip("wheel", "--no-deps", str(source), "-w", str(wheels))
     return wheels
 
 
@@ -164,6 +175,18 @@ def test_install_brings_every_unit_up_hardened_and_answering(box: Sandbox, wheel
     box.run(["systemctl", "restart", "kura-api", "kura-monitor"])
 
 
+def test_the_installed_code_runs_exactly_the_locked_versions(box: Sandbox) -> None:
+    frozen = box.run(["/opt/kura/bin/python", "-m", "pip", "--disable-pip-version-check", "freeze"]).stdout
+    installed = dict(line.split("==") for line in frozen.splitlines() if "==" in line)
+    assert [line for line in frozen.splitlines() if "==" not in line] == [
+        line for line in frozen.splitlines() if line.startswith("kura @ ")]  # Kura itself, from its wheel
+    locked = {pin.name: pin.version for pin in read_lock(REPO / "requirements.lock") if pin.applies()}
+    assert {canonicalize_name(name): version for name, version in installed.items()} == locked
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert box.run(["/opt/kura/bin/kura", "--version"]).stdout.startswith(
+        f"kura {version} (FastAPI {locked['fastapi']}, SQLAlchemy {locked['sqlalchemy']}, uvicorn {locked['uvicorn']}, ")
+
+
 def test_the_api_is_active_only_once_it_reported_ready(box: Sandbox) -> None:
     props = box.show("kura-api.service", "Type", "NotifyAccess", "WatchdogUSec")
     assert props == {"Type": "notify", "NotifyAccess": "main", "WatchdogUSec": f"{WATCHDOG_S}s"}
@@ -189,6 +212,8 @@ def test_python_and_every_extension_work_under_the_api_hardening(box: Sandbox) -
 
 def test_a_hung_api_is_killed_by_the_watchdog_restarted_and_mailed_once(box: Sandbox) -> None:
     before = box.show("kura-api.service", "MainPID", "NRestarts")
+    # `kill -STOP 0` would stop every process in the group, this pytest run included, for good.
+    assert before["MainPID"] not in ("", "0"), "kura-api is not running, so there is nothing to hang"
     stopped_at = time.monotonic()
     box.run(["kill", "-STOP", before["MainPID"]])
     box.wait_for("a restarted API", lambda: box.show("kura-api.service", "NRestarts", "ActiveState") == {
