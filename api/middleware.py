@@ -24,6 +24,9 @@ from common.settings import Settings
 IMPORT_PREFIX = "/api/v1/import"
 TIMING_KEY = "kura.timing"
 GZIP_MINIMUM = 1024
+# zlib level 1: a 50-bookmark page compresses in ~0.2 ms instead of ~0.85 ms at Starlette's default 9,
+# and JSON this repetitive loses little ratio (measured for the "Ten times less CPU" issue).
+GZIP_LEVEL = 1
 # Headers a 304 keeps (RFC 9110 15.4.5); the body's own headers go.
 NOT_MODIFIED_HEADERS = {b"etag", b"cache-control", b"vary", b"content-location", b"date", b"expires"}
 
@@ -175,7 +178,7 @@ class ETagMiddleware:
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     # add_middleware wraps what is already there, so the innermost goes first.
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes
     )
