@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from loguru import logger
 from sqlalchemy import event
 
 from api.app import create_app
@@ -114,3 +116,44 @@ class QueryCounter:
 @pytest.fixture
 def count_queries(db: Database) -> QueryCounter:
     return QueryCounter(db)
+
+
+def _logged(level: str) -> Iterator[list[str]]:
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m.record["message"])), level=level)
+    yield lines
+    logger.remove(sink)
+
+
+@pytest.fixture
+def errors() -> Iterator[list[str]]:
+    """Messages logged at ERROR and above while the test runs."""
+    yield from _logged("ERROR")
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[str]]:
+    """Messages logged at WARNING and above while the test runs."""
+    yield from _logged("WARNING")
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Mount small tmpfs file systems that really fill up (needs root and mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted: list[Path] = []
+
+    def mount(size_bytes: int) -> Path:
+        target = tmp_path / f"tmpfs{len(mounted)}"
+        target.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(target)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", str(target)], check=False)

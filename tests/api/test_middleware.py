@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
-from loguru import logger
 
 from api.middleware import ETagMiddleware
 from common.settings import Settings, load_settings
@@ -52,13 +50,6 @@ def app(app: FastAPI) -> FastAPI:
 
     return app
 
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(str(m.record["message"])), level="WARNING")
-    yield lines
-    logger.remove(sink)
 
 
 def test_a_declared_body_over_the_limit_answers_413_in_the_standard_shape(client: TestClient) -> None:

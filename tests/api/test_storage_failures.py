@@ -5,10 +5,8 @@ tmpfs that really fills, a page of the real file overwritten."""
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,27 +20,6 @@ from tests.conftest import Account
 
 BOOKMARKS = "/api/v1/bookmarks"
 
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
-    """Mount a tmpfs of the given size (needs root and mount)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted: list[Path] = []
-
-    def mount(size_bytes: int) -> Path:
-        target = tmp_path / f"disk{len(mounted)}"
-        target.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(target)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-        mounted.append(target)
-        return target
-
-    yield mount
-    for target in mounted:
-        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 def new_account(db: Database) -> Account:
@@ -72,9 +49,9 @@ def stored(path: Path) -> dict[int, str]:
 
 
 def test_a_full_disk_answers_503_keeps_every_acknowledged_write_and_readyz_recovers(
-    small_disk: Callable[[int], Path],
+    tmpfs: Callable[[int], Path],
 ) -> None:
-    data = small_disk(8 * 1024 * 1024)
+    data = tmpfs(8 * 1024 * 1024)
     settings = load_settings(data_dir=data)
     db = open_database(settings, create=True)
     migrate.upgrade(db)

@@ -7,12 +7,11 @@ import asyncio
 import socket
 import sqlite3
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio.to_thread
 import pytest
-from loguru import logger
 
 from api.server import watchdog_loop
 from api.transactions import Transactions
@@ -22,13 +21,6 @@ from tests.api.test_server import drain, messages_until, notify_socket, short_di
 
 INTERVAL = 0.2
 
-
-@pytest.fixture
-def errors() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(str(m.record["message"])), level="ERROR")
-    yield lines
-    logger.remove(sink)
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

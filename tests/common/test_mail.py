@@ -9,7 +9,6 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from loguru import logger
 
 from common.mail import MailError, send_mail, try_send_mail
 from common.settings import Settings, load_settings
@@ -46,13 +45,6 @@ def mail_settings(port: int, **extra: object) -> Settings:
                                  "mail_to": "ops@example.org, me@example.org"}
     return load_settings(**{**values, **extra})
 
-
-@pytest.fixture
-def errors() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(str(m.record["message"])), level="ERROR")
-    yield lines
-    logger.remove(sink)
 
 
 def test_send_mail_delivers_to_every_recipient(inbox: tuple[Inbox, int]) -> None:
