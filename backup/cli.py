@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from loguru import logger
 
 from backup import job
 from backup.errors import StageError
-from backup.files import BackupLocked
+from backup.files import BackupLocked, reading
 from backup.manifest import list_backups
 from backup.restore import restore
 from backup.verify import verify_file
@@ -25,7 +26,7 @@ class CliError(Exception):
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    result = job.run_job(settings)
+    result = job.run_job(settings, force=args.force)
     print(result.entry.data_path)
 
 
@@ -44,20 +45,31 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{e.created_at:%Y-%m-%d %H:%M:%S}Z  {e.manifest.compressed_size:>12,}  {state:<10}  {e.data_path.name}")
 
 
+def _verify_targets(settings: Settings, args: argparse.Namespace) -> list[Path]:
+    if args.all:
+        return [e.data_path for e in list_backups(settings.backups_path)]
+    path = Path(args.file)
+    if not path.is_file() and (settings.backups_path / args.file).is_file():
+        return [settings.backups_path / args.file]
+    return [path]
+
+
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> None:
     if args.all == bool(args.file):
         raise CliError("give one backup FILE or --all")
-    paths = [e.data_path for e in list_backups(settings.backups_path)] if args.all else [Path(args.file)]
-    if args.file and not paths[0].is_file() and (settings.backups_path / args.file).is_file():
-        paths = [settings.backups_path / args.file]
-    failed = []
-    for path in paths:
-        try:
-            verify_file(path)
-            print(f"ok      {path.name}")
-        except StageError as exc:
-            print(f"FAILED  {path.name}: {exc.message.removeprefix(path.name + ': ')}")
-            failed.append(path.name)
+    # Listed and verified under the folder's read lock: no run prunes a listed backup meanwhile.
+    if args.all and not settings.backups_path.is_dir():
+        raise CliError(f"no backups to verify in {settings.backups_path}")
+    with reading(settings.backups_path) if args.all else nullcontext():
+        paths = _verify_targets(settings, args)
+        failed = []
+        for path in paths:
+            try:
+                verify_file(path)
+                print(f"ok      {path.name}")
+            except StageError as exc:
+                print(f"FAILED  {path.name}: {exc.message.removeprefix(path.name + ': ')}")
+                failed.append(path.name)
     if failed:
         raise CliError(f"{len(failed)} of {len(paths)} backup(s) failed verification")
     if not paths:
@@ -81,7 +93,10 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kura-backup", description="Kura's backup job and its tools.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="take, verify and publish a backup, then apply retention").set_defaults(func=cmd_run)
+    p = sub.add_parser("run", help="take, verify and publish a backup, then apply retention")
+    p.add_argument("--force", action="store_true",
+                   help="back up a source the guard refuses (no schema, or lost most rows); prunes nothing")
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("list", help="list backups with date, size and verified state")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
@@ -114,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logger.warning("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback: one line, exit 1, the details in the log
+        logger.opt(exception=exc).debug("unexpected error")
+        print(f"kura-backup {args.command}: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

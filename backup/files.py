@@ -7,6 +7,7 @@ or the complete new file, never a torn one under a final name.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import secrets
@@ -18,6 +19,9 @@ from loguru import logger
 
 TEMP_PREFIX = ".tmp-"
 LOCK_NAME = ".lock"
+# Held shared by every command that reads backups or keeps scratch files in the folder (verify,
+# restore); a run takes it exclusively, without waiting, only to sweep temp files and to prune.
+READERS_LOCK_NAME = ".readers.lock"
 
 
 class BackupLocked(RuntimeError):
@@ -93,6 +97,53 @@ def clean_temps(directory: Path) -> int:
     if removed:
         logger.info("removed {} stale temporary file(s) from {}", removed, directory)
     return removed
+
+
+def _open_lock(path: Path) -> int:
+    # Read-only and 0644: a lock file that root created (sudo kura-backup verify) must still open for
+    # the service user; the folder itself is 0700, so nobody else reaches it.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        os.fchmod(fd, 0o644)
+    except PermissionError:
+        pass
+    return fd
+
+
+@contextmanager
+def reading(directory: Path) -> Iterator[None]:
+    """While held, no run deletes anything here: not this process's scratch files, not a backup.
+
+    A folder no run has ever locked (a copy of a backup in someone's home, say) gets no lock file."""
+    try:
+        fd = _open_lock(directory / READERS_LOCK_NAME) if (directory / LOCK_NAME).exists() else None
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        fd = None  # a folder we cannot write to is one where no run of ours deletes anything either
+    if fd is None:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a run sweeps or prunes (milliseconds)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def no_readers(directory: Path) -> Iterator[bool]:
+    """Yield True while nobody reads the folder (hold it to delete); False when someone does."""
+    fd = _open_lock(directory / READERS_LOCK_NAME)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -31,29 +31,41 @@ def _success_line(result: RunResult) -> None:
     )
 
 
-def run_job(settings: Settings, *, clock: Clock = _now, notifier: Notifier | None = None) -> RunResult:
+def _report_failure(settings: Settings, exc: Exception, err: StageError, *, run_id: int | None,
+                    started: datetime, notifier: Notifier, tail: LogTail) -> None:
+    logger.error("backup failed at stage {}: {}", err.stage, err.message)
+    sentry_sdk.capture_exception(exc)
+    runlog.finish_run(settings, run_id, started_at=started, status="failed", stage=err.stage, error=err.message)
+    notifier.status(f"backup failed at {err.stage}")
+    send_failure(settings, job="kura-backup run", stage=err.stage, error=err.message, log_lines=list(tail.lines))
+
+
+def run_job(settings: Settings, *, clock: Clock = _now, notifier: Notifier | None = None,
+            force: bool = False) -> RunResult:
     """One backup run; on failure log, record, mail and re-raise a StageError."""
     notifier = notifier or Notifier()
     started, t0 = clock(), time.monotonic()
-    current = {"stage": "prepare"}
+    current: dict[str, str] = {"stage": "prepare"}
+    run_id: int | None = None
 
     def hook(stage: str) -> None:
         current["stage"] = stage
         notifier.status(f"backup: {stage}")
 
+    def on_locked() -> None:
+        # Recorded only once the lock is ours: every other `running` row is then a dead run, and a
+        # run refused by the lock never shows as running (its failure is recorded whole below).
+        nonlocal run_id
+        run_id = runlog.start_run(settings, started_at=started, holds_lock=True)
+
     with LogTail() as tail:
         check_in = checkin(settings, "in_progress")
-        run_id = runlog.start_run(settings, started_at=started)
         try:
-            result = run_backup(settings, clock=clock, hook=hook)
+            result = run_backup(settings, clock=clock, hook=hook, force=force, on_locked=on_locked)
         except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
             err = exc if isinstance(exc, StageError) else StageError(current["stage"], f"{type(exc).__name__}: {exc}")
-            logger.error("backup failed at stage {}: {}", err.stage, err.message)
-            sentry_sdk.capture_exception(exc)
             checkin(settings, "error", check_in_id=check_in, duration=time.monotonic() - t0)
-            runlog.finish_run(settings, run_id, started_at=started, status="failed", stage=err.stage, error=err.message)
-            notifier.status(f"backup failed at {err.stage}")
-            send_failure(settings, job="kura-backup run", stage=err.stage, error=err.message, log_lines=list(tail.lines))
+            _report_failure(settings, exc, err, run_id=run_id, started=started, notifier=notifier, tail=tail)
             if err is exc:
                 raise
             raise err from exc

@@ -2,7 +2,7 @@
 
 Order is what makes it crash-safe: everything is built under temp names, the compressed file is
 verified BEFORE it is renamed to its final name, and the manifest is written last. Pruning happens
-only after all of that succeeded.
+only after all of that succeeded, and only when the source passed the guard without --force.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from zstandard import ZstdError
 
-from backup import retention
+from backup import guard, retention
 from backup.errors import StageError
-from backup.files import clean_temps, ensure_dir, publish, remove_quietly, run_lock, temp_path
+from backup.files import clean_temps, ensure_dir, no_readers, publish, remove_quietly, run_lock, temp_path
 from backup.manifest import (
     DATA_SUFFIX, Entry, Manifest, backup_stem, list_backups, manifest_path_for, orphans, write_manifest,
 )
@@ -33,6 +33,7 @@ from common.version import VERSION
 
 Clock = Callable[[], datetime]
 StageHook = Callable[[str], None]
+Guard = Callable[[Snapshot], str | None]  # a snapshot -> None, or why --force accepted it
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,12 @@ def check_space(settings: Settings, directory: Path) -> int:
 
 
 def sweep(directory: Path) -> None:
-    clean_temps(directory)
+    with no_readers(directory) as alone:
+        if alone:
+            clean_temps(directory)
+        else:  # a verify or restore is using its scratch files: they are not ours to delete
+            logger.info("temporary files left for a later run: another kura-backup command is reading {}", directory)
+    # Manifest-less final files come only from runs, and we hold the run lock: no one else's.
     for path in orphans(directory):
         logger.warning("removing {}: it has no manifest (an interrupted run)", path.name)
         remove_quietly(path)
@@ -77,7 +83,8 @@ def _side_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
 
 
-def _build(settings: Settings, directory: Path, created_at: datetime, hook: StageHook) -> tuple[Path, Manifest]:
+def _build(settings: Settings, directory: Path, created_at: datetime, hook: StageHook,
+           check_source: Guard) -> tuple[Path, Manifest]:
     """Snapshot, compress and verify under temp names; return the verified temp file and its manifest."""
     stem = backup_stem(created_at)
     raw = temp_path(directory, stem + ".db")
@@ -85,11 +92,14 @@ def _build(settings: Settings, directory: Path, created_at: datetime, hook: Stag
     check = temp_path(directory, stem + ".check.db")
     try:
         with stage("snapshot", hook):
+            guard.refuse_empty_file(settings.db_path)
             snap = take_snapshot(settings, dest=raw)
+            forced = check_source(snap)
         with stage("compress", hook):
             raw_sha = compress(raw, packed, level=settings.backup_zstd_level)
             remove_quietly(*_side_files(raw))
             manifest = _manifest(snap, packed, raw_sha, created_at=created_at)
+            manifest.extra = {"guard": "forced", "guard_reason": forced} if forced else {"guard": "passed"}
         with stage("verify", hook):
             # Re-read from disk: the SHA-256, then the decompressed bytes against the raw copy's hash,
             # integrity and the row counts of the snapshot.
@@ -122,21 +132,56 @@ def _publish(packed: Path, manifest: Manifest, final: Path, t0: float) -> None:
     write_manifest(final, manifest)
 
 
-def run_backup(settings: Settings, *, clock: Clock = _now, hook: StageHook = lambda _s: None) -> RunResult:
+def source_guard(settings: Settings, previous: Manifest | None, *, force: bool) -> Guard:
+    """Refuse a snapshot that looks destroyed (StageError at stage guard), unless ``force``."""
+    def check(snap: Snapshot) -> str | None:
+        problem = guard.source_problem(snap.row_counts, snap.schema_revision, previous,
+                                       settings.backup_shrink_limit_percent)
+        if problem is None:
+            return None
+        if not force:
+            raise StageError("guard", f"{problem}; {guard.FORCE_HINT}")
+        logger.warning("backing up anyway (--force): {}; this run prunes no earlier backup", problem)
+        return problem
+
+    return check
+
+
+def _prune(settings: Settings, directory: Path, manifest: Manifest) -> list[Entry]:
+    if manifest.extra.get("guard") != "passed":  # a forced backup never costs an earlier good one
+        logger.info("not pruning: this backup was accepted with --force")
+        return []
+    with no_readers(directory) as alone:
+        if not alone:  # a verify or restore is reading a backup that retention might delete
+            logger.info("not pruning now: another kura-backup command is reading {}; the next run prunes", directory)
+            return []
+        return retention.prune(settings, list_backups(directory))
+
+
+def _previous(directory: Path) -> Manifest | None:
+    verified = [e for e in list_backups(directory) if e.manifest.verified]
+    return verified[-1].manifest if verified else None
+
+
+def run_backup(settings: Settings, *, clock: Clock = _now, hook: StageHook = lambda _s: None,
+               force: bool = False, on_locked: Callable[[], None] = lambda: None) -> RunResult:
+    """One run. ``on_locked`` runs once this process holds the folder's run lock."""
     t0 = time.monotonic()
     with ExitStack() as stack:
         with stage("prepare", hook):
             directory = ensure_dir(settings.backups_path)
             stack.enter_context(run_lock(directory))
+            on_locked()
             sweep(directory)
+            check_source = source_guard(settings, _previous(directory), force=force)
         with stage("space", hook):
             check_space(settings, directory)
         created_at = clock()
-        packed, manifest = _build(settings, directory, created_at, hook)
+        packed, manifest = _build(settings, directory, created_at, hook, check_source)
         final = directory / (backup_stem(created_at) + DATA_SUFFIX)
         with stage("publish", hook):
             _publish(packed, manifest, final, t0)
         with stage("prune", hook):
-            pruned = retention.prune(settings, list_backups(directory))
+            pruned = _prune(settings, directory, manifest)
     entry = Entry(manifest=manifest, data_path=final, manifest_path=manifest_path_for(final))
     return RunResult(entry=entry, pruned=pruned, duration_s=time.monotonic() - t0)

@@ -13,7 +13,7 @@ import psutil
 from loguru import logger
 
 from backup.errors import StageError
-from backup.files import fsync_dir, fsync_file, remove_quietly, temp_path
+from backup.files import fsync_dir, fsync_file, reading, remove_quietly, temp_path
 from backup.manifest import read_manifest
 from backup.verify import unpack_verified
 from common.db import open_database
@@ -98,6 +98,11 @@ def _set_aside(settings: Settings, db_path: Path) -> Path:
 def restore(settings: Settings, *, source: str, to: Path | None = None, force: bool = False) -> Path:
     """Restore ``source`` to ``to`` (default: the live database); return the path written."""
     data = resolve_backup(settings, source)
+    with reading(data.parent):  # a run's retention must not delete the backup while we read it
+        return _restore_from(settings, data, to=to, force=force)
+
+
+def _restore_from(settings: Settings, data: Path, *, to: Path | None, force: bool) -> Path:
     try:
         manifest = read_manifest(data)
     except (OSError, ValueError, TypeError, KeyError) as exc:

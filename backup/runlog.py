@@ -22,6 +22,9 @@ def _record(settings: Settings, action: Callable[[Session], int]) -> int | None:
     if not settings.db_path.is_file():  # never create an empty database just to log into it
         logger.warning("not recording the run: database {} does not exist", settings.db_path)
         return None
+    if settings.db_path.stat().st_size == 0:  # opening it would write a header into the emptied file
+        logger.warning("not recording the run: database {} is empty (0 bytes)", settings.db_path)
+        return None
     try:
         db = open_database(settings, pool_size=1)
     except Exception as exc:  # noqa: BLE001 - recording must not mask the run's own outcome
@@ -37,8 +40,22 @@ def _record(settings: Settings, action: Callable[[Session], int]) -> int | None:
         db.dispose()
 
 
-def start_run(settings: Settings, *, started_at: datetime) -> int | None:
+INTERRUPTED_ERROR = "the process ended before the run finished (killed, or the host went down)"
+
+
+def _mark_interrupted(session: Session) -> None:
+    """Earlier runs still `running` are dead: the caller holds the run lock, which a live run keeps
+    until it ends and the kernel releases when its process dies."""
+    for run in session.scalars(select(BackupRun).where(BackupRun.status == "running")):
+        run.status, run.error = "interrupted", INTERRUPTED_ERROR
+        logger.warning("backup run {} (started {:%Y-%m-%d %H:%M:%S}) was interrupted; marked so", run.id, run.started_at)
+
+
+def start_run(settings: Settings, *, started_at: datetime, holds_lock: bool = False) -> int | None:
+    """Record a run as running; with ``holds_lock``, first mark earlier `running` runs interrupted."""
     def insert(session: Session) -> int:
+        if holds_lock:
+            _mark_interrupted(session)
         run = BackupRun(started_at=started_at, status="running", stage="prepare")
         session.add(run)
         session.flush()

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backup.manifest import list_backups
+from backup.guard import schema_problem
+from backup.manifest import Entry, list_backups
 from common.settings import Settings
 
 
@@ -18,17 +19,30 @@ class BackupInfo:
     verified: bool
 
 
-def newest_verified_backup(settings: Settings) -> BackupInfo | None:
-    """The newest backup whose manifest says verified and whose file has the recorded size."""
+def _newest_verified_entry(settings: Settings) -> Entry | None:
     for entry in reversed(list_backups(settings.backups_path)):
-        m = entry.manifest
         try:
             size = entry.data_path.stat().st_size
         except OSError:
             continue
-        if m.verified and size == m.compressed_size:
-            return BackupInfo(path=entry.data_path, created_at=m.created_at, size_bytes=size, verified=True)
+        if entry.manifest.verified and size == entry.manifest.compressed_size:
+            return entry
     return None
+
+
+def newest_verified_backup(settings: Settings) -> BackupInfo | None:
+    """The newest backup whose manifest says verified and whose file has the recorded size."""
+    entry = _newest_verified_entry(settings)
+    if entry is None:
+        return None
+    m = entry.manifest
+    return BackupInfo(path=entry.data_path, created_at=m.created_at, size_bytes=m.compressed_size, verified=True)
+
+
+def _holds_no_data(entry: Entry) -> str | None:
+    """Why a verified backup is still no good (a database without Kura's schema, taken with --force)."""
+    problem = schema_problem(entry.manifest.row_counts, entry.manifest.schema_revision)
+    return f"newest verified backup {entry.data_path.name} holds no Kura data: {problem}" if problem else None
 
 
 def _age(delta: timedelta) -> str:
@@ -40,13 +54,15 @@ def check_staleness(settings: Settings, *, now: datetime | None = None) -> tuple
     """(ok, one-line message): stale when there is no verified backup or the newest is too old."""
     now = now or datetime.now(UTC)
     limit = settings.backup_max_age_hours
-    newest = newest_verified_backup(settings)
+    newest = _newest_verified_entry(settings)
     if newest is None:
         return False, f"no verified backup in {settings.backups_path}"
+    if empty := _holds_no_data(newest):
+        return False, empty
     age = now - newest.created_at
     if age > timedelta(hours=limit):
         return False, (
-            f"newest verified backup {newest.path.name} is {_age(age)} old "
+            f"newest verified backup {newest.data_path.name} is {_age(age)} old "
             f"(limit {limit:g} h); is the kura-backup timer running?"
         )
-    return True, f"newest verified backup {newest.path.name} is {_age(age)} old (limit {limit:g} h)"
+    return True, f"newest verified backup {newest.data_path.name} is {_age(age)} old (limit {limit:g} h)"

@@ -12,7 +12,7 @@ import zstandard
 from tqdm import tqdm
 
 from backup.errors import StageError
-from backup.files import remove_quietly, temp_path
+from backup.files import reading, remove_quietly, temp_path
 from backup.manifest import Manifest, read_manifest
 from backup.snapshot import newest_bookmark_id, row_counts
 
@@ -67,7 +67,10 @@ class Contents:
 
 def check_database(path: Path) -> Contents:
     """PRAGMA integrity_check on a standalone copy, then its row counts."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:  # e.g. the copy vanished: a one-line failure, never a traceback
+        raise StageError("verify", f"cannot open the unpacked copy {path.name}: {exc}") from exc
     try:
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
         if problems != ["ok"]:
@@ -114,14 +117,20 @@ def unpack_verified(data_path: Path, manifest: Manifest, dest: Path) -> Contents
 
 
 def verify_file(data_path: Path, manifest: Manifest | None = None) -> Contents:
-    """Fully verify one backup, using a temp copy beside it that is always removed."""
-    if manifest is None:
+    """Fully verify one backup, using a temp copy beside it that is always removed.
+
+    The folder is held for reading meanwhile, so a run neither sweeps the copy away nor prunes the
+    backup under it."""
+    if not data_path.is_file():
+        raise StageError("verify", f"{data_path.name}: no such file")
+    with reading(data_path.parent):
+        if manifest is None:
+            try:
+                manifest = read_manifest(data_path)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                raise StageError("verify", f"{data_path.name} has no readable manifest: {exc}") from exc
+        scratch = temp_path(data_path.parent, data_path.name + ".check.db")
         try:
-            manifest = read_manifest(data_path)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise StageError("verify", f"{data_path.name} has no readable manifest: {exc}") from exc
-    scratch = temp_path(data_path.parent, data_path.name + ".check.db")
-    try:
-        return unpack_verified(data_path, manifest, scratch)
-    finally:
-        remove_quietly(scratch, *(scratch.with_name(scratch.name + s) for s in ("-wal", "-shm", "-journal")))
+            return unpack_verified(data_path, manifest, scratch)
+        finally:
+            remove_quietly(scratch, *(scratch.with_name(scratch.name + s) for s in ("-wal", "-shm", "-journal")))

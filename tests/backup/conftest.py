@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+import logging
 import os
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from loguru import logger
 
 from backup.verify import check_database, decompress
 from common.db import Database
@@ -108,6 +110,16 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     yield mount
     for target in mounted:
         subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests calling main(): it points loguru at the captured stderr and stdlib logging at loguru."""
+    yield
+    logger.remove()
+    logger.add(sys.__stderr__, level="INFO")
+    logging.getLogger().handlers.clear()
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 def backup_env(settings: Settings, **extra: str) -> dict[str, str]:

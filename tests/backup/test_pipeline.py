@@ -31,13 +31,14 @@ def test_run_writes_a_verified_compressed_backup_with_its_manifest(
     assert manifest["row_counts"]["bookmarks"] == len(populated)
     assert manifest["newest_bookmark_id"] == max(populated)
     assert manifest["schema_revision"] == migrate.head_revision()
+    assert manifest["extra"] == {"guard": "passed"}
     assert {"sha256", "sqlite_version", "kura_version", "duration_s", "created_at"} <= manifest.keys()
     copy = open_backup(data, tmp_path / "copy.db")
     assert copy.execute("SELECT count(*) FROM bookmarks").fetchone()[0] == len(populated)
     copy.close()
     assert stat.S_IMODE(settings.backups_path.stat().st_mode) == 0o700
     assert sorted(p.name for p in settings.backups_path.iterdir()) == sorted(
-        [".lock", data.name, manifest_path_for(data).name])
+        [".lock", ".readers.lock", data.name, manifest_path_for(data).name])
 
 
 def test_backup_includes_commits_still_in_the_wal(settings: Settings, db: Database, tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_missing_database_fails_at_snapshot_and_creates_nothing(settings: Settin
         run_backup(settings)
     assert info.value.stage == "snapshot"
     assert not settings.db_path.exists()
-    assert [p.name for p in settings.backups_path.iterdir()] == [".lock"]
+    assert sorted(p.name for p in settings.backups_path.iterdir()) == [".lock", ".readers.lock"]
 
 
 def test_backup_folder_is_tightened_to_owner_only(settings: Settings, db: Database) -> None:

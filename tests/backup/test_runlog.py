@@ -6,7 +6,9 @@ import pytest
 from loguru import logger
 
 from backup import runlog
+from backup.errors import StageError
 from backup.job import run_job
+from backup.manifest import list_backups
 from common.db import Database, open_database
 from common.settings import Settings
 
@@ -35,12 +37,14 @@ def test_recording_never_creates_a_database(settings: Settings, warnings_logged:
     assert any("does not exist" in line for line in warnings_logged)
 
 
-def test_an_unmigrated_database_is_still_backed_up_but_the_run_is_not_recorded(
+def test_an_unmigrated_database_is_refused_and_the_refusal_goes_to_the_log_not_the_table(
     settings: Settings, warnings_logged: list[str]
 ) -> None:
     open_database(settings, create=True).dispose()  # an empty file: no tables at all
-    result = run_job(settings)
-    assert result.entry.manifest.verified and result.entry.manifest.row_counts == {}
+    with pytest.raises(StageError, match="no tables") as info:
+        run_job(settings)
+    assert info.value.stage == "guard"
+    assert list_backups(settings.backups_path) == []
     assert any("could not record the run in backup_runs" in line for line in warnings_logged)
 
 

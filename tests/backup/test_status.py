@@ -9,6 +9,7 @@ from backup.status import check_staleness, newest_verified_backup
 from common.settings import Settings
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+KURA_TABLES = {"alembic_version": 1, "users": 1, "bookmarks": 0}
 
 
 def fake_backup(settings: Settings, created_at: datetime, *, verified: bool = True, size: int = 10) -> Path:
@@ -17,7 +18,7 @@ def fake_backup(settings: Settings, created_at: datetime, *, verified: bool = Tr
     data.write_bytes(b"x" * size)
     write_manifest(data, Manifest(
         file=data.name, created_at=created_at, source_size=size, compressed_size=size, sha256="0" * 64,
-        raw_sha256="0" * 64, row_counts={}, newest_bookmark_id=None, schema_revision=None,
+        raw_sha256="0" * 64, row_counts=dict(KURA_TABLES), newest_bookmark_id=None, schema_revision="0001",
         sqlite_version="3", kura_version="0", duration_s=0.1, verified=verified,
     ))
     return data
