@@ -3,6 +3,7 @@
     python -m bench                      # everything, 5 s per case, median of 3 runs
     python -m bench --quick              # 2 s per case, one run, no 1 GB backup file
     python -m bench --only load,startup  # some sections
+    python -m bench --only crash --kills 500  # issue 10's crash drill and 200-writer burst
     python -m bench --compare bench/results/OLD.json          # run, then print the change
     python -m bench --show NEW.json --compare OLD.json        # compare two files, no run
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 from bench import datagen, report, sections
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("queries", "startup", "load", "import", "backup", "monitor")
+SECTIONS = ("queries", "startup", "load", "import", "backup", "monitor", "crash")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--quick", action="store_true", help="2 s cases, one run, a 200 MB backup file")
     parser.add_argument("--monitor-window", type=float, default=120.0, help="seconds kura-monitor is watched")
+    parser.add_argument("--kills", type=int, default=200, help="SIGKILLs per crash drill (--quick: at most 50)")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("KURA_BENCH_CACHE", "/var/tmp/kura-bench")))
     parser.add_argument("--out", type=Path, default=None, help="result file (default bench/results/<time>.json)")
     parser.add_argument("--compare", type=Path, default=None, help="an earlier result to compare with")
@@ -51,6 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     if args.quick:
         args.seconds, args.repeat, args.monitor_window = min(args.seconds, 2.0), 1, min(args.monitor_window, 30.0)
+        args.kills = min(args.kills, 50)
     return args
 
 

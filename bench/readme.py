@@ -26,7 +26,7 @@ def latest_block(result: dict, *, source: str) -> str:
 
 def _others(result: dict) -> list[str]:
     text = report.render(result).splitlines()
-    keep = ("ceiling", "API RSS MB", "startup:", "import:", "backup:", "monitor:")
+    keep = ("ceiling", "API RSS MB", "startup:", "import:", "backup:", "monitor:", "crash ")
     return [line for line in text if line.startswith(keep)] + ["", report.queries_table(result.get("queries", {}))]
 
 

@@ -9,7 +9,7 @@ METRICS = ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "cpu_ms_per_req", "dra
 READ_CASES = ("list_newest_50", "list_two_tags", "search_common", "search_rare", "search_phrase", "get_one")
 WRITE_CASES = ("create", "update", "delete")
 # Figures where a larger value is better; for the rest (latencies, seconds, memory) smaller is better.
-HIGHER_IS_BETTER = {"rps", "ratio", "mb_per_s"}
+HIGHER_IS_BETTER = {"rps", "ratio", "mb_per_s", "kills", "acknowledged", "created", "readyz_polls"}
 
 
 def aggregate(runs: list[dict]) -> dict:
@@ -24,7 +24,7 @@ def aggregate(runs: list[dict]) -> dict:
 
 
 def check_targets(result: dict) -> list[dict]:
-    """Each target of issue 7 that this result has a figure for: value, limit and whether it holds."""
+    """Each target of issues 7 and 10 that this result has a figure for: value, limit and whether it holds."""
     checks: list[dict] = []
 
     def add(figure: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
@@ -54,7 +54,21 @@ def check_targets(result: dict) -> list[dict]:
     add("monitor CPU (% of one core)", monitor.get("cpu_percent"), 1.0)
     add("monitor RSS (MB)", monitor.get("rss_mb"), 50)
     add("API start to READY (s)", result.get("startup", {}).get("ready_s"), 1.5)
+    for key, figures in result.get("crash", {}).items():
+        if key.startswith("drill"):
+            name = f"crash drill {figures.get('synchronous')}"
+            add(f"{name}: acknowledged but lost", figures.get("lost"), 0)
+            add(f"{name}: acknowledged ids reused", figures.get("ids_reused"), 0)
+            add(f"{name}: integrity and FTS checks ok", float(_checks_ok(figures)), 1, at_least=True)
+        elif key.startswith("burst"):
+            name = f"{figures.get('writers')} writers ({figures.get('settings')})"
+            add(f"{name}: requests without an answer", figures.get("unanswered"), 0)
+            add(f"{name}: slowest /readyz (s)", figures.get("readyz_max_s"), 1.0)
     return checks
+
+
+def _checks_ok(drill: dict) -> bool:
+    return drill.get("integrity") == "ok" and drill.get("fts_integrity") == "ok"
 
 
 def table(headers: list[str], rows: Iterable[list[object]]) -> str:
@@ -89,7 +103,7 @@ def flatten(result: dict) -> dict[str, float]:
         for key in (*METRICS, "ratio", "errors"):
             if isinstance(row.get(key), (int, float)):
                 flat[f"load.{row['case']}@{row['connections']}.{key}"] = float(row[key])
-    for section in ("ceiling", "api_rss_mb", "import", "backup", "monitor", "startup"):
+    for section in ("ceiling", "api_rss_mb", "import", "backup", "monitor", "startup", "crash"):
         _flatten_into(flat, section, result.get(section, {}))
     return flat
 
@@ -143,6 +157,7 @@ def render(result: dict) -> str:
     for section in ("startup", "import", "backup", "monitor"):
         if section in result:
             out.append(f"{section}: {_inline(result[section])}")
+    out += crash_lines(result.get("crash", {}))
     if result.get("queries"):
         out += ["", queries_table(result["queries"])]
     if result.get("targets"):
@@ -150,6 +165,22 @@ def render(result: dict) -> str:
     for name, error in result.get("failed", {}).items():
         out.append(f"FAILED {name}: {error.splitlines()[0]}")
     return "\n".join(out)
+
+
+def crash_lines(crash: dict) -> list[str]:
+    """One line per drill and per burst, each starting with "crash" (the README keeps such lines)."""
+    out = []
+    for key, f in crash.items():
+        if key.startswith("drill"):
+            out.append(f"crash drill, synchronous={f.get('synchronous')}: kills {f.get('kills')}, acknowledged "
+                       f"{f.get('acknowledged')}, lost {f.get('lost')}, ids reused {f.get('ids_reused')}, "
+                       f"integrity {f.get('integrity')}, FTS {f.get('fts_integrity')}")
+        elif key.startswith("burst"):
+            out.append(f"crash burst, {f.get('writers')} simultaneous creates ({f.get('settings')}): 201 x "
+                       f"{f.get('created')}, 503 x {f.get('busy_503')}, no answer {f.get('unanswered')}; p50 "
+                       f"{_fmt(f.get('p50_s'))} s, p99 {_fmt(f.get('p99_s'))} s, max {_fmt(f.get('max_s'))} s; "
+                       f"slowest /readyz {_fmt(f.get('readyz_max_s'))} s of {f.get('readyz_polls')}")
+    return out
 
 
 def queries_table(queries: dict) -> str:

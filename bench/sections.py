@@ -79,3 +79,20 @@ def monitor(args: argparse.Namespace) -> dict:
     from bench import monitor_bench
 
     return {"monitor": monitor_bench.bench_monitor(workdir(args, "monitor"), window_s=args.monitor_window)}
+
+
+def crash(args: argparse.Namespace) -> dict:
+    """Issue 10's proofs, longer than CI's: the SIGKILL drill under each `synchronous` setting, and 200
+    simultaneous creates with the default settings and with a 2-thread pool."""
+    from bench import burst, crash as drill
+
+    work = workdir(args, "crash")
+    figures: dict = {}
+    for synchronous in ("NORMAL", "FULL"):
+        print(f"  drill: {args.kills} SIGKILLs, KURA_SQLITE_SYNCHRONOUS={synchronous}", flush=True)
+        figures[f"drill_{synchronous.lower()}"] = drill.drill(
+            work / synchronous.lower(), kills=args.kills, env={"KURA_SQLITE_SYNCHRONOUS": synchronous})
+    print("  burst: 200 simultaneous creates", flush=True)
+    figures["burst"] = burst.run_burst(work / "burst")
+    figures["burst_2_threads"] = burst.run_burst(work / "burst-2-threads", env={"KURA_API_THREADS": "2"})
+    return {"crash": figures}
