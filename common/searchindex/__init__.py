@@ -1,0 +1,13 @@
+"""A derived full-text index for search (tantivy), so a common word costs under a millisecond.
+
+SQLite stays the only source of truth: the index is rebuilt from it by `rebuild`, checked and caught
+up at startup by `ensure_current`, and kept current after each commit by `LiveIndex` (its thread runs
+`SearchIndex.sync`, which reads the trigger-fed `search_log` (see sql.LOG_SQL, for a migration)).
+"""
+
+from common.searchindex.live import LiveIndex
+from common.searchindex.sql import LOG_DOWNGRADE_SQL, LOG_SQL, PRUNE_SQL
+from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark, ensure_current, rebuild
+
+__all__ = ["LOG_DOWNGRADE_SQL", "LOG_SQL", "PRUNE_SQL", "IndexBusy", "IndexUnusable", "LiveIndex", "SearchIndex",
+           "Watermark", "ensure_current", "rebuild"]

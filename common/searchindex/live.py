@@ -1,0 +1,93 @@
+"""The index as kura-api uses it: checked at startup, kept current by a thread of its own.
+
+A tantivy commit costs under a millisecond of CPU but tens of milliseconds of wall time (its threads
+hand off, it fsyncs), so no request waits for one: a write pokes the syncer after its COMMIT and
+answers; the syncer applies everything logged since its last pass in one commit, however many pokes
+came. A search that finds the log ahead of the index (another request's or process's write) waits a
+bounded moment for the syncer, so a client that writes and then searches finds what it wrote.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from loguru import logger
+
+from common.search import ParsedQuery
+from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, ensure_current, rebuild
+
+CATCH_UP_WAIT_S = 0.5
+
+
+class LiveIndex:
+    def __init__(self, db_path: Path, index_dir: Path) -> None:
+        self.db_path = db_path
+        self.index_dir = index_dir
+        self._index: SearchIndex | None = None
+        self._poked = threading.Event()
+        self._synced = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="kura-searchindex", daemon=True)
+
+    def start(self) -> None:
+        """The startup check (rebuild if missing, foreign or from another version; catch up if
+        behind), then the syncer thread. Blocks for a rebuild: seconds per 100k bookmarks."""
+        self._index = ensure_current(self.db_path, self.index_dir)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """After a write's COMMIT: returns at once; the syncer picks the change up from search_log."""
+        self._poked.set()
+
+    def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
+                   after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
+        """SearchIndex.search_ids, after waiting (bounded) for writes the log has and the index not yet.
+        `conn` is any connection to the database outside a transaction."""
+        assert self._index is not None, "LiveIndex.start() first"
+        if self._index.is_behind(conn):
+            self.poke()
+            with self._synced:
+                self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
+        return self._index.search_ids(user_id=user_id, query=query, limit=limit, after=after)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._poked.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._index is not None:
+            self._index.close()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            while True:
+                self._poked.wait()
+                self._poked.clear()
+                if self._stopping:
+                    return
+                self._pass(conn)
+        finally:
+            conn.close()
+
+    def _pass(self, conn: sqlite3.Connection) -> None:
+        try:
+            self._catch_up(conn)
+        except (IndexUnusable, IndexBusy, sqlite3.Error, OSError, ValueError) as exc:
+            # The next write or search pokes again; until then searches answer from the last commit.
+            logger.error("search index could not catch up: {}", exc)
+        with self._synced:
+            self._synced.notify_all()
+
+    def _catch_up(self, conn: sqlite3.Connection) -> None:
+        assert self._index is not None
+        try:
+            self._index.sync(conn)
+        except IndexUnusable as exc:
+            logger.warning("search index: {}; rebuilding it", exc)
+            self._index.close()
+            self._index = rebuild(self.db_path, self.index_dir)
+            self._index.sync(conn)

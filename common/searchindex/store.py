@@ -1,0 +1,227 @@
+"""The index on disk: built from SQLite, kept in step through search_log, checked by a watermark.
+
+SQLite is the only source of truth. The index directory holds tantivy's files and `watermark.json`:
+the (seq, nonce) of the last search_log row applied, written only after tantivy's commit returns, so
+a crash between the two leaves the watermark behind and the next sync applies those rows again
+(applying is idempotent: delete by id, add the row as it is now).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from common.search import ParsedQuery
+from common.searchindex import sql
+from common.searchindex.query import build_query, ranked_page
+from common.searchindex.schema import SCHEMA_VERSION, build_schema, document, register
+
+WATERMARK_FILE = "watermark.json"
+# tantivy's floor is a few MB per indexing thread; a sync adds a handful of documents, so the API
+# process keeps this little resident. A rebuild gets more, for fewer intermediate segments.
+SYNC_HEAP_BYTES = 15_000_000
+REBUILD_HEAP_BYTES = 64_000_000
+
+
+class IndexUnusable(Exception):
+    """The index is missing, from another version, or from another database: rebuild it."""
+
+
+class IndexBusy(Exception):
+    """Another IndexWriter (a running kura-api, or a rebuild) holds the index's lock."""
+
+
+def open_writer(index: tantivy.Index, heap_bytes: int) -> tantivy.IndexWriter:
+    try:
+        return index.writer(heap_size=heap_bytes, num_threads=1)
+    except ValueError as exc:
+        if "LockBusy" in str(exc):
+            raise IndexBusy("another process (kura-api?) is writing the search index") from None
+        raise
+
+
+@dataclass(frozen=True)
+class Watermark:
+    seq: int
+    nonce: int
+
+
+def read_watermark(index_dir: Path) -> Watermark:
+    try:
+        data = json.loads((index_dir / WATERMARK_FILE).read_text())
+        if data["schema"] != SCHEMA_VERSION:
+            raise IndexUnusable(f"search index is schema {data['schema']}, this Kura needs {SCHEMA_VERSION}")
+        return Watermark(int(data["seq"]), int(data["nonce"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnusable(f"search index has no readable watermark: {exc}") from None
+
+
+def _write_watermark(index_dir: Path, mark: Watermark) -> None:
+    temp = index_dir / f".{WATERMARK_FILE}.tmp"
+    temp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": mark.seq, "nonce": mark.nonce}))
+    os.replace(temp, index_dir / WATERMARK_FILE)
+
+
+def _head(conn: sqlite3.Connection) -> Watermark:
+    row = conn.execute(sql.HEAD_SQL).fetchone()
+    if row is None:
+        raise IndexUnusable("search_log is empty: the migration's sentinel row is missing")
+    return Watermark(row[0], row[1])
+
+
+def recognises(conn: sqlite3.Connection, mark: Watermark) -> bool:
+    """Whether the database still holds the log row the index was last brought up to."""
+    row = conn.execute(sql.NONCE_SQL, (mark.seq,)).fetchone()
+    return row is not None and row[0] == mark.nonce
+
+
+class SearchIndex:
+    """One open index. Searches may run on any thread at once; syncs take turns on a lock."""
+
+    def __init__(self, index_dir: Path, index: tantivy.Index, mark: Watermark) -> None:
+        self.index_dir = index_dir
+        self._index = index
+        self._schema = index.schema
+        self._mark = mark
+        self._writer: tantivy.IndexWriter | None = None
+        self._lock = threading.Lock()
+        self._searcher = index.searcher()
+
+    @classmethod
+    def open(cls, index_dir: Path) -> SearchIndex:
+        mark = read_watermark(index_dir)
+        try:
+            index = tantivy.Index.open(str(index_dir))
+        except ValueError as exc:
+            raise IndexUnusable(f"search index cannot be opened: {exc}") from None
+        register(index)
+        return cls(index_dir, index, mark)
+
+    @property
+    def watermark(self) -> Watermark:
+        return self._mark
+
+    def is_behind(self, conn: sqlite3.Connection) -> bool:
+        """One indexed lookup (max of the log's primary key): cheap enough before every search."""
+        return conn.execute(sql.HEAD_SEQ_SQL).fetchone()[0] != self._mark.seq
+
+    def sync(self, conn: sqlite3.Connection) -> int:
+        """Apply every logged change since the watermark; the number of bookmarks re-indexed.
+        Raises IndexUnusable when the database is not the one this index follows."""
+        with self._lock:
+            conn.execute("BEGIN")  # one snapshot: the log's head and the rows it points at agree
+            try:
+                if not recognises(conn, self._mark):
+                    raise IndexUnusable("search index was built from another database (or a pruned log)")
+                head = _head(conn)
+                if head.seq == self._mark.seq:
+                    return 0
+                changed = [row[0] for row in conn.execute(sql.CHANGED_SQL, (self._mark.seq, head.seq))]
+                rows = conn.execute(sql.DOCS_BY_ID_SQL, (json.dumps(changed),)).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            self._apply(changed, rows, head)
+            return len(changed)
+
+    def _apply(self, changed: list[int], rows: list, head: Watermark) -> None:
+        if self._writer is None:  # kept open: the lock says "this process keeps the index current"
+            self._writer = open_writer(self._index, SYNC_HEAP_BYTES)
+        # By query, not by term: delete_documents_by_term takes a Python int as i64, which never
+        # equals the u64 id field's terms, so it would silently delete nothing.
+        self._writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, "id", changed))
+        for row in rows:
+            self._writer.add_document(document(row))
+        self._writer.commit()
+        _write_watermark(self.index_dir, head)
+        self._mark = head
+        self._index.reload()
+        self._searcher = self._index.searcher()
+
+    def search_ids(self, *, user_id: int, query: ParsedQuery, limit: int,
+                   after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
+        """Up to `limit` (bookmark id, score) of the user's matches, best first (ties by id), after
+        the keyset `after` = (score, id) of the previous page's last hit. Empty when the query has no
+        word to rank by."""
+        searcher = self._searcher
+        built = build_query(self._schema, searcher, user_id=user_id, parsed=query)
+        if built is None:
+            return []
+        return ranked_page(searcher, built, limit=limit, after=after)
+
+    def close(self) -> None:
+        """Release the writer's lock (another process may then rebuild)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+
+def _hold_lock(index_dir: Path) -> tantivy.IndexWriter | None:
+    """The old index's writer lock, held through a rebuild so it never swaps out the files a running
+    kura-api writes to (IndexBusy instead). An index that cannot be opened has no one to protect."""
+    try:
+        return open_writer(tantivy.Index.open(str(index_dir)), SYNC_HEAP_BYTES)
+    except ValueError:
+        return None
+
+
+def rebuild(db_path: Path, index_dir: Path) -> SearchIndex:
+    """A fresh index of every bookmark, built beside the old one and moved into its place."""
+    old_lock = _hold_lock(index_dir)
+    _build(db_path, index_dir)
+    del old_lock  # dropping the writer releases the old directory's lock
+    return SearchIndex.open(index_dir)
+
+
+def _build(db_path: Path, index_dir: Path) -> None:
+    building = index_dir.with_name(f".{index_dir.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    index = tantivy.Index(build_schema(), path=str(building))
+    register(index)
+    writer = index.writer(heap_size=REBUILD_HEAP_BYTES, num_threads=1)
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN")  # the watermark and the rows come from one snapshot
+        head = _head(conn)
+        for row in conn.execute(sql.DOCS_SQL):
+            writer.add_document(document(row))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    writer.commit()
+    writer.wait_merging_threads()
+    _write_watermark(building, head)
+    _replace_dir(building, index_dir)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    # Two renames, not one: a crash between them leaves no index at `target`, which the next start
+    # sees as missing and rebuilds; never a half-written one.
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_current(db_path: Path, index_dir: Path) -> SearchIndex:
+    """At startup: open the index, rebuild it if missing, unusable or foreign, then catch it up."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        try:
+            index = SearchIndex.open(index_dir)
+            index.sync(conn)
+        except IndexUnusable:
+            index = rebuild(db_path, index_dir)
+            index.sync(conn)  # writes committed while it was being built
+        return index
+    finally:
+        conn.close()
