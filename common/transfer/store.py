@@ -7,12 +7,13 @@ the values in storage form; the FTS5 index follows by its triggers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
 IN_CHUNK = 500  # well under SQLite's bound-parameter limit
+IMPORT_CACHE_KIB = 32 * 1024
 BOOKMARK_COLUMNS = (
     "id", "url", "title", "description", "notes", "unread", "archived", "private", "collection_id",
     "created_at", "modified_at",
@@ -38,11 +39,11 @@ _IDS = text("SELECT id, url FROM bookmarks WHERE user_id = :user_id AND url IN :
     bindparam("urls", expanding=True)
 )
 
-INSERT_COLUMNS = ("url", "title", "description", "notes", "unread", "archived", "private", "collection_id",
-                  "created_at", "modified_at")
+# The order of a row's tuple: user_id, the importer's Row.insert fields, collection_id.
+INSERT_COLUMNS = ("user_id", "url", "title", "description", "notes", "unread", "archived", "private",
+                  "created_at", "modified_at", "collection_id")
 # exec_driver_sql with tuples: no per-row parameter compilation, which would dominate a bulk insert.
-_INSERT = (f"INSERT INTO bookmarks (user_id, {', '.join(INSERT_COLUMNS)}) "
-           f"VALUES (?, {', '.join('?' * len(INSERT_COLUMNS))})")
+_INSERT = f"INSERT INTO bookmarks ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 FTS_COLUMNS = "title, description, url, notes"  # as migrations/versions/0001_initial.py defines them
 FTS_INSERT_TRIGGER = "bookmarks_fts_ai"
 
@@ -59,16 +60,23 @@ def existing_bookmarks(conn: Connection, *, user_id: int, urls: Sequence[str]) -
     return found
 
 
-def insert_bookmarks(conn: Connection, *, user_id: int, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new bookmarks in one executemany and return their ids by URL."""
+def insert_bookmarks(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Sequence[int]:
+    """Insert new bookmarks (tuples in INSERT_COLUMNS order) in one executemany; their ids, in order."""
     if not rows:
-        return {}
-    conn.exec_driver_sql(_INSERT, [(user_id, *(row[col] for col in INSERT_COLUMNS)) for row in rows])
+        return []
+    top = conn.exec_driver_sql("SELECT max(id) FROM bookmarks").scalar() or 0
+    conn.exec_driver_sql(_INSERT, list(rows))
+    # SQLite gives a new row max(id) + 1 (documented, for a table without AUTOINCREMENT), and we are
+    # the only writer: the ids are top+1 … top+n unless max(id) reached 2**63-1 and it went random.
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    if last == top + len(rows):
+        return range(top + 1, last + 1)
     ids: dict[str, int] = {}
-    for part in chunks([row["url"] for row in rows]):
+    user_id = rows[0][0]
+    for part in chunks([row[1] for row in rows]):
         ids.update((url, bookmark_id) for bookmark_id, url in conn.execute(
             _IDS, {"user_id": user_id, "urls": list(part)}).all())
-    return ids
+    return [ids[row[1]] for row in rows]
 
 
 def update_bookmarks(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
@@ -107,6 +115,27 @@ def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
 
 
 @contextmanager
+def roomy_cache(conn: Connection, kib: int = IMPORT_CACHE_KIB) -> Iterator[None]:
+    """A larger page cache for this connection while the import runs, then the one it had.
+
+    An import touches every index of bookmarks at random places; with the default 2 MB cache
+    SQLite spills dirty pages to the WAL and reads them back. 32 MB cut the writer's CPU by ~17%
+    on 100k bookmarks (64 MB and 256 MB gained nothing more), at the price of 32 MB of memory
+    for the import's duration. The pragma is per connection and not transactional, so it is put
+    back whatever happens: a pooled connection must not keep the import's cache.
+    """
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # the import's own error is the one to raise
+            conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+        raise
+    conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+@contextmanager
 def deferred_fts(conn: Connection) -> Iterator[Callable[[Sequence[int]], None]]:
     """Index new bookmarks in bulk instead of row by row.
 
@@ -121,6 +150,9 @@ def deferred_fts(conn: Connection) -> Iterator[Callable[[Sequence[int]], None]]:
     ).scalar()
 
     def index(ids: Sequence[int]) -> None:
+        if isinstance(ids, range) and ids:  # consecutive: one statement by range
+            conn.exec_driver_sql(_FTS_INDEX_RANGE, (ids[0], ids[-1]))
+            return
         for part in chunks(list(ids)):
             conn.execute(_FTS_INDEX, {"ids": list(part)})
 
@@ -132,6 +164,8 @@ def deferred_fts(conn: Connection) -> Iterator[Callable[[Sequence[int]], None]]:
     conn.exec_driver_sql(trigger_sql)
 
 
+_FTS_INDEX_RANGE = (f"INSERT INTO bookmarks_fts (rowid, {FTS_COLUMNS}) "
+                    f"SELECT id, {FTS_COLUMNS} FROM bookmarks WHERE id BETWEEN ? AND ?")
 _FTS_INDEX = text(
     f"INSERT INTO bookmarks_fts (rowid, {FTS_COLUMNS}) SELECT id, {FTS_COLUMNS} FROM bookmarks WHERE id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))

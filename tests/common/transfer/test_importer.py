@@ -241,3 +241,59 @@ def test_broken_entries_in_a_kura_json_file_are_skipped_and_named(db, alice, imp
     assert result.errors[1]["reason"] == "bookmarks[2]: collection_id 99 is not in the file"
     snap = snapshot(db, user_id=alice.user_id)
     assert snap["tags"] == ["a", "spare"] and snap["collections"] == [(("Box",), 0, 5)]
+
+
+def fts_integrity_check(db: Database) -> None:
+    """FTS5 compares its index with the bookmarks table and raises if they disagree."""
+    with db.write_session() as session:
+        session.execute(text("INSERT INTO bookmarks_fts(bookmarks_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_ids_that_are_not_consecutive_are_looked_up_and_indexed(db, alice, import_bytes) -> None:
+    # At the largest rowid SQLite picks new ones at random, so the importer cannot count them.
+    with db.write_session() as session:
+        session.execute(text("INSERT INTO bookmarks (id, user_id, url, title, created_at, modified_at) "
+                             "VALUES (9223372036854775807, :u, 'https://top.example/', 'top', 1, 1)"),
+                        {"u": alice.user_id})
+    rows = [f'<DT><A HREF="https://r{i}.example/" TAGS="t{i % 3}">rare{i} word</A>' for i in range(50)]
+    assert import_bytes(page(*rows), user_id=alice.user_id).created == 50
+    snap = {b[0]: b for b in snapshot(db, user_id=alice.user_id)["bookmarks"]}
+    assert snap["https://r7.example/"][1] == "rare7 word" and snap["https://r7.example/"][10] == ("t1",)
+    fts_integrity_check(db)
+    with db.read_session() as session:
+        found = session.execute(text("SELECT b.url FROM bookmarks_fts f JOIN bookmarks b ON b.id = f.rowid "
+                                     "WHERE bookmarks_fts MATCH 'rare7'")).scalars().all()
+    assert found == ["https://r7.example/"]
+
+
+def test_the_fts_index_is_in_step_after_a_large_import_and_a_merge(db, alice, import_bytes) -> None:
+    rows = [f'<DT><A HREF="https://s{i}.example/" LAST_MODIFIED="10">s{i}</A>' for i in range(4500)]
+    import_bytes(page(*rows), user_id=alice.user_id)
+    import_bytes(page('<DT><A HREF="https://s9.example/" LAST_MODIFIED="20">renamed</A>'), user_id=alice.user_id)
+    fts_integrity_check(db)
+    with db.read_session() as session:
+        assert session.execute(text("SELECT count(*) FROM bookmarks_fts WHERE bookmarks_fts MATCH 'renamed'")).scalar() == 1
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_import_cache_is_given_back_to_the_connection(db, alice, import_bytes, monkeypatch, fails) -> None:
+    from common.transfer import store
+
+    real, seen = store.link_tags, []
+
+    def spy(conn, pairs):  # the cache while the import writes, and the driver connection it writes on
+        seen.append((conn.exec_driver_sql("PRAGMA cache_size").scalar(), conn.connection.driver_connection))
+        if fails:
+            raise OSError("disk went away")
+        real(conn, pairs)
+
+    monkeypatch.setattr(store, "link_tags", spy)
+    with db.read_session() as session:
+        default = session.execute(text("PRAGMA cache_size")).scalar()
+    try:
+        import_bytes(page('<DT><A HREF="https://c.example/" TAGS="x">c</A>'), user_id=alice.user_id)
+    except OSError:
+        assert fails
+    [(during, raw)] = seen
+    assert during == -store.IMPORT_CACHE_KIB
+    assert raw.execute("PRAGMA cache_size").fetchone()[0] == default

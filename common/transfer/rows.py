@@ -1,0 +1,124 @@
+"""Entries in storage form: validated, normalised and ready to insert, and the merge of two of them.
+
+`prepared` runs on the parser's thread, ahead of the writer: URL normalisation and validation are
+pure Python, so doing them there keeps the writer's thread on the SQL (which releases the GIL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from common.errors import BadRequest
+from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX
+from common.transfer import store
+from common.transfer.entries import Entry, EntryError, Item
+from common.urls import InvalidURL, normalize_url
+
+# Browser-internal links (smart folders, bookmarklets, inline data) are not bookmarks to keep.
+BROWSER_INTERNAL = {"place", "javascript", "data", "about", "chrome", "edge", "moz-extension",
+                    "chrome-extension", "vivaldi", "opera", "brave"}
+# The columns a Row's `insert` tuple holds, in order (user_id and collection_id are the writer's).
+INSERT_FIELDS = ("url", "title", "description", "notes", "unread", "archived", "private",
+                 "created_at", "modified_at")
+
+
+@dataclass(slots=True)
+class Row:
+    """A prepared bookmark in storage form; the None flags/dates in `values` are those the file did
+    not state (a merge needs to know), `insert` has them filled in for a new bookmark."""
+
+    line: int | None
+    values: dict[str, Any]
+    title_given: bool
+    tags: dict[str, str]  # NOCASE key -> the first spelling met
+    folder: tuple[str, ...]  # the collection path, () for none or with folders as tags
+    insert: tuple[Any, ...] = ()
+
+
+@dataclass(slots=True)
+class Skipped:
+    """An entry always skipped (even in strict mode), with the reason to report."""
+
+    line: int | None
+    reason: str
+
+
+def _scheme(url: str) -> str:
+    head, sep, _ = url.partition(":")
+    return head.strip().lower() if sep else ""
+
+
+def prepared(items: Iterator[Item], *, folders_as_tags: bool, now: int) -> Iterator[Item | Row | Skipped]:
+    """Each Entry as a Row, a Skipped or (broken) an EntryError; other items pass through."""
+    for item in items:
+        if not isinstance(item, Entry):
+            yield item
+        elif (scheme := _scheme(item.url)) in BROWSER_INTERNAL:
+            yield Skipped(item.line, f"{scheme}: link is browser-internal, not a bookmark")
+        else:
+            try:
+                row = prepare(item, folders_as_tags=folders_as_tags)
+            except (InvalidURL, BadRequest) as exc:
+                yield EntryError(item.line, f"{exc.message}: {item.url[:200]}")
+            else:
+                complete(row, now)
+                yield row
+
+
+def prepare(entry: Entry, *, folders_as_tags: bool) -> Row:
+    """Validate one entry and turn it into storage form; BadRequest says what is wrong with it."""
+    url = normalize_url(entry.url)
+    title = entry.title.strip()
+    if len(title) > TITLE_MAX:
+        raise BadRequest(f"title is longer than {TITLE_MAX} characters")
+    for name in ("description", "notes"):
+        if len(getattr(entry, name)) > TEXT_MAX:
+            raise BadRequest(f"{name} is longer than {TEXT_MAX} characters")
+    unique: dict[str, str] = {}  # one spelling per NOCASE name: the first one met
+    for tag in [*entry.tags, *entry.folder] if folders_as_tags else entry.tags:
+        if tag := tag.strip():
+            unique.setdefault(store.nocase(tag), tag)
+    if any(len(tag) > NAME_MAX for tag in unique.values()):
+        raise BadRequest(f"a tag is longer than {NAME_MAX} characters")
+    values = {
+        "url": url, "title": title or url, "description": entry.description.strip(),
+        "notes": entry.notes.strip(), "unread": entry.unread, "archived": entry.archived,
+        "private": entry.private, "created_at": entry.created, "modified_at": entry.modified,
+    }
+    return Row(entry.line, values, bool(title), unique, () if folders_as_tags else entry.folder)
+
+
+def complete(row: Row, now: int) -> None:
+    """Fill `row.insert`: what a new bookmark gets, the unstated dates and flags defaulted."""
+    v = row.values
+    created = v["created_at"] if v["created_at"] is not None else now
+    modified = v["modified_at"] if v["modified_at"] is not None else created
+    row.insert = (v["url"], v["title"], v["description"], v["notes"], bool(v["unread"]),
+                  bool(v["archived"]), bool(v["private"]), created, modified)
+
+
+def _earlier(new: int, old: int) -> bool:
+    # A whole-second date in the same second is the same date written by a format without
+    # microseconds (a browser file, Kura's own Netscape export), not an earlier one.
+    same_second = new % 1_000_000 == 0 and new // 1_000_000 == old // 1_000_000
+    return new < old and not same_second
+
+
+def merge(base: dict[str, Any], incoming: Row) -> dict[str, Any]:
+    """The fields of `base` that `incoming` changes: the earlier creation date, and when incoming
+    is newer, the fields it states. Tags are united elsewhere."""
+    new = incoming.values
+    changes: dict[str, Any] = {}
+    if new["created_at"] is not None and (base["created_at"] is None or _earlier(new["created_at"], base["created_at"])):
+        changes["created_at"] = new["created_at"]
+    if new["modified_at"] is None or (base["modified_at"] is not None and new["modified_at"] <= base["modified_at"]):
+        return changes
+    stated = {k: new[k] for k in ("description", "notes") if new[k]}
+    stated |= {k: new[k] for k in ("unread", "archived", "private", "collection_id") if new[k] is not None}
+    if incoming.title_given:
+        stated["title"] = new["title"]
+    changes |= {k: v for k, v in stated.items() if base.get(k) != v}
+    changes["modified_at"] = new["modified_at"]
+    return changes
