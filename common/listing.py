@@ -1,6 +1,6 @@
 """The bookmark list: filters, sorts, full-text search and keyset pagination, in one SELECT.
 
-A page costs two statements whatever its size: the page itself and its tags (one IN query). Each
+A page costs one statement whatever its size: the page, each row carrying its tag names. Each
 sort has an index ending in id, so "the next page" is a range seek from the cursor's (key, id),
 never an OFFSET that reads and discards the pages before it.
 """
@@ -161,4 +161,4 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, **options
     next_cursor = None
     if more:
         next_cursor = encode_cursor(query.get_execution_options()["kura_sort"], rows[-1][-1], rows[-1][0])
-    return {"items": to_dicts(session, rows), "next_cursor": next_cursor}
+    return {"items": to_dicts(rows), "next_cursor": next_cursor}

@@ -90,22 +90,6 @@ def remove_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], nam
     )
 
 
-def load_tags(session: Session, *, bookmark_ids: Sized[int]) -> dict[int, list[str]]:
-    """Tag names for a page of bookmarks in one statement (never one query per bookmark)."""
-    out: dict[int, list[str]] = {}
-    if not bookmark_ids:
-        return out
-    rows = session.connection().execute(
-        select(BookmarkTag.bookmark_id, Tag.name)
-        .join(Tag, Tag.id == BookmarkTag.tag_id)
-        .where(BookmarkTag.bookmark_id.in_(list(bookmark_ids)))
-        .order_by(BookmarkTag.bookmark_id, Tag.name)
-    ).all()
-    for bookmark_id, name in rows:
-        out.setdefault(bookmark_id, []).append(name)
-    return out
-
-
 def _summaries(session: Session, *, user_id: int, tag_id: int | None = None,
                sort: Literal["name", "count"] = "name") -> list[dict[str, Any]]:
     count = func.count(BookmarkTag.bookmark_id)

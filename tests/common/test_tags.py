@@ -40,12 +40,15 @@ def test_ensure_tags_reuses_existing_tags_ignoring_ascii_case(db: Database, user
         assert sorted(session.scalars(select(Tag.name))) == ["Rust", "go"]
 
 
-def test_load_tags_returns_names_per_bookmark_in_one_go(db: Database, user_id: int) -> None:
+def test_a_bookmark_reads_its_tags_in_the_collation_order_of_tag_names(db: Database, user_id: int) -> None:
+    names = ["b", "A", "_x", "Zed", "é", "a1"]
     with db.write_session() as session:
-        a = bookmarks.create_bookmark(session, user_id=user_id, url="https://a.example/", tags=["b", "a"])
+        a = bookmarks.create_bookmark(session, user_id=user_id, url="https://a.example/", tags=names)
         b = bookmarks.create_bookmark(session, user_id=user_id, url="https://b.example/")
-        assert tags.load_tags(session, bookmark_ids=[a["id"], b["id"]]) == {a["id"]: ["a", "b"]}
-        assert tags.load_tags(session, bookmark_ids=[]) == {}
+    with db.read_session() as session:
+        in_sql = list(session.scalars(select(Tag.name).order_by(Tag.name)))  # the NOCASE collation
+        assert bookmarks.get_bookmark(session, user_id=user_id, bookmark_id=a["id"])["tags"] == in_sql
+        assert bookmarks.get_bookmark(session, user_id=user_id, bookmark_id=b["id"])["tags"] == []
 
 
 def test_rename_and_delete_refuse_another_users_tag(db: Database, user_id: int) -> None:
