@@ -25,7 +25,9 @@ from common.db import Database
 from common.dberrors import StorageUnavailable, WriteBusy
 from common.models import HealthProbe, utcnow
 
-READY_DEADLINE_S = 0.5  # for the read side; a worker thread that cannot read by then is not ready
+# For the read side: a worker thread that cannot read by then is not ready. Generous, because a false
+# "not ready" on a busy machine pages the admin; a healthy check takes milliseconds.
+READY_DEADLINE_S = 2.0
 TURN_WAIT_S = 0.2  # the write probe waits this long for a free turn, then lets the writers' outcome speak
 COMMIT_DEADLINE_S = 2.0  # a probe commit slower than this (a lock held elsewhere) is not ready
 STALL_S = 300.0  # one write holding the turn longer than this (an import included) counts as wedged

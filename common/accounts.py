@@ -79,14 +79,18 @@ def revoke_token(session: Session, *, token_id: int, user_id: int | None = None)
     return token
 
 
-def authenticate(session: Session | Connection, *, token: str) -> Principal | None:
+# Every request runs this, so it is plain SQL text: SQLAlchemy's statement building cost four times
+# the lookup itself (0.16 vs 0.035 ms a request, measured for the "Ten times less CPU" issue).
+TOKEN_SQL = (
+    "SELECT t.id, t.token_hash, t.revoked_at, u.id, u.name, u.is_admin FROM api_tokens AS t "
+    "JOIN users AS u ON u.id = t.user_id WHERE t.token_hash = ?"
+)
+
+
+def authenticate(conn: Connection, *, token: str) -> Principal | None:
     """The principal for a live token, or None. The lookup is by hash, then compared in constant time."""
     digest = hash_token(token)
-    row = session.execute(
-        select(ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, User.id, User.name, User.is_admin)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest)
-    ).first()
+    row = conn.exec_driver_sql(TOKEN_SQL, (digest,)).first()
     if row is None or row[2] is not None or not hmac.compare_digest(row[1], digest):
         return None
     return Principal(user_id=row[3], name=row[4], is_admin=bool(row[5]), token_id=row[0])

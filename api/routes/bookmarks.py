@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, model_validator
 from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
+from api.responses import ORJSONResponse, shaped
 from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Id, Name, PathId, TagList
 from common import bookmarks, listing
@@ -108,23 +109,23 @@ class SearchParams(ListParams):
     sort: Sort = "relevance"
 
 
-async def _page(tx: TxDep, settings: Settings, user_id: int, params: ListParams) -> dict[str, Any]:
+async def _page(tx: TxDep, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
     options = params.model_dump(exclude={"limit"})
-    return await tx.read(listing.list_bookmarks, user_id=user_id,
-                         limit=min(params.limit, settings.list_limit_max), **options)
+    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id,
+                                limit=min(params.limit, settings.list_limit_max), **options))
 
 
 @router.get("", summary="List bookmarks (filter, sort, search, paginate)", response_model=BookmarkPage,
             responses=responses(400, 401, 422, 429))
 async def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, tx: TxDep,
-                         settings: SettingsDep) -> dict[str, Any]:
+                         settings: SettingsDep) -> ORJSONResponse:
     return await _page(tx, settings, user.user_id, params)
 
 
 @search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
                    responses=responses(400, 401, 422, 429))
 async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx: TxDep,
-                 settings: SettingsDep) -> dict[str, Any]:
+                 settings: SettingsDep) -> ORJSONResponse:
     return await _page(tx, settings, user.user_id, params)
 
 
@@ -144,8 +145,8 @@ async def bulk(body: BulkRequest, user: CurrentUser, tx: TxDep) -> dict[str, Any
 
 @router.get("/{bookmark_id}", summary="Read a bookmark", response_model=BookmarkOut,
             responses=responses(401, 404, 422, 429))
-async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
-    return await tx.read(bookmarks.get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)
+async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> ORJSONResponse:
+    return shaped(await tx.read(bookmarks.get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id))
 
 
 @router.patch("/{bookmark_id}", summary="Update a bookmark", response_model=BookmarkOut,
