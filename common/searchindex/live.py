@@ -50,7 +50,7 @@ class LiveIndex:
             self.poke()
             with self._synced:
                 self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
-        return self._index.search_ids(user_id=user_id, query=query, limit=limit, after=after)
+        return self._index.search_ids(conn, user_id=user_id, query=query, limit=limit, after=after)
 
     def stop(self) -> None:
         self._stopping = True

@@ -86,7 +86,7 @@ def ranked_page(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int,
     tantivy has no "search after", so we fetch a top-n that grows until it holds the page. Hits tied
     at the top-n's lowest score may continue past it, so that score is only trusted when the top-n
     held every match."""
-    fetch = max(2 * limit, 32)
+    fetch = limit + max(16, limit // 4)
     while True:
         hits = searcher.search(query, fetch, count=False).hits
         ids = searcher.fast_field_values("id", [address for _, address in hits])

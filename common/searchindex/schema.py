@@ -28,6 +28,9 @@ def analyzer() -> tantivy.TextAnalyzer:
             .build())
 
 
+_WORDS = analyzer()
+
+
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     # id is indexed so one bookmark can be deleted by term, and fast so hits map to ids without
@@ -36,6 +39,9 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field("user", indexed=True)
     for name in FIELDS:
         builder.add_text_field(name, tokenizer_name=WORDS, index_option="position")
+    # The four texts again, documents only: the number of rows holding a word in any column, which
+    # FTS5's idf counts (per-field document frequencies cannot be added up into it).
+    builder.add_text_field("all", tokenizer_name=WORDS, index_option="basic")
     builder.add_text_field("tags", tokenizer_name="raw", index_option="basic")
     return builder.build()
 
@@ -50,13 +56,17 @@ def fold_tag(name: str) -> str:
     return name.translate(_ASCII_LOWER)
 
 
-def document(row: Sequence) -> tantivy.Document:
-    """A document from a DOCS_SQL row: (id, user_id, title, description, url, notes, tags as JSON)."""
+def document(row: Sequence) -> tuple[tantivy.Document, int]:
+    """A document from a DOCS_SQL row (id, user_id, title, description, url, notes, tags as JSON),
+    and its length in words (FTS5's bm25 divides by the average: see rerank)."""
     doc = tantivy.Document()
     doc.add_unsigned("id", row[0])
     doc.add_unsigned("user", row[1])
+    length = 0
     for name, text in zip(FIELDS, row[2:6]):
         doc.add_text(name, text or "")
+        doc.add_text("all", text or "")
+        length += len(_WORDS.analyze(text or ""))
     for tag in json.loads(row[6]) if row[6] else ():
         doc.add_text("tags", fold_tag(tag))
-    return doc
+    return doc, length

@@ -20,7 +20,8 @@ import tantivy
 
 from common.search import ParsedQuery
 from common.searchindex import sql
-from common.searchindex.query import build_query, ranked_page
+from common.searchindex.query import build_query
+from common.searchindex.rerank import exact_page, phrases
 from common.searchindex.schema import SCHEMA_VERSION, build_schema, document, register
 
 WATERMARK_FILE = "watermark.json"
@@ -53,19 +54,20 @@ class Watermark:
     nonce: int
 
 
-def read_watermark(index_dir: Path) -> Watermark:
+def read_watermark(index_dir: Path) -> tuple[Watermark, int]:
+    """The watermark, and the words in all indexed bookmarks (for bm25's average length)."""
     try:
         data = json.loads((index_dir / WATERMARK_FILE).read_text())
         if data["schema"] != SCHEMA_VERSION:
             raise IndexUnusable(f"search index is schema {data['schema']}, this Kura needs {SCHEMA_VERSION}")
-        return Watermark(int(data["seq"]), int(data["nonce"]))
+        return Watermark(int(data["seq"]), int(data["nonce"])), int(data["tokens"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexUnusable(f"search index has no readable watermark: {exc}") from None
 
 
-def _write_watermark(index_dir: Path, mark: Watermark) -> None:
+def _write_watermark(index_dir: Path, mark: Watermark, tokens: int) -> None:
     temp = index_dir / f".{WATERMARK_FILE}.tmp"
-    temp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": mark.seq, "nonce": mark.nonce}))
+    temp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": mark.seq, "nonce": mark.nonce, "tokens": tokens}))
     os.replace(temp, index_dir / WATERMARK_FILE)
 
 
@@ -85,28 +87,33 @@ def recognises(conn: sqlite3.Connection, mark: Watermark) -> bool:
 class SearchIndex:
     """One open index. Searches may run on any thread at once; syncs take turns on a lock."""
 
-    def __init__(self, index_dir: Path, index: tantivy.Index, mark: Watermark) -> None:
+    def __init__(self, index_dir: Path, index: tantivy.Index, mark: Watermark, tokens: int) -> None:
         self.index_dir = index_dir
         self._index = index
         self._schema = index.schema
         self._mark = mark
+        self._tokens = tokens
         self._writer: tantivy.IndexWriter | None = None
         self._lock = threading.Lock()
         self._searcher = index.searcher()
 
     @classmethod
     def open(cls, index_dir: Path) -> SearchIndex:
-        mark = read_watermark(index_dir)
+        mark, tokens = read_watermark(index_dir)
         try:
             index = tantivy.Index.open(str(index_dir))
         except ValueError as exc:
             raise IndexUnusable(f"search index cannot be opened: {exc}") from None
         register(index)
-        return cls(index_dir, index, mark)
+        return cls(index_dir, index, mark, tokens)
 
     @property
     def watermark(self) -> Watermark:
         return self._mark
+
+    @property
+    def avgdl(self) -> float:
+        return self._tokens / max(self._searcher.num_docs, 1) or 1.0
 
     def is_behind(self, conn: sqlite3.Connection) -> bool:
         """One indexed lookup (max of the log's primary key): cheap enough before every search."""
@@ -136,24 +143,33 @@ class SearchIndex:
         # By query, not by term: delete_documents_by_term takes a Python int as i64, which never
         # equals the u64 id field's terms, so it would silently delete nothing.
         self._writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, "id", changed))
+        added = 0
         for row in rows:
-            self._writer.add_document(document(row))
+            doc, length = document(row)
+            self._writer.add_document(doc)
+            added += length
+        before, avgdl = self._searcher.num_docs, self.avgdl
         self._writer.commit()
-        _write_watermark(self.index_dir, head)
-        self._mark = head
         self._index.reload()
         self._searcher = self._index.searcher()
+        # The replaced versions' lengths are not known any more: count them at the average.
+        removed = before + len(rows) - self._searcher.num_docs
+        self._tokens = max(0, round(self._tokens + added - removed * avgdl))
+        _write_watermark(self.index_dir, head, self._tokens)
+        self._mark = head
 
-    def search_ids(self, *, user_id: int, query: ParsedQuery, limit: int,
+    def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
                    after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
         """Up to `limit` (bookmark id, score) of the user's matches, best first (ties by id), after
-        the keyset `after` = (score, id) of the previous page's last hit. Empty when the query has no
-        word to rank by."""
+        the keyset `after` = (score, id) of the previous page's last hit; scores are FTS5's bm25
+        (positive, higher is better) within each block (see rerank). `conn` reads the candidates'
+        text. Empty when the query has no word to rank by."""
         searcher = self._searcher
         built = build_query(self._schema, searcher, user_id=user_id, parsed=query)
         if built is None:
             return []
-        return ranked_page(searcher, built, limit=limit, after=after)
+        found = phrases(searcher, query)
+        return exact_page(conn, searcher, built, found, self.avgdl, limit=limit, after=after)
 
     def close(self) -> None:
         """Release the writer's lock (another process may then rebuild)."""
@@ -191,14 +207,17 @@ def _build(db_path: Path, index_dir: Path) -> None:
     try:
         conn.execute("BEGIN")  # the watermark and the rows come from one snapshot
         head = _head(conn)
+        tokens = 0
         for row in conn.execute(sql.DOCS_SQL):
-            writer.add_document(document(row))
+            doc, length = document(row)
+            writer.add_document(doc)
+            tokens += length
         conn.execute("COMMIT")
     finally:
         conn.close()
     writer.commit()
     writer.wait_merging_threads()
-    _write_watermark(building, head)
+    _write_watermark(building, head, tokens)
     _replace_dir(building, index_dir)
 
 
