@@ -1,37 +1,24 @@
 """Bookmarks: create, read, update, delete and bulk actions, each for one user.
 
-Reads select plain columns (no ORM objects) and load a page's tags in one statement, because these
-are the hot paths; writes are few and go through the write session (BEGIN IMMEDIATE).
+Reads are the SQL text of common/bookmark_rows.py (the hot path); writes are few and go through the
+write session (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Final, Literal
 
-import orjson
-from sqlalchemy import Row, delete, insert, literal_column, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from common import tags as tag_ops
+from common.bookmark_rows import get_bookmark
 from common.errors import BadRequest, Conflict
 from common.models import TEXT_MAX, TITLE_MAX, Bookmark, Collection, utcnow
-from common.ownership import not_found, owned_ids, require_owned
+from common.ownership import owned_ids, require_owned
 from common.urls import normalize_url
 
-# A bookmark's tag names as a JSON array, in the page's own statement: one index seek per row instead
-# of a second round trip. Unordered here (an ORDER BY would sort per row); to_dicts sorts them as the
-# tags' NOCASE collation does: ASCII letters folded, then code point (= UTF-8 byte) order.
-TAG_NAMES = literal_column(
-    "(SELECT json_group_array(t.name) FROM bookmark_tags AS bt JOIN tags AS t ON t.id = bt.tag_id"
-    " WHERE bt.bookmark_id = bookmarks.id)"
-)
-COLUMNS = (
-    Bookmark.id, Bookmark.url, Bookmark.title, Bookmark.description, Bookmark.notes, Bookmark.unread,
-    Bookmark.archived, Bookmark.private, Bookmark.collection_id, Bookmark.created_at, Bookmark.modified_at,
-    TAG_NAMES,
-)
 TEXT_FIELDS = {"title": TITLE_MAX, "description": TEXT_MAX, "notes": TEXT_MAX}
 FLAGS = ("unread", "archived", "private")
 BULK_MAX = 1000
@@ -41,31 +28,6 @@ _FLAG_ACTIONS: Final = {
     "archive": {"archived": True}, "unarchive": {"archived": False},
     "mark_read": {"unread": False}, "mark_unread": {"unread": True},
 }
-
-
-_NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _nocase(name: str) -> str:
-    return name.translate(_NOCASE)
-
-
-def to_dicts(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
-    """API-shaped bookmarks for rows of COLUMNS (the first 12 columns)."""
-    return [
-        {"id": r[0], "url": r[1], "title": r[2], "description": r[3], "notes": r[4], "tags": sorted(orjson.loads(r[11]), key=_nocase),
-         "collection": r[8], "unread": bool(r[5]), "archived": bool(r[6]), "private": bool(r[7]),
-         "created": r[9], "modified": r[10]}
-        for r in rows
-    ]
-
-
-def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
-    query = select(*COLUMNS).where(Bookmark.id == bookmark_id, Bookmark.user_id == user_id)
-    row = session.connection().execute(query).first()
-    if row is None:
-        raise not_found(Bookmark, bookmark_id)
-    return to_dicts([row])[0]
 
 
 def _check_text(values: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ before Alembic runs, and names the known revisions when asked for one that does 
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,8 +69,20 @@ def known_revisions() -> list[str]:
     return sorted(revision for revision, _ in _graph())
 
 
+_graph_lock = threading.Lock()
+_graph_cache: dict[tuple[object, ...], list[tuple[str, tuple[str, ...]]]] = {}
+
+
 def _graph() -> list[tuple[str, tuple[str, ...]]]:
-    return [_revision_lines(path) for path in sorted(VERSIONS_DIR.glob("*.py")) if path.name != "__init__.py"]
+    """The revision graph, parsed once per set of version files. Under a lock: readiness checks run it
+    on worker threads, and CPython 3.11 before 3.11.8 can fail ast.parse run in two threads at once
+    ("AST constructor recursion depth mismatch")."""
+    paths = [p for p in sorted(VERSIONS_DIR.glob("*.py")) if p.name != "__init__.py"]
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    with _graph_lock:
+        if key not in _graph_cache:
+            _graph_cache[key] = [_revision_lines(path) for path in paths]
+        return _graph_cache[key]
 
 
 def head_revision() -> str:
