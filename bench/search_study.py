@@ -24,7 +24,7 @@ from pathlib import Path
 from bench import datagen, vocab
 from common.search import parse_query
 from common.searchindex import LOG_SQL, SearchIndex, rebuild
-from common.searchindex.query import build_query, ranked_page
+from common.searchindex.query import build_query, top_hits
 
 COLS = "b.id, b.url, b.title, b.description, b.notes, b.unread, b.archived, b.private, b.collection_id," \
        " b.created_at, b.modified_at"
@@ -138,10 +138,10 @@ def tantivy_search(index: SearchIndex, conn: sqlite3.Connection, q: str, fetch: 
 
 
 def tantivy_unranked(index: SearchIndex, q: str) -> list[int]:
-    """tantivy's own per-field BM25 order, without the FTS5 re-ranking of the first block."""
+    """tantivy's own BM25 order on the weighted field, without the FTS5 re-ranking of the first block."""
     searcher = index._index.searcher()
     built = build_query(index._index.schema, searcher, user_id=1, parsed=parse_query(q))
-    return [i for i, _ in ranked_page(searcher, built, limit=51, after=None)]
+    return [i for i, _ in top_hits(searcher, built, limit=51)]
 
 
 def sync_cost(index: SearchIndex, conn: sqlite3.Connection, runs: int) -> dict:
@@ -208,7 +208,7 @@ def study(source: Path, meta: dict, work: Path, runs: int) -> dict:
         "fts5_today": lambda q: sql_search(fts, TODAY_SQL, q),
         "fts5_per_user_table": lambda q: sql_search(fts, PER_USER_SQL, q),
         "fts5_owner_column": lambda q: sql_search(fts, OWNER_SQL, q, owner=True),
-        "tantivy_per_field_bm25_only": lambda q: tantivy_unranked(index, q),
+        "tantivy_no_rerank": lambda q: tantivy_unranked(index, q),
         "tantivy": lambda q: tantivy_search(index, conn, q),
         "tantivy+fetch_rows": lambda q: tantivy_search(index, conn, q, fetch=True),
     }
@@ -220,7 +220,7 @@ def study(source: Path, meta: dict, work: Path, runs: int) -> dict:
     queries = overlap_queries(meta)
     today = {q: engines["fts5_today"](q) for q in queries}
     overlaps = {name: {q: overlap(engines[name](q), today[q]) for q in queries}
-                for name in ("fts5_per_user_table", "fts5_owner_column", "tantivy_per_field_bm25_only", "tantivy")}
+                for name in ("fts5_per_user_table", "fts5_owner_column", "tantivy_no_rerank", "tantivy")}
     matches = {q: len(sql_search(fts, TODAY_SQL.replace("LIMIT 51", ""), q)) for q in timing_queries(meta).values()}
     return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": runs, "queries": timing_queries(meta),
             "matches_for_user": matches, "cpu_ms": timing, "overlap_top10": overlaps,

@@ -1,57 +1,64 @@
 """The search language (common.search's ParsedQuery) as a tantivy query, and one ranked page of ids.
 
-Matching follows the FTS5 MATCH the SQL search builds: every word or "phrase" must occur in one of
-the four fields, a prefix* matches words that start with it, -exclusions and #tags filter. Ranking is
-BM25 per field, summed with the SQL search's column weights: bm25-like, not equal to FTS5's numbers.
+Matching follows the FTS5 MATCH the SQL search builds: every word or "phrase" must occur within one
+column, a prefix* matches words that start with it, -exclusions and #tags filter. Everything runs on
+the "text" field, where each column stands as often as its bm25 weight, so tantivy's own BM25 order is
+close to FTS5's; rerank.py then orders the blocks a page shows exactly as FTS5 would.
 """
 
 from __future__ import annotations
 
+import math
+
 import tantivy
 
 from common.search import ParsedQuery, Term
-from common.searchindex.schema import FIELDS, WEIGHTS, analyzer, fold_tag
+from common.searchindex.schema import analyzer, fold_tag
 
 Should, Must, MustNot = tantivy.Occur.Should, tantivy.Occur.Must, tantivy.Occur.MustNot
 _WORDS = analyzer()
-# A prefix matches every word that starts with it; the most frequent expansions give it a score.
-PREFIX_SCORED_TERMS = 16
+# Up to this many words a prefix stands for are searched one by one (scored, and skippable by
+# block-max WAND); past it, the prefix matches through a phrase-prefix query and its commonest
+# expansions give the score.
+PREFIX_EXPANSIONS = 64
 
 
-def _field_query(schema: tantivy.Schema, name: str, words: list[str]) -> tantivy.Query:
-    if len(words) == 1:
-        return tantivy.Query.term_query(schema, name, words[0])
-    return tantivy.Query.phrase_query(schema, name, words)
+def _tantivy_idf(rows: int, docs: int) -> float:
+    return math.log(1 + (rows - docs + 0.5) / (docs + 0.5))
 
 
-def _prefix_query(schema: tantivy.Schema, searcher: tantivy.Searcher, name: str,
-                  words: list[str]) -> tantivy.Query:
-    """Matches as FTS5's `"a b" *` does; the phrase prefix alone scores a constant, so the commonest
-    expansions of the last word (or the whole words before it) add a bm25 score on top."""
-    matches = tantivy.Query.phrase_prefix_query(schema, name, words)
+def _prefix(schema: tantivy.Schema, searcher: tantivy.Searcher, words: list[str]) -> tantivy.Query:
+    """`"a b" *` as FTS5 means it. Each expansion is boosted to the idf of the prefix as a whole,
+    as FTS5 counts a prefix as one phrase: a rare expansion must not outrank a common one."""
     if len(words) > 1:
-        scored = _field_query(schema, name, words[:-1])
-    else:
-        expansions = searcher.terms_with_prefix(name, words[0], limit=PREFIX_SCORED_TERMS)
-        if not expansions:
-            return matches
-        scored = tantivy.Query.boolean_query(
-            [(Should, tantivy.Query.term_query(schema, name, term)) for term, _ in expansions])
-    return tantivy.Query.boolean_query([(Must, tantivy.Query.const_score_query(matches, 0.0)),
-                                        (Should, scored)])
+        matching = tantivy.Query.phrase_prefix_query(schema, "text", words)
+        scored = tantivy.Query.phrase_query(schema, "text", words[:-1]) if len(words) > 2 else \
+            tantivy.Query.term_query(schema, "text", words[0])
+        return tantivy.Query.boolean_query([(Must, tantivy.Query.const_score_query(matching, 0.0)),
+                                            (Should, scored)])
+    expansions = searcher.terms_with_prefix("text", words[0], limit=PREFIX_EXPANSIONS + 1)
+    rows = max(searcher.num_docs, 1)
+    whole = _tantivy_idf(rows, min(rows, sum(count for _, count in expansions)))
+    scored = [(Should, tantivy.Query.boost_query(tantivy.Query.term_query(schema, "text", term),
+                                                 whole / _tantivy_idf(rows, count)))
+              for term, count in expansions[:PREFIX_EXPANSIONS]]
+    if len(expansions) <= PREFIX_EXPANSIONS:
+        return tantivy.Query.boolean_query(scored) if scored else tantivy.Query.empty_query()
+    matching = tantivy.Query.phrase_prefix_query(schema, "text", words)
+    return tantivy.Query.boolean_query([(Must, tantivy.Query.const_score_query(matching, 0.0)), *scored])
 
 
 def term_query(schema: tantivy.Schema, searcher: tantivy.Searcher, term: Term) -> tantivy.Query | None:
-    """The term in any of the four fields, each weighted; None when it has no words to look for."""
+    """The term, scored; None when it has no words to look for. "text" holds each column as its own
+    values, with a position gap between values, so a phrase never matches across two columns."""
     words = _WORDS.analyze(term.text)
     if not words:
         return None
-    per_field = []
-    for name in FIELDS:
-        query = (_prefix_query(schema, searcher, name, words) if term.prefix
-                 else _field_query(schema, name, words))
-        per_field.append((Should, tantivy.Query.boost_query(query, WEIGHTS[name])))
-    return tantivy.Query.boolean_query(per_field)
+    if term.prefix:
+        return _prefix(schema, searcher, words)
+    if len(words) == 1:
+        return tantivy.Query.term_query(schema, "text", words[0])
+    return tantivy.Query.phrase_query(schema, "text", words)
 
 
 def _filter(query: tantivy.Query) -> tuple[tantivy.Occur, tantivy.Query]:
@@ -79,24 +86,20 @@ def build_query(schema: tantivy.Schema, searcher: tantivy.Searcher, *, user_id: 
     return tantivy.Query.boolean_query(clauses)
 
 
-def ranked_page(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int,
-                after: tuple[float, int] | None) -> list[tuple[int, float]]:
-    """Up to `limit` (id, score), best first and ties by id, strictly after `after` (score, id).
+def top_hits(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int) -> list[tuple[int, float]]:
+    """The first `limit` (id, tantivy score) in the order (score descending, id ascending).
 
-    tantivy has no "search after", so we fetch a top-n that grows until it holds the page. Hits tied
-    at the top-n's lowest score may continue past it, so that score is only trusted when the top-n
-    held every match."""
-    fetch = limit + max(16, limit // 4)
+    tantivy breaks ties by its own document order, so a top-n cut inside a group of equal scores may
+    hold any of them: the group at the cut is dropped, and the top-n grows until what is left holds
+    `limit` hits or every match."""
+    fetch = 2 * limit + 16  # room for the tie group at the cut: a refetch costs a whole search
     while True:
         hits = searcher.search(query, fetch, count=False).hits
         ids = searcher.fast_field_values("id", [address for _, address in hits])
         ranked = sorted(zip(ids, (score for score, _ in hits)), key=lambda hit: (-hit[1], hit[0]))
-        complete = len(hits) < fetch
-        if not complete:
-            floor = ranked[-1][1]
-            ranked = [hit for hit in ranked if hit[1] > floor]
-        if after is not None:
-            ranked = [hit for hit in ranked if (-hit[1], hit[0]) > (-after[0], after[1])]
-        if complete or len(ranked) >= limit:
+        if len(hits) < fetch:
             return ranked[:limit]
+        trusted = [hit for hit in ranked if hit[1] > ranked[-1][1]]
+        if len(trusted) >= limit:
+            return trusted[:limit]
         fetch *= 4

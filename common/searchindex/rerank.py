@@ -1,8 +1,7 @@
 """FTS5's own bm25, computed for a few candidates, so the order users see is the one they know.
 
-tantivy ranks every match cheaply with its per-field BM25 (block-max WAND skips most of them); that
-order is close to FTS5's but not equal (FTS5 sums the column weights inside one saturation and
-normalises by the whole row's length). So the matches are cut into blocks of BLOCK in tantivy's
+tantivy ranks every match cheaply on its weighted "text" field (block-max WAND skips most of them); that
+order is close to FTS5's but not equal (tantivy's length is the weighted one, rounded to a byte). So the matches are cut into blocks of BLOCK in tantivy's
 order and each block is re-ordered by FTS5's formula (fts5_aux.c, fts5Bm25Function): the first page,
 the one nearly everyone reads, holds exactly FTS5's best BLOCK of the first BLOCK candidates.
 
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 import tantivy
 
 from common.search import ParsedQuery
-from common.searchindex.query import ranked_page
+from common.searchindex.query import top_hits
 from common.searchindex.schema import FIELDS, WEIGHTS, analyzer
 
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
@@ -48,11 +47,11 @@ def _idf(rows: int, hits: int) -> float:
 
 def _rows_with(searcher: tantivy.Searcher, words: list[str], prefix: bool) -> int:
     """Rows holding the phrase in any column, as FTS5 counts them; for a phrase or a prefix, the
-    bound the "all" field's term statistics give (FTS5 counts them exactly, at the cost of a scan)."""
+    bound the "text" field's term statistics give (FTS5 counts them exactly, at the cost of a scan)."""
     if prefix:
-        found = sum(count for _, count in searcher.terms_with_prefix("all", words[-1], limit=1000))
-        return min([found, *(searcher.doc_freq("all", w) for w in words[:-1])])
-    return min(searcher.doc_freq("all", w) for w in words)
+        found = sum(count for _, count in searcher.terms_with_prefix("text", words[-1], limit=1000))
+        return min([found, *(searcher.doc_freq("text", w) for w in words[:-1])])
+    return min(searcher.doc_freq("text", w) for w in words)
 
 
 def phrases(searcher: tantivy.Searcher, parsed: ParsedQuery) -> list[Phrase]:
@@ -66,14 +65,16 @@ def phrases(searcher: tantivy.Searcher, parsed: ParsedQuery) -> list[Phrase]:
 
 
 def _count(tokens: list[str], phrase: Phrase) -> int:
-    words, n = phrase.words, len(phrase.words)
-    if n == 1 and not phrase.prefix:
-        return tokens.count(words[0])
+    """How often the phrase occurs in one column's words (its last word as a prefix, for `*`)."""
+    words, prefix = phrase.words, phrase.prefix
+    if len(words) == 1:
+        return sum(1 for token in tokens if token.startswith(words[0])) if prefix else tokens.count(words[0])
+    last, body, n = words[-1], list(words[:-1]), len(words)
     hits = 0
-    for start in range(len(tokens) - n + 1):
-        if tokens[start:start + n - 1] == list(words[:-1]):
-            last = tokens[start + n - 1]
-            hits += last.startswith(words[-1]) if phrase.prefix else last == words[-1]
+    for start in [i for i, token in enumerate(tokens[:len(tokens) - n + 1]) if token == words[0]]:
+        end = tokens[start + n - 1]
+        if tokens[start:start + n - 1] == body and (end.startswith(last) if prefix else end == last):
+            hits += 1
     return hits
 
 
@@ -109,7 +110,7 @@ def exact_page(conn: sqlite3.Connection, searcher: tantivy.Searcher, query: tant
     block = 0 if after is None else block_of(after[0])
     out: list[tuple[int, float]] = []
     while len(out) < limit:
-        candidates = ranked_page(searcher, query, limit=(block + 1) * BLOCK, after=None)
+        candidates = top_hits(searcher, query, limit=(block + 1) * BLOCK)
         chunk = [bookmark_id for bookmark_id, _ in candidates[block * BLOCK:]]
         if not chunk:
             break

@@ -33,15 +33,15 @@ _WORDS = analyzer()
 
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    # id is indexed so one bookmark can be deleted by term, and fast so hits map to ids without
+    # id is indexed so a changed bookmark can be deleted by query, and fast so hits map to ids without
     # reading stored documents; nothing is stored: SQLite holds the text.
     builder.add_unsigned_field("id", indexed=True, fast=True)
     builder.add_unsigned_field("user", indexed=True)
-    for name in FIELDS:
-        builder.add_text_field(name, tokenizer_name=WORDS, index_option="position")
-    # The four texts again, documents only: the number of rows holding a word in any column, which
-    # FTS5's idf counts (per-field document frequencies cannot be added up into it).
-    builder.add_text_field("all", tokenizer_name=WORDS, index_option="basic")
+    # One text field: each column is added as its own value as often as its bm25 weight (the title
+    # ten times), with tantivy's position gap between values. So a word's frequency here is FTS5's
+    # weighted one, its document frequency FTS5's "rows holding it in any column", and a phrase
+    # cannot match across two columns, as in FTS5.
+    builder.add_text_field("text", tokenizer_name=WORDS, index_option="position")
     builder.add_text_field("tags", tokenizer_name="raw", index_option="basic")
     return builder.build()
 
@@ -64,9 +64,10 @@ def document(row: Sequence) -> tuple[tantivy.Document, int]:
     doc.add_unsigned("user", row[1])
     length = 0
     for name, text in zip(FIELDS, row[2:6]):
-        doc.add_text(name, text or "")
-        doc.add_text("all", text or "")
-        length += len(_WORDS.analyze(text or ""))
+        if text:
+            for _ in range(int(WEIGHTS[name])):
+                doc.add_text("text", text)
+            length += len(_WORDS.analyze(text))
     for tag in json.loads(row[6]) if row[6] else ():
         doc.add_text("tags", fold_tag(tag))
     return doc, length

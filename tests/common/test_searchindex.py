@@ -26,7 +26,10 @@ from common.search import parse_query  # noqa: E402
 from common.searchindex import (  # noqa: E402
     LOG_SQL, PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex, SearchIndex, ensure_current, rebuild,
 )
+from common.searchindex import query as query_module  # noqa: E402
+from common.searchindex.query import build_query, top_hits  # noqa: E402
 from common.searchindex.rerank import BLOCK  # noqa: E402
+from common.searchindex.schema import register  # noqa: E402
 from common.searchindex.store import WATERMARK_FILE  # noqa: E402
 
 WORDS = ["heron", "heronry", "hero", "egret", "swan", "swallow", "crane", "cranberry", "owl", "owlet",
@@ -146,6 +149,34 @@ def test_pages_after_a_keyset_continue_exactly_where_the_last_one_ended(conn: sq
         pages.extend(page)
     assert pages == whole
     assert [(-score, i) for i, score in whole] == sorted((-score, i) for i, score in whole)
+
+
+def test_equal_scores_are_ordered_by_id_across_pages(conn: sqlite3.Connection, db: Database, db_path: Path,
+                                                     tmp_path: Path, make_account: Callable) -> None:
+    # 40 identical bookmarks: every cut of tantivy's top-n falls inside one tie group.
+    dave = make_account("dave").user_id
+    with db.write_session() as session:
+        ids = [bookmarks.create_bookmark(session, user_id=dave, url=f"https://same.example/{n}",
+                                         title="osprey")["id"] for n in range(40)]
+    built = rebuild(db_path, tmp_path / "ix")
+    query = parse_query("osprey")
+    first = built.search_ids(conn, user_id=dave, query=query, limit=10)
+    rest = built.search_ids(conn, user_id=dave, query=query, limit=100, after=(first[-1][1], first[-1][0]))
+    assert [i for i, _ in first + rest] == sorted(ids) == sql_ids(db, dave, "osprey")
+    built.close()
+    raw = tantivy.Index.open(str(tmp_path / "ix"))
+    register(raw)
+    searcher = raw.searcher()
+    tantivy_query = build_query(raw.schema, searcher, user_id=dave, parsed=query)
+    assert [i for i, _ in top_hits(searcher, tantivy_query, limit=10)] == sorted(ids)[:10]  # after a refetch
+
+
+def test_a_prefix_with_more_words_than_are_expanded_matches_all_of_them(
+        conn: sqlite3.Connection, db: Database, index: SearchIndex, users: tuple[int, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(query_module, "PREFIX_EXPANSIONS", 1)  # her* stands for heron, heronry, hero
+    for q in ("her*", "her* -swan", "swan her*"):
+        assert sorted(index_ids(conn, index, users[0], q)) == sorted(sql_ids(db, users[0], q)), q
 
 
 def test_a_search_with_no_word_to_rank_by_answers_nothing(conn: sqlite3.Connection, index: SearchIndex, users: tuple[int, int]) -> None:
