@@ -51,17 +51,20 @@ class StrictImportFailed(BadRequest):
 
 def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
                 progress: Progress | None = None) -> ImportResult:
-    with db.write_session() as session:
-        conn = session.connection()
-        job = _ImportJob(conn, user_id=user_id, options=options)
-        # A generator, so it runs on the parser's thread (batches_ahead): validation and URL
-        # normalisation happen there, ahead of the writer.
-        items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags,
-                         now=job.now)
-        with store.roomy_cache(conn), store.deferred_fts(conn) as job.index_text:
-            for batch in batches_ahead(items, size=BATCH):
-                job.add(batch)
+    try:
+        with db.write_session() as session:
+            conn = session.connection()
+            job = _ImportJob(conn, user_id=user_id, options=options)
+            # A generator, so it runs on the parser's thread (batches_ahead): validation and URL
+            # normalisation happen there, ahead of the writer.
+            items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags,
+                             now=job.now)
+            with store.roomy_cache(conn), store.deferred_fts(conn) as job.index_text:
+                for batch in batches_ahead(items, size=BATCH):
+                    job.add(batch)
         return job.result
+    finally:
+        store.give_back_freed_memory()
 
 
 class _ImportJob:
