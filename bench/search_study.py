@@ -16,6 +16,8 @@ import os
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -181,6 +183,48 @@ def concurrent_latency(index: SearchIndex, db_path: Path, q: str, threads: int, 
     return {"p50_ms": latencies[len(latencies) // 2], "p99_ms": latencies[int(len(latencies) * 0.99)]}
 
 
+def fts5_scores(conn: sqlite3.Connection, q: str, ids: list[int]) -> list[float]:
+    """FTS5's own bm25 (positive: higher is better) for these rows, in their order."""
+    sql = (f"SELECT rowid, -bm25(bookmarks_fts, 10.0, 4.0, 2.0, 1.0) FROM bookmarks_fts"
+           f" WHERE bookmarks_fts MATCH ? AND rowid IN ({','.join(str(int(i)) for i in ids)})")
+    found = dict(conn.execute(sql, (parse_query(q).include_match(),)).fetchall())
+    return [found.get(i, 0.0) for i in ids]
+
+
+def score_kept(conn: sqlite3.Connection, q: str, ranked: list[int], today: list[int]) -> float:
+    """Sum of FTS5's scores of our top-10 over the sum of FTS5's own top-10: 1.0 when the ten we show
+    are as good by today's measure as the ten today shows, even if near-equal ones swap places."""
+    best = sum(fts5_scores(conn, q, today[:10]))
+    return sum(fts5_scores(conn, q, ranked[:10])) / best if best else 1.0
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_probe(work: Path, word: str) -> dict:
+    """What kura-api's process would carry: the index opened (no rebuild), searches, then syncs
+    (which open the writer and keep it)."""
+    out = {"imported": rss_mb()}
+    conn = sqlite3.connect(work / "tantivy" / "kura.db", isolation_level=None)
+    index = SearchIndex.open(work / "tantivy" / "search-index")
+    out["opened"] = rss_mb()
+    for _ in range(200):
+        tantivy_search(index, conn, word)
+    out["after_200_searches"] = rss_mb()
+    sync_cost(index, conn, 20)
+    out["after_20_syncs"] = rss_mb()
+    return out
+
+
+def rss_in_a_fresh_process(work: Path, word: str) -> dict:
+    command = [sys.executable, "-m", "bench.search_study", "--work", str(work), "--rss-probe", word]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
 def overlap(ranked: list[int], today: list[int]) -> float:
     top = today[:10]
     return len(set(ranked[:10]) & set(top)) / len(top) if top else 1.0
@@ -192,7 +236,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("KURA_BENCH_CACHE", "/var/tmp/kura-bench")))
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/kura-study"))
     parser.add_argument("--out", type=Path, default=Path("bench/search_study.json"))
+    parser.add_argument("--rss-probe", metavar="WORD", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_probe:
+        print(json.dumps(rss_probe(args.work, args.rss_probe)))
+        return
     source, meta = datagen.cached(datagen.Spec(), args.cache)
     result = study(source, meta, args.work, args.runs)
     args.out.write_text(json.dumps(result, indent=1))
@@ -221,13 +269,17 @@ def study(source: Path, meta: dict, work: Path, runs: int) -> dict:
     today = {q: engines["fts5_today"](q) for q in queries}
     overlaps = {name: {q: overlap(engines[name](q), today[q]) for q in queries}
                 for name in ("fts5_per_user_table", "fts5_owner_column", "tantivy_no_rerank", "tantivy")}
+    kept = {name: {q: score_kept(fts, q, engines[name](q), today[q]) for q in queries}
+            for name in ("tantivy_no_rerank", "tantivy")}
     matches = {q: len(sql_search(fts, TODAY_SQL.replace("LIMIT 51", ""), q)) for q in timing_queries(meta).values()}
+    sync = sync_cost(index, conn, 20)
+    latency = concurrent_latency(index, work / "tantivy" / "kura.db", common, 4, 250)
+    index.close()  # releases the writer: the probe below syncs in its own process
     return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": runs, "queries": timing_queries(meta),
-            "matches_for_user": matches, "cpu_ms": timing, "overlap_top10": overlaps,
+            "matches_for_user": matches, "cpu_ms": timing, "overlap_top10": overlaps, "fts5_score_kept_top10": kept,
             "build": {**fts_build, "fts5_today": {"bytes": fts_index_bytes(fts)}, "tantivy": tantivy_build},
-            "tantivy_sync_one_change": sync_cost(index, conn, 20),
-            "tantivy_4_threads_common": concurrent_latency(index, work / "tantivy" / "kura.db", common, 4, 250),
-            "loadavg": os.getloadavg()}
+            "tantivy_sync_one_change": sync, "tantivy_4_threads_common": latency,
+            "rss_mb": rss_in_a_fresh_process(work, common), "loadavg": os.getloadavg()}
 
 
 def render(result: dict) -> str:
@@ -240,7 +292,12 @@ def render(result: dict) -> str:
         values = list(per_query.values())
         lines.append(f"\ntop-10 overlap with today, {name}: mean {statistics.mean(values):.2f},"
                      f" min {min(values):.2f} over {len(values)} queries")
+    for name, per_query in result["fts5_score_kept_top10"].items():
+        values = list(per_query.values())
+        lines.append(f"FTS5 score kept in the top 10, {name}: mean {statistics.mean(values):.4f},"
+                     f" min {min(values):.4f}")
     lines.append(f"\nbuild: {json.dumps(result['build'])}")
+    lines.append(f"RSS MB: {result['rss_mb']}")
     lines.append(f"sync one change: {result['tantivy_sync_one_change']}")
     lines.append(f"4 threads, common word: {result['tantivy_4_threads_common']}; loadavg {result['loadavg']}")
     return "\n".join(lines)
