@@ -7,7 +7,8 @@ up at startup by `ensure_current`, and kept current after each commit by `LiveIn
 
 from common.searchindex.live import LiveIndex
 from common.searchindex.sql import LOG_DOWNGRADE_SQL, LOG_SQL, PRUNE_SQL
-from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark, ensure_current, rebuild
+from common.searchindex.build import ensure_current, rebuild
+from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 __all__ = ["LOG_DOWNGRADE_SQL", "LOG_SQL", "PRUNE_SQL", "IndexBusy", "IndexUnusable", "LiveIndex", "SearchIndex",
            "Watermark", "ensure_current", "rebuild"]

@@ -16,7 +16,8 @@ from pathlib import Path
 from loguru import logger
 
 from common.search import ParsedQuery
-from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, ensure_current, rebuild
+from common.searchindex.build import ensure_current, rebuild
+from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex
 
 CATCH_UP_WAIT_S = 0.5
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -22,13 +21,14 @@ from common.search import ParsedQuery
 from common.searchindex import sql
 from common.searchindex.query import build_query
 from common.searchindex.rerank import exact_page, phrases
-from common.searchindex.schema import SCHEMA_VERSION, build_schema, document, register
+from common.searchindex.schema import SCHEMA_VERSION, document, register
 
 WATERMARK_FILE = "watermark.json"
 # tantivy's floor is a few MB per indexing thread; a sync adds a handful of documents, so the API
 # process keeps this little resident. A rebuild gets more, for fewer intermediate segments.
 SYNC_HEAP_BYTES = 15_000_000
 REBUILD_HEAP_BYTES = 64_000_000
+SYNC_CHUNK = 2000
 
 
 class IndexUnusable(Exception):
@@ -65,13 +65,13 @@ def read_watermark(index_dir: Path) -> tuple[Watermark, int]:
         raise IndexUnusable(f"search index has no readable watermark: {exc}") from None
 
 
-def _write_watermark(index_dir: Path, mark: Watermark, tokens: int) -> None:
+def write_watermark(index_dir: Path, mark: Watermark, tokens: int) -> None:
     temp = index_dir / f".{WATERMARK_FILE}.tmp"
     temp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": mark.seq, "nonce": mark.nonce, "tokens": tokens}))
     os.replace(temp, index_dir / WATERMARK_FILE)
 
 
-def _head(conn: sqlite3.Connection) -> Watermark:
+def head_of(conn: sqlite3.Connection) -> Watermark:
     row = conn.execute(sql.HEAD_SQL).fetchone()
     if row is None:
         raise IndexUnusable("search_log is empty: the migration's sentinel row is missing")
@@ -121,41 +121,54 @@ class SearchIndex:
 
     def sync(self, conn: sqlite3.Connection) -> int:
         """Apply every logged change since the watermark; the number of bookmarks re-indexed.
-        Raises IndexUnusable when the database is not the one this index follows."""
+        `conn` must be outside a transaction. Raises IndexUnusable when the database is not the one
+        this index follows."""
         with self._lock:
             conn.execute("BEGIN")  # one snapshot: the log's head and the rows it points at agree
             try:
                 if not recognises(conn, self._mark):
                     raise IndexUnusable("search index was built from another database (or a pruned log)")
-                head = _head(conn)
+                head = head_of(conn)
                 if head.seq == self._mark.seq:
                     return 0
                 changed = [row[0] for row in conn.execute(sql.CHANGED_SQL, (self._mark.seq, head.seq))]
-                rows = conn.execute(sql.DOCS_BY_ID_SQL, (json.dumps(changed),)).fetchall()
+                added = self._stage(conn, changed)
+            except BaseException:
+                if self._writer is not None:
+                    self._writer.rollback()  # nothing half-staged reaches the next commit
+                raise
             finally:
                 conn.execute("COMMIT")
-            self._apply(changed, rows, head)
+            self._publish(head, *added)
             return len(changed)
 
-    def _apply(self, changed: list[int], rows: list, head: Watermark) -> None:
+    def _stage(self, conn: sqlite3.Connection, changed: list[int]) -> tuple[int, int]:
+        """Delete and re-add the changed bookmarks in the writer, a chunk at a time (a 100k-bookmark
+        import arrives as one backlog); (documents, words) added."""
         if self._writer is None:  # kept open: the lock says "this process keeps the index current"
             self._writer = open_writer(self._index, SYNC_HEAP_BYTES)
-        # By query, not by term: delete_documents_by_term takes a Python int as i64, which never
-        # equals the u64 id field's terms, so it would silently delete nothing.
-        self._writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, "id", changed))
-        added = 0
-        for row in rows:
-            doc, length = document(row)
-            self._writer.add_document(doc)
-            added += length
+        documents = words = 0
+        for start in range(0, len(changed), SYNC_CHUNK):
+            chunk = changed[start:start + SYNC_CHUNK]
+            # By query, not by term: delete_documents_by_term takes a Python int as i64, which never
+            # equals the u64 id field's terms, so it would silently delete nothing.
+            self._writer.delete_documents_by_query(tantivy.Query.term_set_query(self._schema, "id", chunk))
+            for row in conn.execute(sql.DOCS_BY_ID_SQL, (json.dumps(chunk),)):
+                doc, length = document(row)
+                self._writer.add_document(doc)
+                documents, words = documents + 1, words + length
+        return documents, words
+
+    def _publish(self, head: Watermark, documents: int, words: int) -> None:
+        assert self._writer is not None
         before, avgdl = self._searcher.num_docs, self.avgdl
         self._writer.commit()
         self._index.reload()
         self._searcher = self._index.searcher()
         # The replaced versions' lengths are not known any more: count them at the average.
-        removed = before + len(rows) - self._searcher.num_docs
-        self._tokens = max(0, round(self._tokens + added - removed * avgdl))
-        _write_watermark(self.index_dir, head, self._tokens)
+        removed = before + documents - self._searcher.num_docs
+        self._tokens = max(0, round(self._tokens + words - removed * avgdl))
+        write_watermark(self.index_dir, head, self._tokens)  # only after the commit: see the docstring
         self._mark = head
 
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
@@ -177,70 +190,3 @@ class SearchIndex:
             if self._writer is not None:
                 self._writer.wait_merging_threads()
                 self._writer = None
-
-
-def _hold_lock(index_dir: Path) -> tantivy.IndexWriter | None:
-    """The old index's writer lock, held through a rebuild so it never swaps out the files a running
-    kura-api writes to (IndexBusy instead). An index that cannot be opened has no one to protect."""
-    try:
-        return open_writer(tantivy.Index.open(str(index_dir)), SYNC_HEAP_BYTES)
-    except ValueError:
-        return None
-
-
-def rebuild(db_path: Path, index_dir: Path) -> SearchIndex:
-    """A fresh index of every bookmark, built beside the old one and moved into its place."""
-    old_lock = _hold_lock(index_dir)
-    _build(db_path, index_dir)
-    del old_lock  # dropping the writer releases the old directory's lock
-    return SearchIndex.open(index_dir)
-
-
-def _build(db_path: Path, index_dir: Path) -> None:
-    building = index_dir.with_name(f".{index_dir.name}.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    index = tantivy.Index(build_schema(), path=str(building))
-    register(index)
-    writer = index.writer(heap_size=REBUILD_HEAP_BYTES, num_threads=1)
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
-    try:
-        conn.execute("BEGIN")  # the watermark and the rows come from one snapshot
-        head = _head(conn)
-        tokens = 0
-        for row in conn.execute(sql.DOCS_SQL):
-            doc, length = document(row)
-            writer.add_document(doc)
-            tokens += length
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    writer.commit()
-    writer.wait_merging_threads()
-    _write_watermark(building, head, tokens)
-    _replace_dir(building, index_dir)
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    # Two renames, not one: a crash between them leaves no index at `target`, which the next start
-    # sees as missing and rebuilds; never a half-written one.
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def ensure_current(db_path: Path, index_dir: Path) -> SearchIndex:
-    """At startup: open the index, rebuild it if missing, unusable or foreign, then catch it up."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
-    try:
-        try:
-            index = SearchIndex.open(index_dir)
-            index.sync(conn)
-        except IndexUnusable:
-            index = rebuild(db_path, index_dir)
-            index.sync(conn)  # writes committed while it was being built
-        return index
-    finally:
-        conn.close()

@@ -7,6 +7,7 @@ FTS5 search in common.listing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
 import shutil
@@ -27,6 +28,7 @@ from common.searchindex import (  # noqa: E402
     LOG_SQL, PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex, SearchIndex, ensure_current, rebuild,
 )
 from common.searchindex import query as query_module  # noqa: E402
+from common.searchindex import store  # noqa: E402
 from common.searchindex.query import build_query, top_hits  # noqa: E402
 from common.searchindex.rerank import BLOCK  # noqa: E402
 from common.searchindex.schema import register  # noqa: E402
@@ -324,6 +326,30 @@ def test_a_rebuild_does_not_swap_an_index_another_writer_holds(
     rebuild(db_path, index.index_dir).close()
 
 
+def test_a_large_backlog_is_applied_in_chunks(conn: sqlite3.Connection, db: Database, index: SearchIndex,
+                                             users: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "SYNC_CHUNK", 7)  # as a 100k-bookmark import meets SYNC_CHUNK
+    _change_everything(db, users[0])
+    _add(db, users[1], 30, seed=15)
+    assert index.sync(conn) > 30
+    assert_same_as_sql(db, conn, index, users)
+
+
+def test_one_rebuild_at_a_time_and_a_killed_ones_leftovers_are_removed(
+        db_path: Path, users: tuple[int, int], tmp_path: Path) -> None:
+    target = tmp_path / "search-index"
+    leftovers = [tmp_path / ".search-index.building-99999", tmp_path / ".search-index.old-99999"]
+    for leftover in leftovers:
+        leftover.mkdir()
+    with open(tmp_path / ".search-index.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # another rebuild is running
+        with pytest.raises(IndexBusy):
+            rebuild(db_path, target)
+    assert all(leftover.exists() for leftover in leftovers)  # not removed under another's lock
+    rebuild(db_path, target).close()
+    assert not any(leftover.exists() for leftover in leftovers)
+
+
 def test_the_live_index_finds_a_write_at_the_next_search(db: Database, db_path: Path, conn: sqlite3.Connection,
                                                          users: tuple[int, int], tmp_path: Path) -> None:
     live = LiveIndex(db_path, tmp_path / "live")
@@ -337,6 +363,24 @@ def test_the_live_index_finds_a_write_at_the_next_search(db: Database, db_path: 
         found = live.search_ids(conn, user_id=users[0], query=parse_query("heron"), limit=10_000)
         assert sorted(i for i, _ in found) == sorted(sql_ids(db, users[0], "heron"))
     finally:
+        live.stop()
+
+
+def test_the_live_index_answers_from_its_last_commit_while_another_writer_holds_the_index(
+        conn: sqlite3.Connection, db: Database, db_path: Path, users: tuple[int, int], tmp_path: Path) -> None:
+    live = LiveIndex(db_path, tmp_path / "live")
+    live.start()
+    other = SearchIndex.open(tmp_path / "live")
+    try:
+        _add(db, users[0], 1, seed=16)
+        other.sync(conn)  # `other` now holds the writer's lock, as a second process would
+        _change_everything(db, users[0])
+        assert live.search_ids(conn, user_id=users[0], query=parse_query("albatross"), limit=10) == []
+        other.close()
+        found = live.search_ids(conn, user_id=users[0], query=parse_query("albatross"), limit=10)
+        assert sorted(i for i, _ in found) == sorted(sql_ids(db, users[0], "albatross"))
+    finally:
+        other.close()
         live.stop()
 
 
