@@ -1,13 +1,13 @@
 """A derived full-text index for search (tantivy), so a common word costs under a millisecond.
 
 SQLite stays the only source of truth: the index is rebuilt from it by `rebuild`, checked and caught
-up at startup by `ensure_current`, and kept current after each commit by `LiveIndex` (its thread runs
-`SearchIndex.sync`, which reads the trigger-fed `search_log` (see sql.LOG_SQL, for a migration)).
+up at startup by `ensure_current`, and kept current after each commit by `LiveIndex`, whose thread
+runs `SearchIndex.sync` over the trigger-fed `search_log` (sql.LOG_SQL belongs in a migration).
 """
 
+from common.searchindex.build import ensure_current, rebuild
 from common.searchindex.live import LiveIndex
 from common.searchindex.sql import LOG_DOWNGRADE_SQL, LOG_SQL, PRUNE_SQL
-from common.searchindex.build import ensure_current, rebuild
 from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 __all__ = ["LOG_DOWNGRADE_SQL", "LOG_SQL", "PRUNE_SQL", "IndexBusy", "IndexUnusable", "LiveIndex", "SearchIndex",
