@@ -146,3 +146,39 @@ def test_each_kind_of_bad_file_is_refused_saying_why(data: bytes, message: str, 
     assert message in caught.value.message
     assert caught.value.line == line
     assert caught.value.status == 400
+
+
+TRICKY = "\n".join([
+    "<!DOCTYPE NETSCAPE-Bookmark-file-1>", "<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=UTF-8\">",
+    "<DL><p>", '<DT><H3 ADD_DATE="5" PERSONAL_TOOLBAR_FOLDER="true">Bar &amp; more</H3>', "<DL><p>",
+    "<DT><A HREF='https://single.example/' ADD_DATE=7>single quotes, bare value</A>",
+    '<DT><A HREF="https://gt.example/?a>b" TOREAD>a &gt; in the value, a bare flag</A>',
+    '<DT><A\n  HREF="https://lines.example/"\n  TAGS="x,y">a tag across lines</A>',
+    '<dt><a href="https://lower.example/?a=1&amp;b=2" tags="Caf&eacute;" private="0">lower case</a>',
+    '<DT><A HREF="https://empty.example/" TAGS="" LAST_MODIFIED="">empty values</A >',
+    "<DD>a description with <b>bold</b> &amp; an entity",
+    '<DT><A HREF="https://slash.example/" ADD_DATE="9" />self-closed<//A>',
+    "<script>var s = '<DT><A HREF=\"https://script.example/\">not a link</A></DL>';</script>",
+    '<DT><A HREF="https://after.example/">still in the folder after the script</A>',
+    "</DL><p>", "</DL><p>",
+])
+
+
+def test_the_fast_tag_paths_read_exactly_what_html_parser_reads(monkeypatch) -> None:
+    from html.parser import HTMLParser
+
+    from common.transfer.netscape import NetscapeParser
+
+    # Past the reader's 64 KiB chunk, so tags also straddle the points where text is fed.
+    many = "".join(f'<DT><A HREF="https://m{i}.example/" ADD_DATE="{i}" TAGS="t{i % 7}">m &amp; {i}</A>\n'
+                   f"<DD>d{i}\n" for i in range(2500))
+    documents = [(FIXTURES / name).read_bytes() for name in ("firefox.html", "chrome.html", "safari.html",
+                                                             "pocket.html")]
+    documents += [TRICKY.encode(), TRICKY.replace("</DL><p>\n</DL><p>", many + "</DL></DL>").encode()]
+    fast = [items_of(data) for data in documents]
+    monkeypatch.setattr(NetscapeParser, "parse_starttag", HTMLParser.parse_starttag)
+    monkeypatch.setattr(NetscapeParser, "parse_endtag", HTMLParser.parse_endtag)
+    stock = [items_of(data) for data in documents]
+    assert fast == stock
+    assert len(entries(fast[-1])) == 2500 + 7
+    assert entries(fast[-2])["https://after.example/"].folder == ("Bar & more",)
