@@ -12,6 +12,7 @@ from api.responses import ORJSONResponse
 
 from api.auth import Authenticator, FailureLimiter
 from api.errors import install_error_handlers
+from api.hot import HotReads
 from api.middleware import install_middleware, name_route
 from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
@@ -36,7 +37,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.tx.close()
 
 
-def create_app(settings: Settings, db: Database) -> FastAPI:
+def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> FastAPI:
+    """The API. `hot_reads=False` leaves every request to the FastAPI routes (tests compare the two)."""
     app = FastAPI(
         lifespan=_lifespan,
         title="Kura",
@@ -54,6 +56,8 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         app.state.tx, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
     )
     install_error_handlers(app)
+    if hot_reads:
+        app.add_middleware(HotReads, state=app.state)  # innermost: ETag, gzip and timing wrap it too
     install_middleware(app, settings)
     install_request_metrics(app)  # outermost, so it times everything the client waits for
     app.include_router(root_router)

@@ -47,6 +47,10 @@ class FailureLimiter:
             fails.popleft()
         return fails
 
+    def blocked(self, client: str) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= self.limit
+
     def check(self, client: str) -> None:
         with self._lock:
             fails = self._recent(client, time.monotonic())
@@ -98,6 +102,22 @@ class Authenticator:
             self.limiter.fail(client)
             message = "missing or malformed Authorization header" if token is None else "invalid or revoked token"
             raise Unauthorized(message + " (send `Authorization: Bearer <token>`)")
+        await self._used(principal)
+        return principal
+
+    async def known(self, request: Request) -> Principal | None:
+        """The caller when everything is in order, else None with nothing counted or raised: the hot
+        reads (api/hot.py) then hand the request to the full path, which answers 401/429 itself."""
+        client = request.client.host if request.client else "unknown"
+        token = bearer_token(request)
+        if token is None or self.limiter.blocked(client):
+            return None
+        principal = self._lookup(token)
+        if principal is not None:
+            await self._used(principal)
+        return principal
+
+    async def _used(self, principal: Principal) -> None:
         if self._touch_due(principal.token_id):
             if self.tx.writer.locked():
                 task = asyncio.create_task(self._touch(principal.token_id))
@@ -105,7 +125,6 @@ class Authenticator:
                 task.add_done_callback(self._background.discard)
             else:
                 await self._touch(principal.token_id)
-        return principal
 
     def _lookup(self, token: str) -> Principal | None:
         with storage_errors(self.db.health.failed):

@@ -57,11 +57,20 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def kura_error_response(exc: KuraError) -> ORJSONResponse:
+    return error_response(exc.status, exc.message, code=exc.code, details=exc.details,
+                          headers=getattr(exc, "headers", None))
+
+
+def unexpected_error_response(method: str, path: str, exc: Exception) -> ORJSONResponse:
+    logger.opt(exception=exc).error("unhandled error on {} {}", method, path)
+    return error_response(500, "internal error; the server log has the details")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KuraError)
     async def _kura(_: Request, exc: KuraError) -> ORJSONResponse:
-        return error_response(exc.status, exc.message, code=exc.code, details=exc.details,
-                              headers=getattr(exc, "headers", None))
+        return kura_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:
@@ -77,5 +86,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
-        logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
-        return error_response(500, "internal error; the server log has the details")
+        return unexpected_error_response(request.method, request.url.path, exc)

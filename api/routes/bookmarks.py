@@ -11,6 +11,7 @@ from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
 from api.responses import ORJSONResponse, shaped
 from api.schemas import StrictModel
+from api.transactions import Transactions
 from api.schemas_resources import Deleted, Id, Name, PathId, TagList
 from common import bookmarks, listing
 from common.bookmarks import BULK_MAX, BulkAction
@@ -109,7 +110,8 @@ class SearchParams(ListParams):
     sort: Sort = "relevance"
 
 
-async def _page(tx: TxDep, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
+async def read_page(tx: Transactions, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
+    """A list or search page: the route's body, and api/hot.py's."""
     options = params.model_dump(exclude={"limit"})
     return shaped(await tx.read(listing.list_bookmarks, user_id=user_id,
                                 limit=min(params.limit, settings.list_limit_max), **options))
@@ -119,14 +121,14 @@ async def _page(tx: TxDep, settings: Settings, user_id: int, params: ListParams)
             responses=responses(400, 401, 422, 429))
 async def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, tx: TxDep,
                          settings: SettingsDep) -> ORJSONResponse:
-    return await _page(tx, settings, user.user_id, params)
+    return await read_page(tx, settings, user.user_id, params)
 
 
 @search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
                    responses=responses(400, 401, 422, 429))
 async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx: TxDep,
                  settings: SettingsDep) -> ORJSONResponse:
-    return await _page(tx, settings, user.user_id, params)
+    return await read_page(tx, settings, user.user_id, params)
 
 
 @router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
