@@ -8,7 +8,6 @@ times already as the API's ISO 8601 text, so Python only assembles dicts for orj
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from common.models import Bookmark
 from common.ownership import not_found
+from common.tags import tag_key
 
 
 def iso_utc(column: str) -> str:
@@ -39,18 +39,11 @@ COLUMNS = (
 )
 ONE = f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id = ? AND bookmarks.user_id = ?"
 
-_NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _nocase(name: str) -> str:
-    return name.translate(_NOCASE)
-
-
 def to_dicts(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """API-shaped bookmarks for rows that start with COLUMNS."""
     return [
         {"id": r[0], "url": r[1], "title": r[2], "description": r[3], "notes": r[4],
-         "tags": sorted(orjson.loads(r[11]), key=_nocase), "collection": r[8], "unread": bool(r[5]),
+         "tags": sorted(orjson.loads(r[11]), key=tag_key), "collection": r[8], "unread": bool(r[5]),
          "archived": bool(r[6]), "private": bool(r[7]), "created": r[9], "modified": r[10]}
         for r in rows
     ]

@@ -7,7 +7,7 @@ from collections.abc import Collection as Sized
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -41,13 +41,24 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
 
 
 def ensure_tags(session: Session, *, user_id: int, names: Sized[str]) -> list[int]:
-    """Ids of the caller's tags with these names, creating the missing ones (names already cleaned)."""
+    """Ids of the caller's tags with these names, creating the missing ones (names already cleaned).
+    Plain SQL text: every create and tag change runs it."""
     if not names:
         return []
-    session.execute(
-        sqlite_insert(Tag).values([{"user_id": user_id, "name": n} for n in names]).on_conflict_do_nothing()
-    )
-    return list(session.scalars(select(Tag.id).where(Tag.user_id == user_id, Tag.name.in_(list(names)))))
+    conn, marks = session.connection(), ", ".join("?" * len(names))
+    rows = [(user_id, name) for name in names]
+    conn.exec_driver_sql(f"INSERT INTO tags (user_id, name) VALUES {', '.join(['(?, ?)'] * len(rows))} "
+                         "ON CONFLICT DO NOTHING", tuple(v for row in rows for v in row))
+    found = conn.exec_driver_sql(f"SELECT id FROM tags WHERE user_id = ? AND name IN ({marks})", (user_id, *names))
+    return [row[0] for row in found]
+
+
+def link_tags(session: Session, *, bookmark_id: int, tag_ids: Sized[int]) -> None:
+    """Links for a bookmark that has none yet (a new one), in one statement."""
+    if tag_ids:
+        session.connection().exec_driver_sql(
+            f"INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES {', '.join(['(?, ?)'] * len(tag_ids))}",
+            tuple(v for tag_id in tag_ids for v in (bookmark_id, tag_id)))
 
 
 def touch_tagged(session: Session, *, tag_id: int) -> None:
@@ -59,8 +70,7 @@ def touch_tagged(session: Session, *, tag_id: int) -> None:
 def set_bookmark_tags(session: Session, *, user_id: int, bookmark_id: int, names: Iterable[str]) -> None:
     tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
     session.execute(delete(BookmarkTag).where(BookmarkTag.bookmark_id == bookmark_id))
-    if tag_ids:
-        session.execute(insert(BookmarkTag), [{"bookmark_id": bookmark_id, "tag_id": t} for t in tag_ids])
+    link_tags(session, bookmark_id=bookmark_id, tag_ids=tag_ids)
 
 
 def add_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names: Iterable[str]) -> None:
