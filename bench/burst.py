@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import NO_ANSWER, LiveApi, Reply, call, make_token
+from bench.live import NO_ANSWER, LiveApi, Reply, call, make_token
 
 
 @dataclass

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import NO_ANSWER, LiveApi, call, make_token
+from bench.live import NO_ANSWER, LiveApi, call, make_token
 
 CLIENTS = 4
 BOOKMARKS = "/api/v1/bookmarks"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.burst import burst
-from tests.support import LiveApi, call, make_token
+from bench.live import LiveApi, call, make_token
 
 WRITERS = 200
 READYZ_BOUND_S = 1.0  # the bound: "/readyz answers within 1 s throughout"
