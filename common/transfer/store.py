@@ -32,9 +32,7 @@ def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any
         yield values[start:start + size]
 
 
-_EXISTING = text(
-    f"SELECT {', '.join(BOOKMARK_COLUMNS)} FROM bookmarks WHERE user_id = :user_id AND url IN :urls"
-).bindparams(bindparam("urls", expanding=True))
+_EXISTING = f"SELECT {', '.join(BOOKMARK_COLUMNS)} FROM bookmarks WHERE user_id = ? AND url IN "
 
 _IDS = text("SELECT id, url FROM bookmarks WHERE user_id = :user_id AND url IN :urls").bindparams(
     bindparam("urls", expanding=True)
@@ -54,10 +52,12 @@ _TAGS = text("SELECT id, name FROM tags WHERE user_id = :user_id AND name IN :na
 
 
 def existing_bookmarks(conn: Connection, *, user_id: int, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+    # Driver-level SQL: SQLAlchemy would re-render the expanding IN list for every call.
     found: dict[str, dict[str, Any]] = {}
     for part in chunks(urls):
-        for row in conn.execute(_EXISTING, {"user_id": user_id, "urls": list(part)}).mappings():
-            found[row["url"]] = dict(row)
+        sql = f"{_EXISTING}({', '.join('?' * len(part))})"
+        for row in conn.exec_driver_sql(sql, (user_id, *part)):
+            found[row[1]] = dict(zip(BOOKMARK_COLUMNS, row))
     return found
 
 
