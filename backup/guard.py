@@ -16,6 +16,10 @@ from backup.manifest import Manifest
 
 # Tables every Kura database has from the first migration on; without them there is no Kura data.
 REQUIRED_TABLES = ("alembic_version", "users", "bookmarks")
+# The tables that hold what users put into Kura, and the only ones compared: FTS5's shadow tables
+# (bookmarks_fts_data …) shrink whenever the index merges its segments, and the bookkeeping tables
+# (alembic_version, backup_runs, health_probe) say nothing about lost data.
+DATA_TABLES = ("users", "api_tokens", "collections", "tags", "bookmarks", "bookmark_tags")
 # Below this many rows a table is not compared: 3 tags becoming 1 is ordinary use, not a disaster.
 MIN_ROWS = 20
 FORCE_HINT = "nothing was backed up or pruned; `kura-backup run --force` accepts this source"
@@ -53,6 +57,8 @@ def shrink_problem(counts: dict[str, int], previous: Manifest | None, limit_perc
         return None
     lost = []
     for table, before in sorted(previous.row_counts.items()):
+        if table not in DATA_TABLES:
+            continue
         now = counts.get(table, 0)
         if before >= MIN_ROWS and (before - now) * 100 > limit_percent * before:
             lost.append(f"{table} {before:,} -> {now:,}")

@@ -105,6 +105,20 @@ def test_a_threshold_from_the_setting_and_small_tables_let_ordinary_deletions_pa
     assert mailbox[0].messages == []
 
 
+def test_an_fts_index_merging_its_segments_does_not_trip_the_guard(settings: Settings, db: Database) -> None:
+    with db.write_session() as session:  # no merging while we add: one FTS segment per transaction
+        for option, value in (("automerge", 0), ("crisismerge", 1000)):
+            session.connection().exec_driver_sql(
+                f"INSERT INTO bookmarks_fts(bookmarks_fts, rank) VALUES ('{option}', {value})")
+    for _ in range(40):
+        add_bookmarks(db, 1)
+    before = run_job(settings).entry.manifest.row_counts["bookmarks_fts_data"]
+    with db.write_session() as session:
+        session.connection().exec_driver_sql("INSERT INTO bookmarks_fts(bookmarks_fts) VALUES ('optimize')")
+    after = run_job(settings).entry.manifest.row_counts["bookmarks_fts_data"]
+    assert before >= 20 and after * 2 < before  # the shadow table lost over half its rows: no data did
+
+
 def test_force_accepts_a_gutted_source_keeps_it_and_prunes_no_earlier_backup(
     settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
