@@ -68,3 +68,53 @@ def test_another_users_export_holds_none_of_mine(client, alice, bob) -> None:
 def test_an_unknown_format_is_a_422_and_no_token_a_401(client, alice) -> None:
     assert client.get("/api/v1/export?format=csv", headers=alice.headers).status_code == 422
     assert client.get("/api/v1/export").status_code == 401
+
+
+def test_exports_beyond_the_slots_wait_and_then_answer_503_with_retry_after(monkeypatch) -> None:
+    import asyncio
+
+    from api.routes import transfer as routes
+    from common.errors import Unavailable
+
+    monkeypatch.setattr(routes, "EXPORT_WAIT_S", 0.05)
+
+    async def scenario() -> tuple[str, bool]:
+        slots = routes.ExportSlots()
+        releases = [await slots.take() for _ in range(routes.EXPORT_SLOTS)]
+        try:
+            await slots.take()
+            refused = "no"
+        except Unavailable as exc:
+            refused = exc.headers["Retry-After"]
+        releases[0]()
+        await slots.take()  # a freed slot is taken at once
+        return refused, True
+
+    assert asyncio.run(scenario()) == ("5", True)
+
+
+def test_a_slot_is_given_back_when_the_export_ends_or_the_client_leaves() -> None:
+    import asyncio
+
+    from api.routes import transfer as routes
+
+    closed: list[str] = []
+
+    def stream(name: str):  # type: ignore[no-untyped-def]
+        try:
+            yield b"a"
+            yield b"b"
+        finally:
+            closed.append(name)
+
+    async def scenario() -> list[str]:
+        slots = routes.ExportSlots()
+        whole = routes._held(stream("read to the end"), await slots.take())
+        assert [chunk async for chunk in whole] == [b"a", b"b"]
+        left = routes._held(stream("client left"), await slots.take())
+        assert await left.__anext__() == b"a"
+        await left.aclose()
+        return [(await slots.take()) and "taken" for _ in range(routes.EXPORT_SLOTS)]
+
+    assert asyncio.run(scenario()) == ["taken", "taken"]
+    assert closed == ["read to the end", "client left"]
