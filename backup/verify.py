@@ -7,6 +7,7 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import zstandard
 from tqdm import tqdm
@@ -17,6 +18,8 @@ from backup.manifest import Manifest, read_manifest
 from backup.snapshot import newest_bookmark_id, row_counts
 
 CHUNK = 1 << 20
+MMAP_BYTES = 1 << 31  # SQLite's default ceiling; a larger database reads the rest the usual way
+THREADS = 2  # zstd worker threads: level 1 on two cores keeps a 1 GB backup within its time budget
 
 
 def _progress(total: int, desc: str) -> tqdm:  # type: ignore[type-arg]
@@ -32,17 +35,52 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def compress(raw: Path, dest: Path, *, level: int) -> str:
-    """Stream ``raw`` into a zstd file at ``dest``; return the SHA-256 of the raw bytes."""
+class _Hashing:
+    """A file wrapper that hashes every byte passing through read() or write()."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh, self.digest = fh, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.digest.update(data)
+        return data
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def compress(raw: Path, dest: Path, *, level: int, threads: int = THREADS) -> tuple[str, str]:
+    """Stream ``raw`` into a zstd file at ``dest``; return the SHA-256 of the raw and of the packed bytes."""
     digest = hashlib.sha256()
-    cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+    cctx = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=threads)
     with open(raw, "rb") as src, open(dest, "wb") as out, _progress(raw.stat().st_size, "compress") as bar:
-        with cctx.stream_writer(out, closefd=False) as writer:
+        packed = _Hashing(out)
+        with cctx.stream_writer(packed, closefd=False) as writer:  # type: ignore[arg-type]
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 writer.write(chunk)
                 bar.update(len(chunk))
-    return digest.hexdigest()
+    return digest.hexdigest(), packed.digest.hexdigest()
+
+
+def archive_hashes(src: Path) -> tuple[str, str]:
+    """One read of a .zst file: the SHA-256 of its bytes and of what they decompress to (not kept)."""
+    digest = hashlib.sha256()
+    with open(src, "rb") as fh, _progress(src.stat().st_size, "decompress") as bar:
+        packed = _Hashing(fh)
+        reader = zstandard.ZstdDecompressor().stream_reader(packed)  # type: ignore[arg-type]
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            bar.n = fh.tell()
+            bar.refresh()
+        while packed.read(CHUNK):  # bytes after the frame, if any, are part of the file's hash too
+            pass
+    return packed.digest.hexdigest(), digest.hexdigest()
 
 
 def decompress(src: Path, dest: Path) -> str:
@@ -72,6 +110,9 @@ def check_database(path: Path) -> Contents:
     except sqlite3.Error as exc:  # e.g. the copy vanished: a one-line failure, never a traceback
         raise StageError("verify", f"cannot open the unpacked copy {path.name}: {exc}") from exc
     try:
+        # Read through a memory map: a third less time for integrity_check than read() copies. Safe
+        # here because the file is this process's private copy, which nobody truncates under us.
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
         if problems != ["ok"]:
             raise StageError("verify", f"integrity_check failed: {'; '.join(problems[:3])}")
@@ -98,6 +139,27 @@ def check_contents(path: Path, found: Contents, *, expected_counts: dict[str, in
         conn.close()
     if not present:
         raise StageError("verify", f"newest bookmark {newest_id} is missing from the copy")
+
+
+def check_snapshot(raw: Path, *, expected_counts: dict[str, int], newest_id: int | None) -> Contents:
+    """The one full check of a run's copy: integrity_check, then the rows counted at snapshot time."""
+    found = check_database(raw)
+    check_contents(raw, found, expected_counts=expected_counts, newest_id=newest_id)
+    return found
+
+
+def verify_archive(data_path: Path, manifest: Manifest) -> None:
+    """Prove the archive holds exactly the checked snapshot: its SHA-256 re-read from disk, and the
+    SHA-256 of its decompressed stream against the snapshot's. Equal bytes need no second integrity_check."""
+    try:
+        packed_sha, raw_sha = archive_hashes(data_path)
+    except zstandard.ZstdError as exc:
+        raise StageError("verify", f"{data_path.name} does not decompress: {exc}") from exc
+    if packed_sha != manifest.sha256:
+        raise StageError("verify", f"{data_path.name}: SHA-256 mismatch (file {packed_sha[:12]}…, "
+                                   f"manifest {manifest.sha256[:12]}…)")
+    if raw_sha != manifest.raw_sha256:
+        raise StageError("verify", f"{data_path.name}: decompressed data does not match the manifest")
 
 
 def unpack_verified(data_path: Path, manifest: Manifest, dest: Path) -> Contents:

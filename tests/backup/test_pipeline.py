@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -11,7 +12,7 @@ from backup.errors import StageError
 from backup.files import run_lock
 from backup.manifest import list_backups, manifest_path_for
 from backup.pipeline import run_backup
-from backup.verify import verify_file
+from backup.verify import verify_archive, verify_file
 from common import migrate
 from common.db import Database
 from common.settings import Settings
@@ -115,3 +116,18 @@ def test_verify_fails_when_the_copy_lacks_what_the_manifest_promises(
     path.write_text(json.dumps(manifest))
     with pytest.raises(StageError, match=message):
         verify_file(data)
+
+
+def test_a_run_proves_its_archive_by_hash_and_decompression_against_the_checked_snapshot(
+    settings: Settings, db: Database, populated: list[int]
+) -> None:
+    entry = run_backup(settings).entry
+    verify_archive(entry.data_path, entry.manifest)  # what the run itself checked before publishing
+    wrong_raw = dataclasses.replace(entry.manifest, raw_sha256="0" * 64)
+    with pytest.raises(StageError, match="decompressed data does not match the manifest"):
+        verify_archive(entry.data_path, wrong_raw)
+    raw = bytearray(entry.data_path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    entry.data_path.write_bytes(bytes(raw))
+    with pytest.raises(StageError, match="SHA-256 mismatch|does not decompress"):
+        verify_archive(entry.data_path, entry.manifest)
