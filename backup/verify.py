@@ -18,7 +18,11 @@ from backup.manifest import Manifest, read_manifest
 from backup.snapshot import newest_bookmark_id, row_counts
 
 CHUNK = 1 << 20
-MMAP_BYTES = 1 << 31  # SQLite's default ceiling; a larger database reads the rest the usual way
+# The first 256 MiB through a memory map, the rest the usual way: mapped pages count as the process's
+# resident memory, and kura-monitor alerts on that (KURA_ALERT_PROCESS_RSS_MB, 512 by default), so a
+# whole 1 GB file mapped would mail an alert every night for page cache the kernel can reclaim.
+# Measured on 1 GB under load: whole file mapped 16.1 s, 256 MiB 19.8 s, none 20-22 s.
+MMAP_BYTES = 256 << 20
 THREADS = 2  # zstd worker threads: level 1 on two cores keeps a 1 GB backup within its time budget
 
 

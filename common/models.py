@@ -156,7 +156,7 @@ class BackupRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
-    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | interrupted
     stage: Mapped[str | None] = mapped_column(String(64), nullable=True)
     file: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

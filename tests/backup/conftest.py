@@ -1,4 +1,5 @@
-"""Backup fixtures: a database with bookmarks, a real SMTP server on 127.0.0.1, tmpfs mounts."""
+"""Backup fixtures: a database with bookmarks and a real SMTP server on 127.0.0.1 (tmpfs mounts come from
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import email.policy
 import logging
 import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,27 +89,6 @@ def mail_settings(settings: Settings, mailbox: tuple[Mailbox, int]) -> Callable[
 
     return make
 
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
-    """Mount small tmpfs file systems (needs root and mount); skipped where that is impossible."""
-    mounted: list[Path] = []
-
-    def mount(size_bytes: int) -> Path:
-        target = tmp_path / f"tmpfs{len(mounted)}"
-        target.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(target)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-        mounted.append(target)
-        return target
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    yield mount
-    for target in mounted:
-        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from loguru import logger
 
 from backup import runlog
 from backup.errors import StageError
@@ -13,14 +12,6 @@ from common.db import Database, open_database
 from common.settings import Settings
 
 STARTED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def warnings_logged() -> list[str]:
-    lines: list[str] = []
-    handler = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{message}")
-    yield lines
-    logger.remove(handler)
 
 
 def test_a_run_whose_start_was_not_recorded_is_recorded_whole_at_the_end(settings: Settings, db: Database) -> None:
