@@ -47,15 +47,18 @@ def test_compare_skips_figures_only_one_side_has() -> None:
 
 def test_targets_flag_each_missed_limit_and_pass_the_rest() -> None:
     result = {
-        "load": [{"case": "list_newest_50", "connections": 32, **run(400, 20), "ratio": 0.30},
-                 {"case": "create", "connections": 32, **run(300, 60, errors=1)}],
+        "load": [{"case": "list_newest_50", "connections": 32, **run(400, 90), "ratio": 0.29},
+                 {"case": "list_newest_50", "connections": 4, **run(400, 20), "cpu_ms_per_req": 0.8},
+                 {"case": "create", "connections": 4, **run(300, 60, errors=1), "cpu_ms_per_req": 1.5}],
         "api_rss_mb": {"after": 120}, "startup": {"ready_s": 1.6},
-        "backup": {"seconds": 42, "write_p99_ratio": 1.4}, "monitor": {"cpu_percent": 0.2, "rss_mb": 51},
+        "backup": {"seconds": 19, "write_p99_ratio": 1.4}, "monitor": {"cpu_percent": 0.2, "rss_mb": 51},
     }
     verdicts = {check["figure"]: check["ok"] for check in report.check_targets(result)}
     assert verdicts == {
-        "p99 list_newest_50 @32 (ms)": True, "p99 create @32 (ms)": False,
-        "list_newest_50 / ceiling @32": False, "errors under load": False, "API RSS after load (MB)": True,
+        "list_newest_50 CPU ms/req @4": False, "list_newest_50 / ceiling @32": False,
+        "p99 list_newest_50 @4 (ms)": True, "p99 list_newest_50 @32 (ms)": True,
+        "create CPU ms/req @4": True, "p99 create @4 (ms)": False,
+        "errors under load": False, "API RSS after load (MB)": True,
         "backup of 1 GB (s)": True, "write p99 during backup / without": True,
         "monitor CPU (% of one core)": True, "monitor RSS (MB)": False, "API start to READY (s)": False,
     }
@@ -73,8 +76,8 @@ def test_render_shows_the_tables_and_any_failed_section() -> None:
 
 
 def test_markdown_has_a_row_per_endpoint_and_marks_missed_targets() -> None:
-    result = {"load": [{"case": "get_one", "connections": 32, **run(900.0, 30.0), "cpu_ms_per_req": 1.25}]}
+    result = {"load": [{"case": "get_one", "connections": 32, **run(400.0, 30.0), "cpu_ms_per_req": 1.25}]}
     result["targets"] = report.check_targets(result)
     text = report.markdown(result)
-    assert "| get_one | 32 | 900.0 | 7.5 | 15.0 | 30.0 | 60.0 | 0 | 0.9 | 1.25 |" in text
-    assert "| p99 get_one @32 (ms) | 30.0 | <= 25 | **missed** |" in text
+    assert "| get_one | 32 | 400.0 | 7.5 | 15.0 | 30.0 | 60.0 | 0 | 0.4 | 1.25 |" in text
+    assert "| get_one / ceiling @32 | 0.4 | >= 0.5 | **missed** |" in text
