@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from api.app import create_app
 from common import accounts, migrate
 from common.db import Database, open_database
 from common.settings import load_settings
+from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
 from tests.conftest import Account
 
 BOOKMARKS = "/api/v1/bookmarks"
@@ -117,3 +119,20 @@ def test_a_damaged_bookmarks_table_answers_503_and_readyz_says_so(tmp_path: Path
         served.dispose()
     assert listed.status_code == 503 and listed.json()["error"]["details"]["reason"] == "corrupt"
     assert ready.status_code == 503 and "damaged" in ready.json()["error"]["message"]
+
+
+def test_a_database_on_a_read_only_file_system_is_refused_at_start_in_one_line(
+    tmpfs: Callable[[int], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fresh_loguru: None,
+) -> None:
+    from api.server import main
+
+    data = tmpfs(16 * 1024 * 1024)
+    db = open_database(load_settings(data_dir=data), create=True)
+    migrate.upgrade(db)
+    db.dispose()
+    subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
+    monkeypatch.setenv("KURA_DATA_DIR", str(data))
+    assert main() == 1  # it would serve reads and fail every write: not ready, so it does not start
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"kura-api: cannot open database {data / 'kura.db'}: unable to open database file")
