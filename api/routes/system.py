@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from loguru import logger
 from pydantic import BaseModel
 
 from api.deps import TxDep
@@ -33,4 +34,7 @@ async def readyz(tx: TxDep):  # type: ignore[no-untyped-def]
         revision = await readiness(tx)
     except NotReady as exc:
         return error_response(503, f"not ready: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any failure of the check is "not ready", never a 500
+        logger.opt(exception=exc).error("readiness check failed")
+        return error_response(503, f"not ready: {type(exc).__name__}: {exc}")
     return Ready(status="ready", schema_revision=revision)
