@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from backup.job import run_job
@@ -23,6 +25,23 @@ from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env
 def _start(settings: Settings, *argv: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen([*KURA_BACKUP, *argv], cwd=ROOT, env=backup_env(settings, **env), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[socket.socket]:
+    """A real AF_UNIX datagram socket to pass as NOTIFY_SOCKET."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(tmp_path / "notify.sock"))
+        sock.settimeout(60)
+        yield sock
+
+
+def _run_until(settings: Settings, notify: socket.socket, status: str) -> subprocess.Popen[str]:
+    """A real `kura-backup run`, returned once it has told systemd it reached `status`."""
+    proc = _start(settings, "run", NOTIFY_SOCKET=notify.getsockname())
+    while notify.recv(4096).decode() != status:
+        pass
+    return proc
 
 
 def _wait_for_scratch(proc: subprocess.Popen[str], directory: Path) -> None:
@@ -66,18 +85,12 @@ def test_a_run_during_verify_all_leaves_verify_alone_and_both_succeed(
 
 
 def test_a_killed_run_is_marked_interrupted_when_the_next_run_takes_the_lock(
-    settings: Settings, db: Database, tmp_path: Path
+    settings: Settings, db: Database, notify: socket.socket
 ) -> None:
     add_bookmarks(db, 200)
-    sock_path = tmp_path / "notify.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(sock_path))
-        sock.settimeout(60)
-        killed = _start(settings, "run", NOTIFY_SOCKET=str(sock_path))
-        while sock.recv(4096).decode() != "STATUS=backup: snapshot":
-            pass
-        killed.send_signal(signal.SIGKILL)
-        killed.communicate()
+    killed = _run_until(settings, notify, "STATUS=backup: snapshot")
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
     assert [status for status, _ in _runs(db)] == ["running"]
     second = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, env=backup_env(settings), capture_output=True,
                             text=True, timeout=120)
@@ -88,24 +101,18 @@ def test_a_killed_run_is_marked_interrupted_when_the_next_run_takes_the_lock(
 
 
 def test_a_run_refused_by_the_lock_exits_1_and_leaves_the_live_run_running(
-    settings: Settings, db: Database, tmp_path: Path
+    settings: Settings, db: Database, notify: socket.socket
 ) -> None:
     add_bookmarks(db, 200)
-    sock_path = tmp_path / "notify.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(sock_path))
-        sock.settimeout(60)
-        holder = _start(settings, "run", NOTIFY_SOCKET=str(sock_path))
-        while sock.recv(4096).decode() != "STATUS=backup: snapshot":
-            pass
-        holder.send_signal(signal.SIGSTOP)  # alive, holding the lock
-        try:
-            second = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, env=backup_env(settings),
-                                    capture_output=True, text=True, timeout=120)
-            during = _runs(db)
-        finally:
-            holder.send_signal(signal.SIGCONT)
-        out, err = holder.communicate(timeout=120)
+    holder = _run_until(settings, notify, "STATUS=backup: snapshot")
+    holder.send_signal(signal.SIGSTOP)  # alive, holding the lock
+    try:
+        second = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, env=backup_env(settings),
+                                capture_output=True, text=True, timeout=120)
+        during = _runs(db)
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    out, err = holder.communicate(timeout=120)
     assert second.returncode == 1
     assert second.stderr.strip().splitlines()[-1].startswith("kura-backup run: prepare failed: another kura-backup")
     assert "Traceback" not in second.stderr
