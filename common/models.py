@@ -171,3 +171,25 @@ class HealthProbe(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     written_at: Mapped[datetime] = mapped_column(UTCMicros)
+
+
+class SearchLog(Base):
+    """Ids of bookmarks whose searchable text changed, appended by triggers (migration 0003); the
+    search index (common/searchindex) applies and prunes them."""
+
+    __tablename__ = "search_log"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bookmark_id: Mapped[int] = mapped_column(Integer)
+    nonce: Mapped[int] = mapped_column(Integer, server_default=text("(random())"))
+
+
+class DataVersion(Base):
+    """Per user, a counter that triggers bump on every change their bookmark answers can show
+    (migration 0003): the ETag of a conditional GET."""
+
+    __tablename__ = "data_versions"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 LOG_SQL = [
     """CREATE TABLE search_log (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
         bookmark_id INTEGER NOT NULL,
         nonce INTEGER NOT NULL DEFAULT (random()))""",
     "INSERT INTO search_log (bookmark_id) VALUES (0)",

@@ -25,7 +25,7 @@ from common.db import Database  # noqa: E402
 from common.listing import list_bookmarks  # noqa: E402
 from common.search import parse_query  # noqa: E402
 from common.searchindex import (  # noqa: E402
-    LOG_SQL, PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex, SearchIndex, ensure_current, rebuild,
+    PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex, SearchIndex, ensure_current, rebuild,
 )
 from common.searchindex import query as query_module  # noqa: E402
 from common.searchindex import store  # noqa: E402
@@ -58,10 +58,7 @@ def _add(db: Database, user_id: int, count: int, seed: int) -> None:
 
 @pytest.fixture
 def db_path(db: Database) -> Path:
-    # The log table and triggers, as the lead's migration will install them.
-    with closing(sqlite3.connect(db.path, isolation_level=None)) as conn:
-        for statement in LOG_SQL:
-            conn.execute(statement)
+    # The log table and its triggers come with the schema (migration 0003).
     return db.path
 
 
