@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, model_validator
+from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
 from api.responses import ORJSONResponse, shaped
@@ -132,10 +133,13 @@ async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx
 
 
 @router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
-             responses=responses(400, 401, 404, 409, 413, 422, 429))
-async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+             responses={**responses(400, 401, 404, 409, 413, 422, 429), **LOCATION_DOC})
+async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep, request: Request,
+                          response: Response) -> dict[str, Any]:
     fields = body.model_dump(exclude={"collection"})
-    return await tx.write(bookmarks.create_bookmark, user_id=user.user_id, collection_id=body.collection, **fields)
+    created = await tx.write(bookmarks.create_bookmark, user_id=user.user_id, collection_id=body.collection, **fields)
+    locate(request, response, "get_bookmark", bookmark_id=created["id"])
+    return created
 
 
 @router.post("/bulk", summary="Apply one action to many bookmarks", response_model=BulkResult,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field, model_validator
 
+from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
@@ -50,10 +51,13 @@ async def list_collections(user: CurrentUser, tx: TxDep) -> list[dict[str, Any]]
 
 
 @router.post("", summary="Create a collection", status_code=status.HTTP_201_CREATED, response_model=CollectionOut,
-             responses=responses(400, 401, 404, 413, 422, 429))
-async def create_collection(body: CollectionCreate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
-    return await tx.write(collections.create_collection, user_id=user.user_id, name=body.name,
-                          parent_id=body.parent_id)
+             responses={**responses(400, 401, 404, 413, 422, 429), **LOCATION_DOC})
+async def create_collection(body: CollectionCreate, user: CurrentUser, tx: TxDep, request: Request,
+                            response: Response) -> dict[str, Any]:
+    created = await tx.write(collections.create_collection, user_id=user.user_id, name=body.name,
+                             parent_id=body.parent_id)
+    locate(request, response, "get_collection", collection_id=created["id"])
+    return created
 
 
 @router.get("/{collection_id}", summary="Read a collection", response_model=CollectionOut,

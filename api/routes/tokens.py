@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
+from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
@@ -38,9 +39,11 @@ async def list_tokens(user: CurrentUser, tx: TxDep) -> list[TokenOut]:
 
 
 @router.post("", summary="Create a token", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
-             responses=responses(401, 422, 429))
-async def create_token(body: TokenCreate, user: CurrentUser, tx: TxDep) -> TokenCreated:
+             responses={**responses(401, 422, 429), **LOCATION_DOC})
+async def create_token(body: TokenCreate, user: CurrentUser, tx: TxDep, request: Request,
+                       response: Response) -> TokenCreated:
     token, plaintext = await tx.write(accounts.create_token, user_id=user.user_id, label=body.label)
+    locate(request, response, "revoke_token", token_id=token.id)
     return TokenCreated(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=plaintext)
 
 
