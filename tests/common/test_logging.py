@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from loguru import logger
+
+from common.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,9 +45,16 @@ def fresh_loguru() -> Iterator[None]:
     logger.add(sys.stderr)
 
 
-def run_emitter(**env: str) -> list[str]:
+# What the API's request lines bind: the JSON line must carry them as top-level fields.
+EMIT_BOUND = EMIT + """
+logger.bind(route="/api/v1/bookmarks", status=201, ms=3.25).info("request done")
+logger.bind(path=__import__("pathlib").Path("/srv/kura")).info("not JSON by nature")
+"""
+
+
+def run_emitter(script: str = EMIT, **env: str) -> list[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KURA_") and k != "JOURNAL_STREAM"}
-    result = subprocess.run([sys.executable, "-c", EMIT], env={**clean, "KURA_LOG_LEVEL": "DEBUG", **env},
+    result = subprocess.run([sys.executable, "-c", script], env={**clean, "KURA_LOG_LEVEL": "DEBUG", **env},
                             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout == ""  # logs go to stderr only
     return result.stderr.splitlines()
@@ -65,20 +75,39 @@ def test_under_the_journal_every_line_carries_its_syslog_priority() -> None:
     assert not any("hunter2" in line for line in lines)  # no variable values in tracebacks
 
 
-def test_json_lines_by_setting() -> None:
-    records = [json.loads(line)["record"] for line in run_emitter(KURA_LOG_JSON="true")]
-    assert [(r["level"]["name"], r["message"]) for r in records] == [
+def test_json_lines_are_flat_objects_with_ts_level_program_and_msg() -> None:
+    lines = [json.loads(line) for line in run_emitter(EMIT_BOUND, KURA_LOG_JSON="true")]
+    assert [(r["level"], r["msg"]) for r in lines] == [
         ("DEBUG", "a debug line"), ("INFO", "an info line"), ("WARNING", "a warning line"),
-        ("ERROR", "a stdlib error"), ("ERROR", "it broke"),
+        ("ERROR", "a stdlib error"), ("ERROR", "it broke"), ("INFO", "request done"), ("INFO", "not JSON by nature"),
     ]
-    assert records[-1]["exception"]["type"] == "ZeroDivisionError"
-    assert records[0]["extra"]["program"] == "kura-test"
+    assert list(lines[1]) == ["ts", "level", "program", "msg"]  # nothing nested, nothing else
+    assert all(r["program"] == "kura-test" for r in lines)
+    assert all(datetime.fromisoformat(r["ts"]).utcoffset() == timedelta(0) for r in lines)
+    assert lines[4]["exc"].startswith("Traceback") and lines[4]["exc"].endswith("ZeroDivisionError: division by zero")
+    assert "hunter2" not in lines[4]["exc"]  # no variable values in tracebacks
+    assert lines[5] == {**lines[5], "route": "/api/v1/bookmarks", "status": 201, "ms": 3.25}
+    assert lines[6]["path"] == "/srv/kura"
 
 
 def test_json_under_the_journal_keeps_the_priority_prefix() -> None:
     lines = run_emitter(KURA_LOG_JSON="true", JOURNAL_STREAM="8:12345")
     assert [line[:3] for line in lines] == ["<7>", "<6>", "<4>", "<3>", "<3>"]
-    assert json.loads(lines[2][3:])["record"]["message"] == "a warning line"
+    assert json.loads(lines[2][3:])["msg"] == "a warning line"
+
+
+def test_the_api_program_writes_only_json_lines_by_setting(tmp_path: Path, db: Database) -> None:
+    from bench.live import LiveApi, call
+
+    server = LiveApi(db.path.parent, tmp_path / "kura-api.log", env={"KURA_LOG_JSON": "true"}, measured=False)
+    server.start()
+    try:
+        assert call(server.port, "GET", "/api/v1/bookmarks", token="not-a-token").status == 401
+    finally:
+        assert server.stop() == 0
+    lines = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+    assert len(lines) >= 3  # start-up, uvicorn's own lines, shut-down
+    assert all(r["program"] == "kura-api" and r["level"] and r["msg"] and "record" not in r for r in lines)
 
 
 def test_people_get_a_readable_format_with_level_and_program() -> None:
