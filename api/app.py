@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from api.responses import ORJSONResponse
 
 from api.auth import Authenticator, FailureLimiter
+from api.cors import install_cors
 from api.errors import install_error_handlers
 from api.hot import HotReads
 from api.middleware import install_middleware, name_route
@@ -60,6 +61,7 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
         app.add_middleware(HotReads, state=app.state)  # innermost: ETag, gzip and timing wrap it too
     install_middleware(app, settings)
     install_request_metrics(app)  # outermost, so it times everything the client waits for
+    install_cors(app, settings)  # outside even that: a preflight is answered before any other work
     app.include_router(root_router)
     app.include_router(api_router, prefix="/api/v1")
     return app

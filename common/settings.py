@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     auth_fail_window_s: float = Field(60.0, gt=0)
     access_log: bool = False
     metrics_anonymous_loopback: bool = False
+    # Origins (scheme://host[:port], comma-separated, or *) whose web pages and browser extensions may
+    # call the API; the browser refuses every other origin's requests (no CORS headers are sent).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- logging and error reporting ----------------------------------------------------
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -103,12 +107,20 @@ class Settings(BaseSettings):
     alert_process_rss_mb: float = Field(512.0, gt=0)
     alert_remind_s: float = Field(3600.0, gt=0)
 
-    @field_validator("mail_to", mode="before")
+    @field_validator("mail_to", "cors_origins", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", origin, re.I):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], no path or slash")
+        return [origin.lower() for origin in value]  # browsers send the Origin header in lower case
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
