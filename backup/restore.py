@@ -17,6 +17,7 @@ from backup.files import fsync_dir, fsync_file, reading, remove_quietly, temp_pa
 from backup.manifest import read_manifest
 from backup.verify import unpack_verified
 from common.db import open_database
+from common.openfiles import file_identities, holds_any
 from common.settings import Settings
 
 STOP_API = "systemctl stop kura-api"
@@ -27,43 +28,14 @@ def _with_side(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + s) for s in SIDE)]
 
 
-def _identities(paths: list[Path]) -> set[tuple[int, int]]:
-    ids = set()
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        ids.add((st.st_dev, st.st_ino))
-    return ids
-
-
-def _holds(pid: int, wanted: set[tuple[int, int]]) -> bool:
-    # Compare device and inode, not paths: inside a chroot or another mount namespace the same
-    # file shows up under a different path in /proc/PID/fd, and a path check would miss the holder.
-    try:
-        fds = os.scandir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    with fds:
-        for fd in fds:
-            try:
-                st = os.stat(fd.path)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) in wanted:
-                return True
-    return False
-
-
 def holders(db_path: Path) -> list[str]:
     """Other processes with the database or its -wal/-shm open (by file identity, via /proc/*/fd)."""
-    wanted = _identities(_with_side(db_path))
+    wanted = file_identities(_with_side(db_path))
     if not wanted:
         return []
     found = []
     for proc in psutil.process_iter(["pid", "name"]):
-        if proc.pid != os.getpid() and _holds(proc.pid, wanted):
+        if proc.pid != os.getpid() and holds_any(proc.pid, wanted):
             found.append(f"pid {proc.pid} ({proc.info['name']})")
     return found
 

@@ -68,8 +68,7 @@ class AlertLog:
             self._warned_unconfigured = True
         for event in events:
             log = logger.info if event.kind == "recovery" else logger.warning
-            log("{} {} [{}] {} (value {})", TITLES[event.kind].lower(), event.key, event.rule, event.message,
-                event.value)
+            log("{} {} [{}] {}", TITLES[event.kind].lower(), event.key, event.rule, event.message)
         try:
             with self.db.write_session() as session:
                 for event in events:
@@ -105,12 +104,13 @@ class AlertLog:
         ), {"k": event.key, "r": state.rule, "s": state.severity, "f": to_ms(state.fired_at),
             "l": to_ms(state.last_sent_at), "m": state.message})
 
-    def load_active(self, cycles: dict[str, int]) -> dict[str, AlertState]:
-        """Active alerts from a previous run, with their counts full so they stay fired."""
+    def load_active(self) -> dict[str, AlertState]:
+        """Active alerts from a previous run: fired, so not repeated, and recovered only after a full
+        window of samples in this run (the engine counts it)."""
         with self.db.read_session() as session:
             rows = session.execute(text(
                 "SELECT key, rule, severity, fired_at, last_sent_at, message FROM active_alerts")).all()
-        return {row.key: AlertState(rule=row.rule, severity=row.severity, count=cycles.get(row.rule, 1),
+        return {row.key: AlertState(rule=row.rule, severity=row.severity,
                                     fired_at=_from_ms(row.fired_at), last_sent_at=_from_ms(row.last_sent_at),
                                     message=row.message) for row in rows}
 

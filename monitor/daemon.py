@@ -52,7 +52,7 @@ class Monitor:
         rules = build_rules(settings)
         self.alert_log = AlertLog(store.db, settings)
         self.engine = AlertEngine(rules, remind_s=settings.alert_remind_s)
-        self.engine.states.update(self.alert_log.load_active({rule.name: rule.cycles for rule in rules}))
+        self.engine.states.update(self.alert_log.load_active())
         self.deliverer = Deliverer(self.alert_log, interval_s=settings.monitor_interval)
         # In time = one interval late at most, plus the longest a time-boxed probe may take.
         self.max_sample_age_s = 2 * settings.monitor_interval + settings.monitor_probe_timeout_s

@@ -1,4 +1,11 @@
-"""Kura's own processes: found by command line or their unit's cgroup, cached between samples."""
+"""Kura's own processes: named so by command line or unit cgroup, and ours by the files they hold.
+
+A name alone is not enough: on a developer's machine other checkouts run their own kura-api. A
+process counts only when it has this installation's database or metrics file open (compared by
+device and inode through /proc/PID/fd, so chroots and mount namespaces do not fool it), or is this
+monitor itself. Kura's programs keep their SQLite file open while they run, so the check is exact;
+a process whose open files we may not read (another user's) is not counted.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ from pathlib import Path
 
 import psutil
 
+from common.openfiles import file_identities, holds_any
+from common.settings import Settings
 from monitor.metrics import SeriesKey
 
 PROGRAMS = ("kura-api", "kura-monitor", "kura-backup")
@@ -40,13 +49,14 @@ def _cgroup_of(pid: int) -> str:
 
 
 class ProcessTracker:
-    """Kura's processes, found by name or command line and cached between samples.
+    """This installation's Kura processes, found by name and open files and cached between samples.
 
     Scanning every process is what makes monitors expensive, so the full scan runs at most once per
     RESCAN_S; between scans only the cached psutil.Process objects are read.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._files = (settings.db_path, settings.metrics_db_path)
         self._clock = clock
         self._procs: dict[int, tuple[str, psutil.Process]] = {}
         self._last_scan = float("-inf")
@@ -54,13 +64,14 @@ class ProcessTracker:
 
     def _scan(self) -> None:
         self.scans += 1
+        ours = file_identities(self._files)  # again each scan: a restore swaps the database file
         for proc in psutil.process_iter(["name", "cmdline"]):
             if proc.pid in self._procs:
                 continue
             # Command line first; the unit's cgroup catches what a unit runs under another name.
             program = program_of(proc.info["name"] or "", proc.info["cmdline"] or []) or program_of_cgroup(
                 _cgroup_of(proc.pid))
-            if program is not None:
+            if program is not None and (proc.pid == os.getpid() or holds_any(proc.pid, ours)):
                 proc.cpu_percent(None)  # prime: the first call only starts the delta
                 self._procs[proc.pid] = (program, proc)
 

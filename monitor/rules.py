@@ -4,6 +4,10 @@ A condition must hold for ``cycles`` consecutive samples before its alert fires;
 reminds at most every KURA_ALERT_REMIND_S while it lasts, and sends one recovery when it clears,
 only for alerts that fired. A missing value (a probe that timed out) neither advances nor resets a
 count: no information is not good news.
+
+After a start a rule needs a full window (``cycles`` samples) before it may fire or recover: an alert
+still active from before the restart is not cleared by the first samples, which may be unrepresentative
+(psutil's first CPU figure covers only the moment since it was primed).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class AlertState:
     rule: str
     severity: str
     count: int = 0
+    seen: int = 0  # samples with a value since this process started: the window after a start
     fired_at: datetime | None = None
     last_sent_at: datetime | None = None
     message: str = ""
@@ -137,9 +142,10 @@ class AlertEngine:
 
     def _step(self, rule: Rule, obs: Observation, at: datetime) -> list[AlertEvent]:
         st = self.states.setdefault(obs.key, AlertState(rule=rule.name, severity=rule.severity))
+        st.seen += 1
         if not obs.breached:
             st.count = 0
-            if st.fired_at is None:
+            if st.fired_at is None or st.seen < rule.cycles:
                 return []
             st.fired_at = st.last_sent_at = None
             return [AlertEvent("recovery", rule.name, obs.key, rule.severity, obs.message, obs.value, at)]

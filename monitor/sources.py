@@ -130,16 +130,13 @@ class PsutilSource:
         self.settings = settings
         self._clock = clock
         self._timebox = TimeBox(settings.monitor_probe_timeout_s)
-        self._processes = ProcessTracker(clock)
+        self._processes = ProcessTracker(settings, clock=clock)
         self._counters: tuple[float, Any, Any] | None = None
         self._backup: tuple[float, dict[SeriesKey, float], str] | None = None
-        psutil.cpu_percent(None)
-        psutil.cpu_percent(None, percpu=True)
+        self._cpu_primed = False
 
     def read(self) -> Reading:
-        values: dict[SeriesKey, float] = {("cpu_percent", ""): psutil.cpu_percent(None)}
-        for core, pct in enumerate(psutil.cpu_percent(None, percpu=True)):
-            values[("cpu_core_percent", str(core))] = pct
+        values = self._cpu()
         for name, load in zip(("load1", "load5", "load15"), psutil.getloadavg(), strict=True):
             values[(name, "")] = load
         values.update(self._memory())
@@ -148,6 +145,18 @@ class PsutilSource:
         notes: dict[str, str] = {}
         values.update(self._slow_probes(notes))
         return Reading(values=values, notes=notes)
+
+    def _cpu(self) -> dict[SeriesKey, float]:
+        """CPU use since the previous read; nothing on the first, whose figure psutil makes up (0.0, or
+        the few milliseconds since priming), so a restart never reads as an idle CPU."""
+        total, cores = psutil.cpu_percent(None), psutil.cpu_percent(None, percpu=True)
+        if not self._cpu_primed:
+            self._cpu_primed = True
+            return {}
+        values: dict[SeriesKey, float] = {("cpu_percent", ""): total}
+        for core, pct in enumerate(cores):
+            values[("cpu_core_percent", str(core))] = pct
+        return values
 
     def _memory(self) -> dict[SeriesKey, float]:
         mem, swap = psutil.virtual_memory(), psutil.swap_memory()

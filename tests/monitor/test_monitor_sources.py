@@ -7,10 +7,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from common.settings import load_settings
+from bench.live import LiveApi
+from common import migrate
+from common.db import open_database
+from common.settings import Settings, load_settings
 from monitor import sources
 from monitor.metrics import METRICS
 from monitor import processes
@@ -44,6 +49,7 @@ def test_psutil_source_reads_host_disks_database_and_api(tmp_path, api_url):
     source = PsutilSource(settings)
     first, second = source.read(), source.read()
     mount = mountpoint(settings.data_dir)
+    assert first.get("cpu_percent") is None and not first.family("cpu_core_percent")  # psutil's made-up first figure
     assert 0 <= second.get("cpu_percent") <= 100
     assert second.get("memory_total_bytes") >= second.get("memory_available_bytes") > 0
     assert second.get("filesystem_avail_bytes", mount) > 0
@@ -89,15 +95,36 @@ def test_a_failing_probe_is_missing():
     assert TimeBox(1.0).run({"broken": broken, "fine": lambda: 1}) == {"fine": 1}
 
 
-def test_kura_processes_are_found_by_command_line_and_cached():
+HOLD = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT 1").fetchone()
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+@contextmanager
+def hold_database(settings: Settings, program: str) -> Iterator[subprocess.Popen[str]]:
+    """A process named `program` that has this installation's database open, as Kura's programs do."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with subprocess.Popen([program, "-c", HOLD, str(settings.db_path)], executable=sys.executable,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+            yield proc
+        finally:
+            proc.kill()
+
+
+def test_kura_processes_are_found_by_command_line_and_cached(tmp_path):
     now = [0.0]
-    child = subprocess.Popen(["kura-backup", "-c", "import time; time.sleep(60)"], executable=sys.executable)
-    try:
-        tracker = ProcessTracker(clock=lambda: now[0])
+    settings = load_settings(data_dir=tmp_path / "data")
+    with hold_database(settings, "kura-backup") as child:
+        tracker = ProcessTracker(settings, clock=lambda: now[0])
         found = tracker.read()
-        # Other kura-backup processes may run on a shared test host: ours must be among them.
-        assert child.pid in tracker.pids("kura-backup")
-        assert found[("process_count", "kura-backup")] == len(tracker.pids("kura-backup"))
+        assert tracker.pids("kura-backup") == {child.pid}
+        assert found[("process_count", "kura-backup")] == 1
         assert found[("process_resident_memory_bytes", "kura-backup")] > 0
         assert found[("process_threads", "kura-backup")] >= 1
         now[0] += 10
@@ -110,10 +137,36 @@ def test_kura_processes_are_found_by_command_line_and_cached():
         now[0] += processes.RESCAN_S
         tracker.read()
         assert tracker.scans == 2
+
+
+def migrated(data_dir: Path) -> Settings:
+    settings = load_settings(data_dir=data_dir)
+    database = open_database(settings, create=True)
+    migrate.upgrade(database)
+    database.dispose()
+    return settings
+
+
+def test_another_checkouts_kura_api_is_not_counted_as_ours(tmp_path):
+    ours, theirs = (LiveApi(migrated(tmp_path / name).data_dir, tmp_path / f"{name}.log", measured=False)
+                    for name in ("ours", "theirs"))
+    try:
+        ours.start()
+        theirs.start()
+        tracker = ProcessTracker(load_settings(data_dir=ours.data_dir))
+        found = tracker.read()
+        assert tracker.pids("kura-api") == {ours.proc.pid}
+        assert found[("process_count", "kura-api")] == 1
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        ours.stop()
+        theirs.stop()
+
+
+def test_a_process_named_like_kura_without_our_files_is_not_counted(tmp_path):
+    with hold_database(load_settings(data_dir=tmp_path / "elsewhere"), "kura-monitor") as stranger:
+        tracker = ProcessTracker(load_settings(data_dir=tmp_path / "data"))
+        tracker.read()
+        assert stranger.pid not in tracker.pids("kura-monitor")
 
 
 @pytest.mark.parametrize(("name", "cmdline", "program"), [
