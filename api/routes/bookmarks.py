@@ -14,7 +14,7 @@ from api.responses import ORJSONResponse, shaped
 from api.schemas import StrictModel
 from api.transactions import Transactions
 from api.schemas_resources import Deleted, Id, Name, PathId, TagList
-from common import bookmarks, listing
+from common import bookmarks, listing, lookup
 from common.bookmarks import BULK_MAX, BulkAction
 from common.listing import Sort
 from common.models import TEXT_MAX, TITLE_MAX, URL_MAX
@@ -147,6 +147,19 @@ async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep, re
 async def bulk(body: BulkRequest, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     return await tx.write(bookmarks.bulk_action, user_id=user.user_id, ids=body.ids, action=body.action,
                           tags=body.tags)
+
+
+class UrlCheck(BaseModel):
+    url: str = Field(description="The URL as Kura stores it, after normalisation")
+    saved: bool = Field(description="Whether you have a bookmark with this URL")
+    id: int | None = Field(description="That bookmark's id, or null")
+
+
+@router.get("/check", summary="Is this URL saved already? (normalised as a create would)", response_model=UrlCheck,
+            responses=responses(400, 401, 422, 429))
+async def check_url(url: Annotated[str, Query(min_length=1, description="Any form of the URL")], user: CurrentUser,
+                    tx: TxDep) -> ORJSONResponse:
+    return shaped(await tx.read(lookup.find_url, user_id=user.user_id, url=url))
 
 
 @router.get("/{bookmark_id}", summary="Read a bookmark", response_model=BookmarkOut,
