@@ -7,11 +7,13 @@ file and its -wal), and the replaced one is kept as ``<db>.pre-restore`` so a re
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import psutil
 from loguru import logger
 
+from backup import runlog
 from backup.errors import StageError
 from backup.files import fsync_dir, fsync_file, reading, remove_quietly, temp_path
 from backup.manifest import read_manifest
@@ -67,6 +69,14 @@ def _set_aside(settings: Settings, db_path: Path) -> Path:
     return pre
 
 
+def _settle_runs(unpacked: Path) -> None:
+    try:
+        if settled := runlog.settle_restored(unpacked):
+            logger.info("{} backup run(s) that were running when the backup was taken are marked interrupted", settled)
+    except sqlite3.Error as exc:
+        raise StageError("restore", f"cannot update backup_runs in the restored copy: {exc}") from exc
+
+
 def restore(settings: Settings, *, source: str, to: Path | None = None, force: bool = False) -> Path:
     """Restore ``source`` to ``to`` (default: the live database); return the path written."""
     data = resolve_backup(settings, source)
@@ -90,6 +100,7 @@ def _restore_from(settings: Settings, data: Path, *, to: Path | None, force: boo
     unpacked = temp_path(target.parent, target.name + ".restore")
     try:
         unpack_verified(data, manifest, unpacked)
+        _settle_runs(unpacked)
         fsync_file(unpacked)
         pre = _set_aside(settings, target) if live and target.exists() else None
         if not live:

@@ -6,8 +6,10 @@ and report through logs and mail, so a failure to record is a warning, never the
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from loguru import logger
 from sqlalchemy import select
@@ -49,6 +51,24 @@ def _mark_interrupted(session: Session) -> None:
     for run in session.scalars(select(BackupRun).where(BackupRun.status == "running")):
         run.status, run.error = "interrupted", INTERRUPTED_ERROR
         logger.warning("backup run {} (started {:%Y-%m-%d %H:%M:%S}) was interrupted; marked so", run.id, run.started_at)
+
+
+RESTORED_ERROR = "still running when the restored backup was taken; its outcome is not in this database"
+
+
+def settle_restored(path: Path) -> int:
+    """In a restored copy, mark the runs that were running at snapshot time (the backup's own run
+    among them) interrupted: no process will ever finish them there. Returns how many."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        return conn.execute("UPDATE backup_runs SET status = 'interrupted', error = ? WHERE status = 'running'",
+                            (RESTORED_ERROR,)).rowcount
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # a backup taken with --force of a database without Kura's schema
+            return 0
+        raise
+    finally:
+        conn.close()
 
 
 def start_run(settings: Settings, *, started_at: datetime, holds_lock: bool = False) -> int | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -140,3 +141,25 @@ def test_a_holder_is_found_by_file_identity_even_under_another_path(
         finally:
             proc.kill()
     assert not any(f"pid {proc.pid}" in h for h in holders(settings.db_path))
+
+
+def test_a_restored_database_shows_no_backup_run_as_still_running(
+    settings: Settings, db: Database, populated: list[int], tmp_path: Path
+) -> None:
+    from backup.job import run_job
+    from backup.runlog import RESTORED_ERROR, recent_runs
+
+    backup = run_job(settings).entry.data_path  # its own run was `running` when the snapshot was taken
+    db.dispose()
+    restore(settings, source=backup.name)
+    restored = open_database(settings)
+    try:
+        with restored.read_session() as session:
+            [run] = recent_runs(session)
+            assert (run.status, run.error) == ("interrupted", RESTORED_ERROR)
+    finally:
+        restored.dispose()
+    restore(settings, source=backup.name, to=tmp_path / "copy.db")  # a copy elsewhere: the same
+    with sqlite3.connect(tmp_path / "copy.db") as conn:
+        assert conn.execute("SELECT status FROM backup_runs").fetchall() == [("interrupted",)]
+    conn.close()
