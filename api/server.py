@@ -19,6 +19,7 @@ from loguru import logger
 
 from common import migrate
 from api.health import STALL_S, liveness
+from api.port import busy_port_message
 from api.transactions import Transactions
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
@@ -111,6 +112,9 @@ def main() -> int:
     if settings is None:
         return 2
     sqlite_version_check()
+    if (busy := busy_port_message(settings.host, settings.port)) is not None:
+        print(f"kura-api: {busy}", file=sys.stderr)
+        return 1
     notifier = Notifier()
     notifier.status("opening the database")
     try:
