@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.responses import ORJSONResponse
 
@@ -17,6 +19,7 @@ from api.hot import HotReads
 from api.middleware import install_middleware, name_route
 from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
+from api.searching import close_index, open_index, prune_forever
 from api.transactions import Transactions
 from common.db import Database
 from common.version import VERSION
@@ -33,14 +36,23 @@ Authenticate every `/api/v1` call with `Authorization: Bearer <token>` (create o
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Reads queue for these threads; writes have their own, so a full pool never blocks a commit.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.api_threads
-    yield
-    app.state.authenticator.close()
-    app.state.tx.close()
+    index = await open_index(app.state.settings, app.state.tx)
+    pruner = asyncio.create_task(prune_forever(app.state.tx, index)) if index is not None else None
+    try:
+        yield
+    finally:
+        if pruner is not None:
+            pruner.cancel()
+        app.state.authenticator.close()
+        close_index(app.state.tx, index)
+        app.state.tx.close()
 
 
 def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> FastAPI:
     """The API. `hot_reads=False` leaves every request to the FastAPI routes (tests compare the two)."""
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files the package ships, served
+    # by the API itself, so they work on a host without Internet access (FastAPI's load from CDNs).
+    app = FastAPIOffline(
         lifespan=_lifespan,
         title="Kura",
         version=VERSION,

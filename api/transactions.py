@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from common.db import Database
+from common.searchindex import LiveIndex
 from common.dberrors import WriteBusy
 
 T = TypeVar("T")
@@ -83,6 +84,7 @@ class Transactions:
     def __init__(self, db: Database, *, write_wait_s: float) -> None:
         self.db, self.write_wait_s = db, write_wait_s
         self._writer: Writer | None = None
+        self.search_index: LiveIndex | None = None  # set while the app runs with one (api/searching.py)
 
     @property
     def writer(self) -> Writer:
@@ -106,11 +108,23 @@ class Transactions:
             with self.db.write_session() as session:
                 return fn(session, **kwargs)
 
-        return await self.writer.run(work)
+        try:
+            return await self.writer.run(work)
+        finally:
+            self._committed()
 
     async def run_writer(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run `fn`, which opens its own write session(s) (an import), with the write turn held."""
-        return await self.writer.run(fn, *args, **kwargs)
+        try:
+            return await self.writer.run(fn, *args, **kwargs)
+        finally:
+            self._committed()
+
+    def _committed(self) -> None:
+        # Also after a failure: an import may have committed some of its batches. A poke costs an
+        # Event.set; the index's thread finds out from search_log whether anything changed.
+        if self.search_index is not None:
+            self.search_index.poke()
 
     def close(self) -> None:
         if self._writer is not None:

@@ -19,11 +19,14 @@ import signal
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.live import NO_ANSWER, LiveApi, call, make_token
+from common.search import parse_query
+from common.searchindex import ensure_current
 
 CLIENTS = 4
 BOOKMARKS = "/api/v1/bookmarks"
@@ -211,6 +214,30 @@ def read_back(db_path: Path) -> tuple[dict[int, Content], str, str]:
     return rows, integrity, fts
 
 
+SEARCH_WORDS = ("drill", "edited", "kuraword5", "kuraword11 edited", "kuraword3 -edited")
+
+
+def search_disagreements(data: Path) -> list[str]:
+    """The search index left behind by the kills, caught up as the next start would, against FTS5:
+    the queries whose matches differ (the index is derived; the table is the truth)."""
+    index = ensure_current(data / "kura.db", data / "search-index")
+    out = []
+    try:
+        with closing(sqlite3.connect(f"file:{data / 'kura.db'}?mode=ro", uri=True, isolation_level=None)) as conn:
+            for q in SEARCH_WORDS:
+                parsed = parse_query(q)
+                for (user_id,) in conn.execute("SELECT id FROM users"):
+                    found = {i for i, _ in index.search_ids(conn, user_id=user_id, query=parsed, limit=1_000_000)}
+                    truth = {i for (i,) in conn.execute(
+                        "SELECT b.id FROM bookmarks_fts f JOIN bookmarks b ON b.id = f.rowid"
+                        " WHERE bookmarks_fts MATCH ? AND b.user_id = ?", (parsed.include_match(), user_id))}
+                    if found != truth:
+                        out.append(f"{q!r}: index {len(found)}, table {len(truth)}")
+    finally:
+        index.close()
+    return out
+
+
 def verify(db_path: Path, ledger: Ledger) -> dict:
     """Compare the file with the ledger: lost acknowledgements and ids that name another bookmark."""
     rows, integrity, fts = read_back(db_path)
@@ -238,7 +265,7 @@ def drill(work: Path, *, kills: int, seed: int = 10, env: dict[str, str] | None 
             one_life(api, token, ledger, rng, ack_wait_s)
     finally:
         api.kill()
-    figures = {"kills": api.starts, **verify(data / "kura.db", ledger),
+    figures = {"kills": api.starts, **verify(data / "kura.db", ledger), "search": search_disagreements(data),
                "synchronous": (env or {}).get("KURA_SQLITE_SYNCHRONOUS", "NORMAL")}
     figures["counts"] = dict(sorted(ledger.counts.items()))
     return figures

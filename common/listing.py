@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sqlite3
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from common.bookmark_rows import COLUMNS, to_dicts
 from common.errors import BadRequest
 from common.models import from_micros, to_micros
-from common.search import parse_query
+from common.search import ParsedQuery, parse_query
 
 Sort = Literal["newest", "oldest", "modified", "title", "relevance"]
 
@@ -135,14 +136,55 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     return sql, (*where.params, limit + 1), sort
 
 
-def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, **options: Any) -> dict[str, Any]:
+class RankedIndex(Protocol):
+    """What a derived search index offers (common.searchindex.LiveIndex)."""
+
+    def reader(self) -> sqlite3.Connection: ...
+
+    def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
+                   after: tuple[float, int] | None = None) -> list[tuple[int, float]]: ...
+
+
+# Filters the index does not hold; a search with any of them is answered by FTS5.
+SQL_ONLY = ("tag", "any_tag", "collection", "unread", "archived", "added_since", "modified_since")
+BY_IDS = (f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
+          " AND bookmarks.user_id = ?")
+
+
+def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
+                   **options: Any) -> dict[str, Any]:
     """One page of the caller's bookmarks and the cursor for the next (None on the last page).
 
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
+    A relevance search with no other filter goes to `search_index` when there is one.
     """
+    if search_index is not None and options.get("sort", "newest") == "relevance" and \
+            not any(options.get(name) for name in SQL_ONLY):
+        parsed = parse_query(options.get("q") or "")
+        if parsed.include:
+            return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
+                                cursor=options.get("cursor"))
     sql, params, sort = build_query(user_id=user_id, limit=limit, **options)
     rows = session.connection().exec_driver_sql(sql, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, rows[-1][-1], rows[-1][0]) if more else None
     return {"items": to_dicts(rows), "next_cursor": next_cursor}
+
+
+def _ranked_page(session: Session, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
+                 cursor: str | None) -> dict[str, Any]:
+    """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
+    cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
+    after = None
+    if cursor:
+        key, last_id = decode_cursor(cursor, sort="relevance")
+        after = (-float(key), last_id)
+    hits = index.search_ids(index.reader(), user_id=user_id, query=parsed, limit=limit + 1, after=after)
+    more = len(hits) > limit
+    hits = hits[:limit]
+    ids = [bookmark_id for bookmark_id, _ in hits]
+    rows = {row[0]: row for row in session.connection().exec_driver_sql(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
+    next_cursor = encode_cursor("relevance", -hits[-1][1], hits[-1][0]) if more else None
+    # A bookmark deleted since the index ranked it is left out rather than shown.
+    return {"items": to_dicts([rows[i] for i in ids if i in rows]), "next_cursor": next_cursor}

@@ -53,12 +53,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     import_max_bytes: int = Field(64 * 1_048_576, ge=1024)
     list_limit_max: int = Field(200, ge=1, le=1000)
+    search_index: bool = True  # relevance search on the derived index in DATA_DIR/search-index; off: FTS5 only
     slow_request_ms: float = Field(200.0, gt=0)
     slow_sql_ms: float = Field(50.0, gt=0)
     auth_fail_limit: int = Field(10, ge=1)
     auth_fail_window_s: float = Field(60.0, gt=0)
     access_log: bool = False
     metrics_anonymous_loopback: bool = False
+    # Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For / -Proto are
+    # believed; default none, so no client can pick the address the failed-login limiter sees.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_header_bytes: int = Field(32 * 1024, ge=1024, le=1_048_576)  # request line + headers; more: 431
+    header_timeout_s: float = Field(10.0, gt=0, le=600)  # to send a request's headers; then 408 and close
+    server_timing: bool = False  # Server-Timing on every answer; without it only admins' answers carry it
     # Origins (scheme://host[:port], comma-separated, or *) whose web pages and browser extensions may
     # call the API; the browser refuses every other origin's requests (no CORS headers are sent).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -107,7 +114,7 @@ class Settings(BaseSettings):
     alert_process_rss_mb: float = Field(512.0, gt=0)
     alert_remind_s: float = Field(3600.0, gt=0)
 
-    @field_validator("mail_to", "cors_origins", mode="before")
+    @field_validator("mail_to", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
@@ -121,6 +128,16 @@ class Settings(BaseSettings):
             if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", origin, re.I):
                 raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], no path or slash")
         return [origin.lower() for origin in value]  # browsers send the Origin header in lower case
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_only(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -17,7 +17,7 @@ from api.schemas_resources import Deleted, Id, Name, PathId, TagList
 from common import bookmarks, listing, lookup
 from common.bookmarks import BULK_MAX, BulkAction
 from common.listing import Sort
-from common.models import TEXT_MAX, TITLE_MAX, URL_MAX
+from common.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
 from common.search import MAX_QUERY_CHARS
 from common.settings import Settings
 
@@ -41,10 +41,10 @@ class BookmarkOut(BaseModel):
 
 
 class BookmarkCreate(StrictModel):
-    url: str = Field(min_length=1, max_length=URL_MAX)
-    title: str = Field("", max_length=TITLE_MAX)
-    description: str = Field("", max_length=TEXT_MAX)
-    notes: str = Field("", max_length=TEXT_MAX)
+    url: str = Field(min_length=1, max_length=LIMITS["url"])
+    title: str = Field("", max_length=LIMITS["title"])
+    description: str = Field("", max_length=LIMITS["description"])
+    notes: str = Field("", max_length=LIMITS["notes"])
     tags: TagList = []
     collection: Id | None = None
     unread: bool = False
@@ -55,10 +55,10 @@ class BookmarkCreate(StrictModel):
 class BookmarkUpdate(StrictModel):
     """Only the fields sent change; `tags` replaces the whole set; `collection: null` uncollects."""
 
-    url: str | None = Field(None, min_length=1, max_length=URL_MAX)
-    title: str | None = Field(None, max_length=TITLE_MAX)
-    description: str | None = Field(None, max_length=TEXT_MAX)
-    notes: str | None = Field(None, max_length=TEXT_MAX)
+    url: str | None = Field(None, min_length=1, max_length=LIMITS["url"])
+    title: str | None = Field(None, max_length=LIMITS["title"])
+    description: str | None = Field(None, max_length=LIMITS["description"])
+    notes: str | None = Field(None, max_length=LIMITS["notes"])
     tags: TagList | None = None
     collection: Id | None = None
     unread: bool | None = None
@@ -114,7 +114,7 @@ class SearchParams(ListParams):
 async def read_page(tx: Transactions, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
     """A list or search page: the route's body, and api/hot.py's."""
     options = params.model_dump(exclude={"limit"})
-    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id,
+    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id, search_index=tx.search_index,
                                 limit=min(params.limit, settings.list_limit_max), **options))
 
 
@@ -162,20 +162,20 @@ async def check_url(url: Annotated[str, Query(min_length=1, description="Any for
     return shaped(await tx.read(lookup.find_url, user_id=user.user_id, url=url))
 
 
-@router.get("/{bookmark_id}", summary="Read a bookmark", response_model=BookmarkOut,
+@router.get("/{bookmark_id:int}", summary="Read a bookmark", response_model=BookmarkOut,
             responses=responses(401, 404, 422, 429))
 async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> ORJSONResponse:
     return shaped(await tx.read(bookmarks.get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id))
 
 
-@router.patch("/{bookmark_id}", summary="Update a bookmark", response_model=BookmarkOut,
+@router.patch("/{bookmark_id:int}", summary="Update a bookmark", response_model=BookmarkOut,
               responses=responses(400, 401, 404, 409, 413, 422, 429))
 async def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     return await tx.write(bookmarks.update_bookmark, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
 
 
-@router.delete("/{bookmark_id}", summary="Delete a bookmark", response_model=Deleted,
+@router.delete("/{bookmark_id:int}", summary="Delete a bookmark", response_model=Deleted,
                responses=responses(401, 404, 422, 429))
 async def delete_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
     await tx.write(bookmarks.delete_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)

@@ -17,9 +17,10 @@ from loguru import logger
 
 from common.search import ParsedQuery
 from common.searchindex.build import ensure_current, rebuild
-from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex
+from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 CATCH_UP_WAIT_S = 0.5
+READER_CACHE_KB = 512
 
 
 class LiveIndex:
@@ -31,6 +32,21 @@ class LiveIndex:
         self._synced = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="kura-searchindex", daemon=True)
+        self._readers = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection for searches, outside any transaction. Its page cache
+        is small: it reads only the log's head and a page's candidate texts."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KB}")
+            self._readers.conn = conn
+            with self._synced:
+                self._opened.append(conn)
+        return conn
 
     def start(self) -> None:
         """The startup check (rebuild if missing, foreign or from another version; catch up if
@@ -45,13 +61,19 @@ class LiveIndex:
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
                    after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
         """SearchIndex.search_ids, after waiting (bounded) for writes the log has and the index not yet.
-        `conn` is any connection to the database outside a transaction."""
+        `conn` is any connection to the database outside a transaction (one whose snapshot cannot
+        lag behind the index); `reader()` gives one per thread."""
         assert self._index is not None, "LiveIndex.start() first"
         if self._index.is_behind(conn):
             self.poke()
             with self._synced:
                 self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
         return self._index.search_ids(conn, user_id=user_id, query=query, limit=limit, after=after)
+
+    @property
+    def watermark(self) -> Watermark:
+        assert self._index is not None, "LiveIndex.start() first"
+        return self._index.watermark
 
     def stop(self) -> None:
         self._stopping = True
@@ -60,6 +82,10 @@ class LiveIndex:
             self._thread.join()
         if self._index is not None:
             self._index.close()
+        with self._synced:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
     def _run(self) -> None:
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,

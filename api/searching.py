@@ -1,0 +1,78 @@
+"""The derived search index while the API runs: opened before READY, poked after every commit,
+its change log pruned now and then through the write turn.
+
+SQLite stays the only source of truth. If the index cannot be opened or built, the API still
+serves: every search then goes to SQLite's FTS5, as with KURA_SEARCH_INDEX=false.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import anyio.to_thread
+from loguru import logger
+from sqlalchemy.orm import Session
+
+from api.transactions import Transactions
+from common.errors import KuraError
+from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
+from common.settings import Settings
+
+INDEX_DIR = "search-index"
+PRUNE_EVERY_S = 60.0
+PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write
+LOG_TAIL_SQL = "SELECT min(seq) FROM search_log"
+
+
+def index_dir(settings: Settings) -> Path:
+    return settings.data_dir / INDEX_DIR
+
+
+async def open_index(settings: Settings, tx: Transactions) -> LiveIndex | None:
+    """Check, catch up or rebuild the index (seconds per 100k bookmarks) and start its thread."""
+    if not settings.search_index:
+        return None
+    index = LiveIndex(tx.db.path, index_dir(settings))
+    try:
+        await anyio.to_thread.run_sync(index.start)
+    except (IndexBusy, IndexUnusable, OSError, sqlite3.Error, ValueError) as exc:
+        logger.error("search index unavailable ({}); searching with SQLite FTS5 instead", exc)
+        return None
+    tx.search_index = index
+    return index
+
+
+def close_index(tx: Transactions, index: LiveIndex | None) -> None:
+    tx.search_index = None
+    if index is not None:
+        index.stop()
+
+
+def _log_tail(session: Session) -> int:
+    return session.connection().exec_driver_sql(LOG_TAIL_SQL).scalar_one() or 0
+
+
+def _prune(session: Session, *, below: int) -> None:
+    session.connection().exec_driver_sql(PRUNE_SQL, (below,))
+
+
+async def prune_log(tx: Transactions, index: LiveIndex) -> bool:
+    """Drop the log's rows the index has applied, keeping the one at its watermark (how the index
+    recognises this database); True when it pruned."""
+    mark = index.watermark.seq
+    try:
+        if mark - await tx.read(_log_tail) < PRUNE_AFTER_ROWS:
+            return False
+        await tx.write(_prune, below=mark)
+    except KuraError as exc:  # busy, or storage trouble that readiness reports: the next round retries
+        logger.info("search log not pruned this time: {}", exc)
+        return False
+    return True
+
+
+async def prune_forever(tx: Transactions, index: LiveIndex) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        await prune_log(tx, index)

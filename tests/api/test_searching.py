@@ -1,0 +1,117 @@
+"""The derived search index inside the API: it answers relevance searches with FTS5's order, follows
+every commit, survives a lost or foreign index, and its change log is pruned without losing its place."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import searching
+from api.app import create_app
+from common.db import Database
+from common.settings import Settings
+from tests.api.bookmark_seed import WORDS, seed_bookmarks
+from tests.conftest import Account
+
+QUERIES = [*WORDS, "note", "python -sqlite", '"python note"', "pyth*", "note #tag1", "about garden"]
+
+
+def pages(client: TestClient, owner: Account, q: str, limit: int = 7) -> list[list[int]]:
+    """Every page of a search, following the cursors."""
+    out, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"q": q, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        answer = client.get("/api/v1/search", params=params, headers=owner.headers)
+        assert answer.status_code == 200, answer.text
+        out.append([item["id"] for item in answer.json()["items"]])
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return out
+
+
+@pytest.fixture
+def fts_client(settings: Settings, db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings.model_copy(update={"search_index": False}), db)) as other:
+        yield other
+
+
+def test_the_index_answers_with_the_same_pages_as_fts5(client: TestClient, fts_client: TestClient, db: Database,
+                                                       alice: Account, bob: Account) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=120)
+    seed_bookmarks(db, user_id=bob.user_id, count=40)
+    assert client.app.state.tx.search_index is not None
+    for q in QUERIES:
+        with_index = pages(client, alice, q)
+        assert with_index == pages(fts_client, alice, q), q
+    assert sum(map(len, pages(client, bob, "note"))) == 40  # only the caller's own
+
+
+def test_a_search_right_after_a_write_finds_it(client: TestClient, alice: Account) -> None:
+    for n in range(3):
+        created = client.post("/api/v1/bookmarks", headers=alice.headers,
+                              json={"url": f"https://w{n}.example/", "title": f"wombat{n} facts"})
+        assert created.status_code == 201
+        assert pages(client, alice, f"wombat{n}") == [[created.json()["id"]]]
+        client.patch(f"/api/v1/bookmarks/{created.json()['id']}", json={"title": "renamed"}, headers=alice.headers)
+        assert pages(client, alice, f"wombat{n}") == [[]]
+
+
+def test_a_missing_or_damaged_index_is_rebuilt_at_start(settings: Settings, db: Database, alice: Account) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=30)
+    with TestClient(create_app(settings, db)) as first:
+        expected = pages(first, alice, "python")
+    shutil.rmtree(searching.index_dir(settings))
+    with TestClient(create_app(settings, db)) as second:
+        assert pages(second, alice, "python") == expected
+    for path in searching.index_dir(settings).iterdir():
+        if path.suffix == ".json" or path.name.startswith("meta"):
+            path.write_text("garbage")
+    with TestClient(create_app(settings, db)) as third:
+        assert pages(third, alice, "python") == expected
+
+
+def test_while_another_process_rebuilds_the_index_search_falls_back_to_fts5(settings: Settings, db: Database,
+                                                                         alice: Account, errors: list[str]) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=20)
+    index_dir = searching.index_dir(settings)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(index_dir.with_name(f".{index_dir.name}.lock"), "a") as lock:  # as `kura search rebuild` holds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with TestClient(create_app(settings, db)) as client:
+            assert client.app.state.tx.search_index is None
+            assert sum(map(len, pages(client, alice, "python"))) == mentions(db, "python")
+    assert any("search index unavailable" in line for line in errors)
+
+
+def mentions(db: Database, word: str) -> int:
+    with closing(sqlite3.connect(db.path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM bookmarks WHERE title LIKE ?1 OR description LIKE ?1",
+                                (f"%{word}%",)).fetchone()[0])
+
+
+def log_rows(db: Database) -> int:
+    with closing(sqlite3.connect(db.path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM search_log").fetchone()[0])
+
+
+def test_the_change_log_is_pruned_but_keeps_the_watermark_row(client: TestClient, settings: Settings, db: Database,
+                                                            alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=50)
+    assert pages(client, alice, "python")  # the index has caught up with the seeded rows
+    tx = client.app.state.tx
+    monkeypatch.setattr(searching, "PRUNE_AFTER_ROWS", 10)
+    assert log_rows(db) > 50
+    assert client.portal.call(searching.prune_log, tx, tx.search_index)
+    assert log_rows(db) == 1
+    assert not client.portal.call(searching.prune_log, tx, tx.search_index)  # nothing left to prune
+    expected = pages(client, alice, "python")
+    client.__exit__(None, None, None)
+    with TestClient(create_app(settings, db)) as again:  # recognises the pruned log: no rebuild needed
+        assert pages(again, alice, "python") == expected
