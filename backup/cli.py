@@ -26,7 +26,7 @@ class CliError(Exception):
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    result = job.run_job(settings, force=args.force)
+    result = job.run_job(settings, force=args.force, keep=args.keep)
     print(result.entry.data_path)
 
 
@@ -35,14 +35,17 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
     if args.json:
         rows = [{"file": str(e.data_path), "created_at": e.created_at.isoformat(),
                  "size_bytes": e.manifest.compressed_size, "source_size": e.manifest.source_size,
-                 "sha256": e.manifest.sha256, "verified": e.manifest.verified} for e in entries]
+                 "sha256": e.manifest.sha256, "verified": e.manifest.verified, "keep": e.manifest.kept}
+                for e in entries]
         print(json.dumps(rows, indent=2))
         return
     if not entries:
         print(f"no backups in {settings.backups_path}")
     for e in entries:
         state = "verified" if e.manifest.verified else "UNVERIFIED"
-        print(f"{e.created_at:%Y-%m-%d %H:%M:%S}Z  {e.manifest.compressed_size:>12,}  {state:<10}  {e.data_path.name}")
+        kept = "kept" if e.manifest.kept else ""
+        print(f"{e.created_at:%Y-%m-%d %H:%M:%S}Z  {e.manifest.compressed_size:>12,}  {state:<10}  {kept:<4}  "
+              f"{e.data_path.name}")
 
 
 def _verify_targets(settings: Settings, args: argparse.Namespace) -> list[Path]:
@@ -96,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="take, verify and publish a backup, then apply retention")
     p.add_argument("--force", action="store_true",
                    help="back up a source the guard refuses (no schema, or lost most rows); prunes nothing")
+    p.add_argument("--keep", action="store_true",
+                   help="keep this backup for good: retention never deletes it (delete it by hand)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("list", help="list backups with date, size and verified state")
     p.add_argument("--json", action="store_true", help="machine-readable output")

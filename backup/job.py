@@ -25,9 +25,9 @@ def _success_line(result: RunResult) -> None:
     m = result.entry.manifest
     ratio = m.compressed_size / m.source_size if m.source_size else 0.0
     logger.info(
-        "backup ok: {} {:,} bytes ({:.0%} of {:,}), {} rows in {} tables, {:.2f} s, pruned {}",
+        "backup ok: {} {:,} bytes ({:.0%} of {:,}), {} rows in {} tables, {:.2f} s, pruned {}{}",
         m.file, m.compressed_size, ratio, m.source_size, sum(m.row_counts.values()), len(m.row_counts),
-        result.duration_s, len(result.pruned),
+        result.duration_s, len(result.pruned), "; kept: retention never deletes it" if m.kept else "",
     )
 
 
@@ -41,7 +41,7 @@ def _report_failure(settings: Settings, exc: Exception, err: StageError, *, run_
 
 
 def run_job(settings: Settings, *, clock: Clock = _now, notifier: Notifier | None = None,
-            force: bool = False) -> RunResult:
+            force: bool = False, keep: bool = False) -> RunResult:
     """One backup run; on failure log, record, mail and re-raise a StageError."""
     notifier = notifier or Notifier()
     started, t0 = clock(), time.monotonic()
@@ -61,7 +61,7 @@ def run_job(settings: Settings, *, clock: Clock = _now, notifier: Notifier | Non
     with LogTail() as tail:
         check_in = checkin(settings, "in_progress")
         try:
-            result = run_backup(settings, clock=clock, hook=hook, force=force, on_locked=on_locked)
+            result = run_backup(settings, clock=clock, hook=hook, force=force, keep=keep, on_locked=on_locked)
         except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
             err = exc if isinstance(exc, StageError) else StageError(current["stage"], f"{type(exc).__name__}: {exc}")
             checkin(settings, "error", check_in_id=check_in, duration=time.monotonic() - t0)

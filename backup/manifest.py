@@ -43,6 +43,12 @@ class Manifest:
     format: int = FORMAT
     extra: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def kept(self) -> bool:
+        """Taken with `kura-backup run --keep`: retention never deletes it. Under ``extra`` so that an
+        older Kura still reads the manifest."""
+        return bool(self.extra.get("keep"))
+
     def to_json(self) -> bytes:
         data = asdict(self)
         data["created_at"] = self.created_at.astimezone(UTC).isoformat()

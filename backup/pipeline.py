@@ -173,8 +173,9 @@ def _previous(directory: Path) -> Manifest | None:
 
 
 def run_backup(settings: Settings, *, clock: Clock = _now, hook: StageHook = lambda _s: None,
-               force: bool = False, on_locked: Callable[[], None] = lambda: None) -> RunResult:
-    """One run. ``on_locked`` runs once this process holds the folder's run lock."""
+               force: bool = False, keep: bool = False, on_locked: Callable[[], None] = lambda: None) -> RunResult:
+    """One run. ``keep`` marks the backup as never pruned; ``on_locked`` runs once this process holds
+    the folder's run lock."""
     t0 = time.monotonic()
     with ExitStack() as stack:
         with stage("prepare", hook):
@@ -187,6 +188,8 @@ def run_backup(settings: Settings, *, clock: Clock = _now, hook: StageHook = lam
             check_space(settings, directory)
         created_at = clock()
         packed, manifest = _build(settings, directory, created_at, hook, check_source)
+        if keep:
+            manifest.extra["keep"] = True
         final = directory / (backup_stem(created_at) + DATA_SUFFIX)
         with stage("publish", hook):
             _publish(packed, manifest, final, t0)

@@ -2,7 +2,8 @@
 
 Periods are UTC calendar days, ISO weeks and months, counted among the periods that HAVE backups (as
 restic does), so a month without runs does not eat into keep_monthly. The rules are ORed. Pruning runs
-only after a successful, verified run, and never removes the newest verified backup.
+only after a successful, verified run, and never removes the newest verified backup. Backups taken
+with ``--keep`` stand outside the rules: never deleted, and never taking the place of a nightly one.
 """
 
 from __future__ import annotations
@@ -51,11 +52,11 @@ def prune(settings: Settings, entries: Sequence[Entry]) -> list[Entry]:
     verified = [e for e in entries if e.manifest.verified]
     if not verified:
         return []
-    kept = select_keep([e.created_at for e in entries], rules_from(settings))
+    kept = select_keep([e.created_at for e in entries if not e.manifest.kept], rules_from(settings))
     newest = max(verified, key=lambda e: e.created_at)
     removed = []
     for entry in entries:
-        if entry.created_at in kept or entry is newest:
+        if entry.created_at in kept or entry is newest or entry.manifest.kept:
             continue
         # Manifest first: a crash here leaves a manifest-less file, which is not a backup and is
         # swept by the next run, never a manifest pointing at nothing.

@@ -114,6 +114,25 @@ def test_restore_command_restores_and_says_how_to_start_the_api(
     assert "systemctl start kura-api" in out
 
 
+def test_a_second_run_the_same_day_keeps_a_backup_taken_with_keep(settings: Settings, db: Database) -> None:
+    def backup(*argv: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([*KURA_BACKUP, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env=backup_env(settings, KURA_BACKUP_KEEP_DAILY="1", KURA_BACKUP_KEEP_WEEKLY="0",
+                                             KURA_BACKUP_KEEP_MONTHLY="0"))
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    first = backup("run", "--keep")
+    assert "kept: retention never deletes it" in first.stderr
+    kept = Path(first.stdout.strip())
+    backup("run")
+    newest = Path(backup("run").stdout.strip())  # the second and third run today, one daily backup to keep
+    assert [e.data_path for e in list_backups(settings.backups_path)] == [kept, newest]
+    listed = [line.split() for line in backup("list").stdout.splitlines()]
+    assert listed[0][-3:] == ["verified", "kept", kept.name] and listed[1][-2:] == ["verified", newest.name]
+    assert [row["keep"] for row in json.loads(backup("list", "--json").stdout)] == [True, False]
+
+
 def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

@@ -85,3 +85,21 @@ def test_a_failed_run_prunes_nothing(settings: Settings, db: Database) -> None:
     with pytest.raises(StageError):
         run_backup(settings, clock=lambda: datetime(2026, 6, 9, tzinfo=UTC))
     assert [e.data_path for e in list_backups(settings.backups_path)] == before
+
+
+def test_a_kept_backup_is_never_pruned_and_takes_no_nightly_ones_place(settings: Settings, db: Database) -> None:
+    settings = load_settings(data_dir=settings.data_dir, backup_keep_daily=2, backup_keep_weekly=0,
+                             backup_keep_monthly=0)
+
+    def run_at(day: int, hour: int, *, keep: bool = False) -> None:
+        run_backup(settings, clock=lambda: datetime(2026, 6, day, hour, tzinfo=UTC), keep=keep)
+
+    def left() -> list[str]:
+        return [e.data_path.name[5:16] + ("+kept" if e.manifest.kept else "") for e in list_backups(settings.backups_path)]
+
+    run_at(1, 2)
+    run_at(1, 15, keep=True)  # a manual backup the same day: the night's one stays
+    assert left() == ["20260601T02", "20260601T15+kept"]
+    for day in (2, 3, 4):
+        run_at(day, 2)
+    assert left() == ["20260601T15+kept", "20260603T02", "20260604T02"]
