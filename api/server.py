@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from loguru import logger
@@ -21,6 +21,7 @@ from common import migrate
 from api.health import STALL_S, liveness
 from api.port import busy_port_message
 from api.transactions import Transactions
+from common.cmdline import program_parser
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
@@ -107,7 +108,9 @@ def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraSe
     return KuraServer(config, tx=app.state.tx, notifier=notifier)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    program_parser("kura-api", "Serve Kura's HTTP API in the foreground on KURA_HOST:KURA_PORT "
+                   "(127.0.0.1:8000 by default) until SIGTERM or Ctrl-C.").parse_args(argv)
     settings = boot("kura-api")
     if settings is None:
         return 2

@@ -17,6 +17,7 @@ from backup.files import BackupLocked, reading
 from backup.manifest import list_backups
 from backup.restore import restore
 from backup.verify import verify_file
+from common.cmdline import program_parser
 from common.settings import Settings
 from common.startup import boot
 
@@ -94,8 +95,9 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kura-backup", description="Kura's backup job and its tools.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = program_parser("kura-backup", "Kura's backup job and its tools.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="`kura-backup COMMAND --help` shows its arguments")
     p = sub.add_parser("run", help="take, verify and publish a backup, then apply retention")
     p.add_argument("--force", action="store_true",
                    help="back up a source the guard refuses (no schema, or lost most rows); prunes nothing")

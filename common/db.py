@@ -198,7 +198,8 @@ def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int
         from common import timing  # local: timing imports nothing from here, but keep db import-light
 
         timing.add_db_time(elapsed)
-        if elapsed * 1000 >= slow_sql_ms:
+        # Only a request's statements: an import's or a backup's bulk work is not a slow query.
+        if elapsed * 1000 >= slow_sql_ms and timing.in_request():
             logger.warning("slow SQL ({:.1f} ms, route {}): {}", elapsed * 1000, timing.current_route(), statement[:300])
 
 

@@ -36,3 +36,8 @@ def add_db_time(seconds: float) -> None:
 def current_route() -> str:
     record = _current.get()
     return record.route if record is not None else "-"
+
+
+def in_request() -> bool:
+    """Whether this code runs for an API request (the slow-SQL threshold applies only there)."""
+    return _current.get() is not None

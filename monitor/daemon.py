@@ -10,11 +10,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from loguru import logger
 
+from common.cmdline import program_parser
 from common.db import DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
@@ -124,7 +125,9 @@ class Monitor:
             sampler.join(0.5)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    program_parser(PROGRAM, "Sample resource use every KURA_MONITOR_INTERVAL seconds into the metrics "
+                   "database and mail alerts; runs in the foreground until SIGTERM or Ctrl-C.").parse_args(argv)
     settings = boot(PROGRAM)
     if settings is None:
         return 2

@@ -271,12 +271,12 @@ def test_main_refuses_bad_settings_and_unmigrated_databases_in_process(
 
     monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KURA_PORT", "seventy")
-    assert main() == 2
+    assert main([]) == 2
     assert capsys.readouterr().err.startswith("kura-api: invalid configuration: KURA_PORT:")
     monkeypatch.delenv("KURA_PORT")
-    assert main() == 1
+    assert main([]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith("or restore a backup with `kura-backup restore`")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "kura.db").touch()
-    assert main() == 1
+    assert main([]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith("run `kura db upgrade` first")

@@ -133,6 +133,6 @@ def test_a_database_on_a_read_only_file_system_is_refused_at_start_in_one_line(
     db.dispose()
     subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
     monkeypatch.setenv("KURA_DATA_DIR", str(data))
-    assert main() == 1  # it would serve reads and fail every write: not ready, so it does not start
+    assert main([]) == 1  # it would serve reads and fail every write: not ready, so it does not start
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"kura-api: cannot open database {data / 'kura.db'}: unable to open database file")

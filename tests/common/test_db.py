@@ -3,6 +3,7 @@ writers serialised, and a ping that notices a broken file."""
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from common import db as dbmod
+from common import timing
 from common.db import Database, DatabaseError, apply_pragmas, open_database, sqlite_version_check
 from common.settings import Settings, load_settings
 
@@ -159,11 +161,19 @@ def test_the_sqlite_version_is_logged_with_a_warning_when_old(
     assert logged[-1] == ("INFO", f"SQLite {sqlite3.sqlite_version}")
 
 
-def test_slow_sql_is_logged_at_warning(tmp_path: Path, logged: list[tuple[str, str]]) -> None:
+def test_slow_sql_is_logged_at_warning_in_a_request_only(tmp_path: Path, logged: list[tuple[str, str]]) -> None:
     database = open_database(load_settings(data_dir=tmp_path, slow_sql_ms=0.000001), create=True)
-    try:
+
+    def select(number: int, route: str | None) -> None:
+        if route is not None:
+            timing.start(route)  # what the API's middleware does for each request
         with database.read_session() as session:
-            session.execute(text("SELECT 42"))
+            session.execute(text(f"SELECT {number}"))
+
+    try:
+        contextvars.copy_context().run(select, 42, "GET /api/v1/bookmarks")
+        contextvars.copy_context().run(select, 43, None)  # a CLI's or a backup's statement
     finally:
         database.dispose()
-    assert any(level == "WARNING" and "slow SQL" in msg and "SELECT 42" in msg for level, msg in logged)
+    slow = [msg for level, msg in logged if level == "WARNING" and "slow SQL" in msg and "SELECT 4" in msg]
+    assert len(slow) == 1 and "route GET /api/v1/bookmarks" in slow[0] and "SELECT 42" in slow[0]

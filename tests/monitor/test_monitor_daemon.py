@@ -129,7 +129,7 @@ def test_main_runs_until_sigterm_in_process(tmp_path, notify_socket, monkeypatch
     killer = threading.Thread(target=stop_when_pinged)
     killer.start()
     try:
-        assert daemon.main() == 0
+        assert daemon.main([]) == 0
     finally:
         killer.join(10)
         for sig, handler in previous.items():
@@ -142,7 +142,7 @@ def test_main_refuses_an_unusable_metrics_file(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KURA_METRICS_PATH", str(tmp_path))  # a directory, not a database
-    assert daemon.main() == 1
+    assert daemon.main([]) == 1
 
 
 def test_alerts_still_go_out_when_samples_cannot_be_stored(tmp_path):
