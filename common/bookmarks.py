@@ -12,17 +12,18 @@ from typing import Any, Final, Literal
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from common import fields
 from common import tags as tag_ops
 from common.bookmark_rows import get_bookmark
 from common.errors import BadRequest, Conflict
-from common.models import TEXT_MAX, TITLE_MAX, Bookmark, Collection, to_micros, utcnow
+from common.models import Bookmark, Collection, to_micros, utcnow
 from common.ownership import owned_ids, require_owned
 from common.urls import normalize_url
 
 # Every create runs these; plain SQL text spares building the statement each time.
 INSERT = ("INSERT INTO bookmarks (user_id, url, title, description, notes, collection_id, unread, archived, private,"
           " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
-TEXT_FIELDS = {"title": TITLE_MAX, "description": TEXT_MAX, "notes": TEXT_MAX}
+TEXT_FIELDS = ("title", "description", "notes")
 FLAGS = ("unread", "archived", "private")
 BULK_MAX = 1000
 
@@ -31,12 +32,6 @@ _FLAG_ACTIONS: Final = {
     "archive": {"archived": True}, "unarchive": {"archived": False},
     "mark_read": {"unread": False}, "mark_unread": {"unread": True},
 }
-
-
-def _check_text(values: dict[str, Any]) -> None:
-    for name, cap in TEXT_FIELDS.items():
-        if len(values.get(name) or "") > cap:
-            raise BadRequest(f"{name} is longer than {cap} characters", details={"field": name})
 
 
 def _check_unique_url(session: Session, *, user_id: int, url: str, exclude_id: int | None = None) -> None:
@@ -58,7 +53,7 @@ def create_bookmark(session: Session, *, user_id: int, url: str, title: str = ""
     """Create a bookmark; the same (normalised) url twice for one user is a Conflict naming the first."""
     url = normalize_url(url)
     values = {"title": title, "description": description, "notes": notes}
-    _check_text(values)
+    fields.check_text(values)
     _check_unique_url(session, user_id=user_id, url=url)
     _check_collection(session, user_id=user_id, collection_id=collection_id)
     names = tag_ops.clean_tag_names(tags)
@@ -76,7 +71,7 @@ def update_bookmark(session: Session, *, user_id: int, bookmark_id: int, changes
     """Apply the given fields (url, title, description, notes, tags, collection, flags); modified moves."""
     require_owned(session, Bookmark, object_id=bookmark_id, user_id=user_id)
     values = {k: v for k, v in changes.items() if k in TEXT_FIELDS or k in FLAGS}
-    _check_text(values)
+    fields.check_text(values)
     if "url" in changes:
         values["url"] = normalize_url(changes["url"])
         _check_unique_url(session, user_id=user_id, url=values["url"], exclude_id=bookmark_id)

@@ -11,33 +11,15 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from common import fields
 from common.errors import BadRequest
-from common.models import NAME_MAX, Bookmark, BookmarkTag, Tag, utcnow
+from common.models import Bookmark, BookmarkTag, Tag, utcnow
 from common.ownership import fetch_owned
 
-MAX_TAGS_PER_BOOKMARK = 100
-
-# SQLite's NOCASE folds ASCII letters only; dedupe the same way so we agree with the unique index.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def tag_key(name: str) -> str:
-    return name.translate(_ASCII_LOWER)
-
-
-def clean_tag_names(names: Iterable[str]) -> list[str]:
-    """Stripped, non-empty, length-checked names without case-insensitive duplicates, in order."""
-    seen: dict[str, str] = {}
-    for raw in names:
-        name = raw.strip()
-        if not name:
-            raise BadRequest("tag names must not be empty")
-        if len(name) > NAME_MAX:
-            raise BadRequest(f"tag name is longer than {NAME_MAX} characters", details={"tag": name[:40]})
-        seen.setdefault(tag_key(name), name)
-    if len(seen) > MAX_TAGS_PER_BOOKMARK:
-        raise BadRequest(f"at most {MAX_TAGS_PER_BOOKMARK} tags per bookmark")
-    return list(seen.values())
+# The shared validation (common/fields.py), under the names the API and tests already use.
+MAX_TAGS_PER_BOOKMARK = fields.MAX_TAGS_PER_BOOKMARK
+tag_key = fields.tag_key
+clean_tag_names = fields.clean_tags
 
 
 def ensure_tags(session: Session, *, user_id: int, names: Sized[str]) -> list[int]:

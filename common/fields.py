@@ -1,0 +1,74 @@
+"""A bookmark's fields, their limits, and the one validation both write paths run.
+
+The API (create, update, bulk tag changes) and the importer call these, so a file cannot store what
+a request may not: the same length caps, the same tag count, the same URL rules
+(common/urls.py), and no control characters outside free text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from common.errors import BadRequest
+from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
+
+MAX_TAGS_PER_BOOKMARK = 100
+# Every text field a bookmark has, with its cap in characters.
+TEXT_LIMITS = {"url": URL_MAX, "title": TITLE_MAX, "description": TEXT_MAX, "notes": TEXT_MAX}
+# Free text keeps line breaks and tabs; every other field (url, title, tag and collection names)
+# is one line, and no field may hold NUL or the other C0 controls.
+FREE_TEXT = frozenset({"description", "notes"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# SQLite's NOCASE folds ASCII letters only; dedupe the same way so we agree with the unique index.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def tag_key(name: str) -> str:
+    """The key SQLite's NOCASE collation compares tag names by."""
+    return name.translate(_ASCII_LOWER)
+
+
+def has_control(value: str, *, free_text: bool = False) -> bool:
+    return (_CONTROL_IN_FREE_TEXT if free_text else _CONTROL).search(value) is not None
+
+
+def check_text(values: Mapping[str, Any]) -> None:
+    """Length caps and control characters for the title, description and notes given."""
+    for name in ("title", "description", "notes"):
+        value = values.get(name)
+        if not value:
+            continue
+        if len(value) > TEXT_LIMITS[name]:
+            raise BadRequest(f"{name} is longer than {TEXT_LIMITS[name]} characters", details={"field": name})
+        if has_control(value, free_text=name in FREE_TEXT):
+            raise BadRequest(f"{name} contains a control character" +
+                             ("" if name in FREE_TEXT else " (such as a line break or NUL)"),
+                             details={"field": name})
+
+
+def clean_name(raw: str, *, what: str = "name", key: str = "name") -> str:
+    """A tag or collection name: stripped, non-empty, at most NAME_MAX characters, one line."""
+    name = raw.strip()
+    if not name:
+        raise BadRequest(f"{what}s must not be empty")
+    if len(name) > NAME_MAX:
+        raise BadRequest(f"{what} is longer than {NAME_MAX} characters", details={key: name[:40]})
+    if has_control(name):
+        raise BadRequest(f"{what} contains a control character (such as a line break or NUL)",
+                         details={key: name[:40]})
+    return name
+
+
+def clean_tags(names: Iterable[str]) -> list[str]:
+    """Checked names without case-insensitive duplicates (the first spelling wins), in order, at most
+    MAX_TAGS_PER_BOOKMARK of them."""
+    seen: dict[str, str] = {}
+    for raw in names:
+        name = clean_name(raw, what="tag name", key="tag")
+        seen.setdefault(tag_key(name), name)
+    if len(seen) > MAX_TAGS_PER_BOOKMARK:
+        raise BadRequest(f"at most {MAX_TAGS_PER_BOOKMARK} tags per bookmark", details={"tags": len(seen)})
+    return list(seen.values())

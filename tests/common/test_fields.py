@@ -1,0 +1,40 @@
+"""The one validation both write paths share (common/fields.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from common import fields
+from common.errors import BadRequest
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"title": "a\nb"}, "title contains a control character"),
+    ({"title": "nul\x00"}, "title contains a control character"),
+    ({"notes": "bell\x07"}, "notes contains a control character"),
+    ({"description": "x" * (fields.TEXT_LIMITS["description"] + 1)}, "description is longer"),
+])
+def test_check_text_refuses_control_characters_and_overlong_text(values: dict[str, str], message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        fields.check_text(values)
+
+
+def test_free_text_keeps_line_breaks_and_tabs() -> None:
+    fields.check_text({"title": "one line", "description": "a\nb\r\n\tc", "notes": "x\ny"})
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (["ok", "bad\ttab"], "control character"),
+    (["a\x00"], "control character"),
+    (["line\nbreak"], "control character"),
+    ([" "], "must not be empty"),
+    (["t" * 256], "longer than 255"),
+    ([f"t{i}" for i in range(fields.MAX_TAGS_PER_BOOKMARK + 1)], "at most 100 tags"),
+])
+def test_clean_tags_refuses_what_the_api_refuses(names: list[str], message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        fields.clean_tags(names)
+
+
+def test_clean_tags_drops_case_insensitive_duplicates_keeping_the_first_spelling() -> None:
+    assert fields.clean_tags([" Python ", "python", "É", "é"]) == ["Python", "É", "é"]
