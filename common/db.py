@@ -36,9 +36,11 @@ def sqlite_version_check() -> str:
     """Log the SQLite library version; warn when it predates the WAL-reset fix."""
     version = sqlite3.sqlite_version
     if sqlite3.sqlite_version_info < MIN_SQLITE:
+        # Said once per start, with what fixes it: the bug needs two processes writing at once.
         logger.warning(
-            "SQLite {} is older than 3.51.3, which fixes a rare WAL-reset corruption; "
-            "upgrade the system SQLite when you can",
+            "SQLite {} is older than 3.51.3, which fixes a rare WAL-reset corruption when two processes "
+            "write at once: upgrade the package your Python's sqlite3 links (Debian: libsqlite3-0) to 3.51.3 "
+            "or later, then restart Kura",
             version,
         )
     else:

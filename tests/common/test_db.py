@@ -149,7 +149,7 @@ def test_ping_answers_for_a_good_file_and_not_for_a_missing_or_broken_one(db: Da
     assert db.ping()
 
 
-def test_the_sqlite_version_is_logged_with_a_warning_when_old(
+def test_an_old_sqlite_is_one_warning_line_that_says_which_package_and_version_fix_it(
     logged: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert sqlite_version_check() == sqlite3.sqlite_version
@@ -157,7 +157,9 @@ def test_the_sqlite_version_is_logged_with_a_warning_when_old(
     sqlite_version_check()
     monkeypatch.setattr(dbmod.sqlite3, "sqlite_version_info", (3, 51, 3))
     sqlite_version_check()
-    assert logged[-2][0] == "WARNING" and "older than 3.51.3" in logged[-2][1]
+    level, warning = logged[-2]
+    assert level == "WARNING" and "older than 3.51.3" in warning and "\n" not in warning
+    assert "libsqlite3-0" in warning and "to 3.51.3 or later" in warning and "restart Kura" in warning
     assert logged[-1] == ("INFO", f"SQLite {sqlite3.sqlite_version}")
 
 

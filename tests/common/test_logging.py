@@ -108,6 +108,7 @@ def test_the_api_program_writes_only_json_lines_by_setting(tmp_path: Path, db: D
     lines = [json.loads(line) for line in server.log_path.read_text().splitlines()]
     assert len(lines) >= 3  # start-up, uvicorn's own lines, shut-down
     assert all(r["program"] == "kura-api" and r["level"] and r["msg"] and "record" not in r for r in lines)
+    assert sum(r["msg"].startswith("SQLite ") for r in lines) == 1  # the library version: once a start
 
 
 def test_people_get_a_readable_format_with_level_and_program() -> None:
