@@ -147,8 +147,10 @@ class RankedIndex(Protocol):
 
 # Filters the index does not hold; a search with any of them is answered by FTS5.
 SQL_ONLY = ("tag", "any_tag", "collection", "unread", "archived", "added_since", "modified_since")
+# `+user_id`: the owner check must not become the index SQLite walks (all the user's rows, probing
+# the list for each); the ids are the way in.
 BY_IDS = (f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
-          " AND bookmarks.user_id = ?")
+          " AND +bookmarks.user_id = ?")
 
 
 def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,

@@ -104,3 +104,14 @@ def test_tag_and_collection_lists_use_indexes(
     for statement, plan in statement_log.plans():
         bad = [step for step in plan if FULL_SCAN.search(step)]
         assert not bad, f"full scan {bad} in plan {plan} for\n{statement}"
+
+
+def test_a_page_ranked_by_the_search_index_reads_its_rows_by_id(
+    client: TestClient, seeded: Account, statement_log: StatementLog
+) -> None:
+    """Not by walking the user's rows and probing the ranked ids for each (2 ms at 20k bookmarks)."""
+    assert client.app.state.tx.search_index is not None
+    answer = client.get("/api/v1/search", params={"q": "python", "limit": 5}, headers=seeded.headers)
+    assert answer.status_code == 200 and answer.json()["items"]
+    (plan,) = [plan for statement, plan in statement_log.plans() if "json_each" in statement]
+    assert plan[0] == "SEARCH bookmarks USING INTEGER PRIMARY KEY (rowid=?)", plan
