@@ -1,10 +1,11 @@
 """Kura's own processes: named so by command line or unit cgroup, and ours by the files they hold.
 
 A name alone is not enough: on a developer's machine other checkouts run their own kura-api. A
-process counts only when it has this installation's database or metrics file open (compared by
-device and inode through /proc/PID/fd, so chroots and mount namespaces do not fool it), or is this
-monitor itself. Kura's programs keep their SQLite file open while they run, so the check is exact;
-a process whose open files we may not read (another user's) is not counted.
+process counts only when it has one of this installation's files open (compared by device and
+inode through /proc/PID/fd, so chroots and mount namespaces do not fool it), or is this monitor
+itself: the database or metrics file, which kura-api keeps open while it runs, or the backup folder's
+lock files, which kura-backup holds for a whole run (its database connection is closed while it
+compresses). A process whose open files we may not read (another user's) is not counted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from backup.files import LOCK_NAME, READERS_LOCK_NAME
 from common.openfiles import file_identities, holds_any
 from common.settings import Settings
 from monitor.metrics import SeriesKey
@@ -56,7 +58,8 @@ class ProcessTracker:
     """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._files = (settings.db_path, settings.metrics_db_path)
+        backups = settings.backups_path
+        self._files = (settings.db_path, settings.metrics_db_path, backups / LOCK_NAME, backups / READERS_LOCK_NAME)
         self._clock = clock
         self._procs: dict[int, tuple[str, psutil.Process]] = {}
         self._last_scan = float("-inf")

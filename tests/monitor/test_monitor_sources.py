@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -21,6 +22,8 @@ from monitor.metrics import METRICS
 from monitor import processes
 from monitor.processes import ProcessTracker
 from monitor.sources import PsutilSource, ScriptedSource, TimeBox, mountpoint
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Readyz(http.server.BaseHTTPRequestHandler):
@@ -160,6 +163,31 @@ def test_another_checkouts_kura_api_is_not_counted_as_ours(tmp_path):
     finally:
         ours.stop()
         theirs.stop()
+
+
+HOLD_RUN_LOCK = """
+import sys, time
+from pathlib import Path
+from backup.files import ensure_dir, run_lock
+with run_lock(ensure_dir(Path(sys.argv[1]))):
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_backup_run_counts_while_it_holds_the_run_lock_without_the_database_open(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data")
+    # Named kura-backup, Python finds no venv beside that name: hand it this interpreter's path.
+    with subprocess.Popen(["kura-backup", "-c", HOLD_RUN_LOCK, str(settings.backups_path)], executable=sys.executable,
+                          cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}) as run:
+        try:
+            assert run.stdout is not None and run.stdout.readline().strip() == "holding"
+            tracker = ProcessTracker(settings)
+            tracker.read()
+            assert tracker.pids("kura-backup") == {run.pid}
+        finally:
+            run.kill()
 
 
 def test_a_process_named_like_kura_without_our_files_is_not_counted(tmp_path):
