@@ -149,16 +149,49 @@ write_admin_wrappers() {
     # settings and $STATE_DIRECTORY, without their /proc restrictions (restore looks for holders).
     local program
     for program in kura kura-backup; do
-        cat >"$ADMIN_DIR/$program.tmp" <<EOF
+        {
+            cat <<EOF
 #!/bin/sh
 # Written by Kura's install.sh: $program as the kura user, with the services' settings.
 [ "\$(id -u)" -eq 0 ] || { echo "$program: run it as root: sudo $program \$*" >&2; exit 1; }
-exec systemd-run --quiet --pipe --wait --collect --service-type=exec --uid=kura --gid=kura \\
-    -p EnvironmentFile=$ETC/kura.env -p StateDirectory=kura -p StateDirectoryMode=0700 -p UMask=0077 \\
-    $PREFIX/bin/$program "\$@"
+run() {
+    exec systemd-run --quiet --pipe --wait --collect --service-type=exec --uid=kura --gid=kura \\
+        -p EnvironmentFile=$ETC/kura.env -p StateDirectory=kura -p StateDirectoryMode=0700 -p UMask=0077 \\
+        $PREFIX/bin/$program "\$@"
+}
 EOF
+            if [ "$program" = kura ]; then import_as_caller; fi
+            echo 'run "$@"'
+        } >"$ADMIN_DIR/$program.tmp"
         chmod 0755 "$ADMIN_DIR/$program.tmp" && mv -f "$ADMIN_DIR/$program.tmp" "$ADMIN_DIR/$program"
     done
+}
+
+import_as_caller() {
+    # The kura user cannot read a file in a private (0700) home, and runs in /, where a relative path
+    # means nothing: `sudo kura import FILE` reads FILE here, as the user who ran sudo (so sudo grants
+    # no one a way to read files they could not), and hands kura the bytes on stdin (`kura import -`).
+    cat <<'EOF'
+if [ "${1-}" = import ]; then
+    n=$# i=0 file= prev=
+    for arg do
+        i=$((i + 1))
+        if [ "$i" -gt 1 ] && [ -z "$file" ] && [ "${arg#-}" = "$arg" ] && [ "$prev" != --user ] \
+            && [ "$prev" != --mode ]; then
+            file=$arg arg=-
+        fi
+        set -- "$@" "$arg"
+        prev=$arg
+    done
+    shift "$n"
+    if [ -n "$file" ] && [ "$file" != - ]; then
+        reader=${SUDO_USER:-root}
+        runuser -u "$reader" -- test -r "$file" || { echo "kura: $reader cannot read $file" >&2; exit 1; }
+        runuser -u "$reader" -- cat -- "$file" | run "$@"
+        exit
+    fi
+fi
+EOF
 }
 
 install_units() {

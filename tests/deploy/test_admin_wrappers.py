@@ -1,0 +1,93 @@
+"""install.sh's `sudo kura ...` wrapper: `sudo kura import FILE` works for a FILE in a private home.
+
+The kura user cannot read a 0700 home and runs in `/`, so the wrapper reads FILE as the user who ran
+sudo and hands kura the bytes on standard input. systemd cannot run here: a stand-in `systemd-run`
+on PATH does the part of the transient unit that matters to this, running the program as another
+user (`daemon`, for `kura`) in `/`; everything else is the real wrapper, runuser and `kura`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROME = ROOT / "tests" / "fixtures" / "bookmarks" / "chrome.html"
+VENV = Path(sys.executable).parent.parent  # the wrapper runs $PREFIX/bin/kura
+STAND_IN = """#!/bin/sh
+# systemd-run's stand-in: the transient unit's other user and working directory, nothing more.
+while [ $# -gt 0 ]; do case "$1" in -p) shift 2 ;; -*) shift ;; *) break ;; esac; done
+cd / && exec setpriv --reuid=daemon --regid=daemon --clear-groups "$@"
+"""
+Wrapper = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def box() -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("the wrapper runs as root and switches users")
+    path = Path(tempfile.mkdtemp(prefix="kura-wrapper-"))  # not under pytest's root-only tmp dir
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
+def sudo_kura(box: Path) -> Wrapper:
+    """The installed `kura` wrapper, run as root by sudo on behalf of `nobody`."""
+    (box / "bin").mkdir()
+    (box / "bin" / "systemd-run").write_text(STAND_IN)
+    (box / "bin" / "systemd-run").chmod(0o755)
+    (box / "sbin").mkdir()
+    script = (f"source <(sed '$d' {ROOT / 'install.sh'}); ADMIN_DIR={box / 'sbin'} PREFIX={VENV} "
+              f"ETC={box / 'etc'}; write_admin_wrappers")  # install.sh without its last line, main "$@"
+    subprocess.run(["bash", "-c", script], check=True, timeout=30)
+    (box / "data").mkdir()
+    os.chown(box / "data", 1, 1)  # daemon's, as /var/lib/kura is kura's
+    env = {**os.environ, "PATH": f"{box / 'bin'}:{os.environ['PATH']}", "KURA_DATA_DIR": str(box / "data"),
+           "SUDO_USER": "nobody"}
+
+    def run(*args: str, cwd: Path = Path("/")) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(box / "sbin" / "kura"), *args], env=env, cwd=cwd, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
+
+    assert run("db", "upgrade").returncode == 0
+    assert run("user", "add", "alice").returncode == 0
+    return run
+
+
+@pytest.fixture
+def private_home(box: Path) -> Path:
+    home = box / "home"
+    home.mkdir(mode=0o700)
+    shutil.copy(CHROME, home / "bookmarks.html")
+    for path in (home, home / "bookmarks.html"):
+        os.chown(path, 65534, 65534)  # nobody's
+    return home
+
+
+def test_sudo_kura_import_reads_a_file_in_a_private_home_as_the_caller(sudo_kura: Wrapper, private_home: Path) -> None:
+    done = sudo_kura("import", str(private_home / "bookmarks.html"), "--user", "alice")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "created 5, updated 1, skipped 0\n", "")
+
+
+def test_sudo_kura_import_takes_a_path_relative_to_where_it_was_run(sudo_kura: Wrapper, private_home: Path) -> None:
+    done = sudo_kura("import", "--user", "alice", "--mode", "strict", "bookmarks.html", cwd=private_home)
+    assert (done.returncode, done.stdout) == (0, "created 5, updated 1, skipped 0\n")
+
+
+def test_sudo_kura_import_reads_nothing_the_caller_may_not_read(sudo_kura: Wrapper, box: Path) -> None:
+    secret = box / "secret.html"
+    shutil.copy(CHROME, secret)
+    secret.chmod(0o600)  # root's alone: sudo must not make it readable to the one who ran it
+    done = sudo_kura("import", str(secret), "--user", "alice")
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", f"kura: nobody cannot read {secret}\n")
+    assert "\talice\t" in sudo_kura("user", "list").stdout and sudo_kura("export", "--user", "alice").stdout.count(
+        "<DT><A") == 0
