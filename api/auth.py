@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from typing import NoReturn
 
 from fastapi import Request
 from loguru import logger
@@ -18,15 +19,21 @@ from common.dberrors import storage_errors
 from common.errors import KuraError
 
 SCHEMES = ("bearer", "token")
+ADMIN_KEY = "kura.admin"  # set in the request's scope once the caller is known to be an admin
 TOUCH_EVERY_S = 60.0
 
 
 class Unauthorized(KuraError):
     status, code = 401, "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="kura"'}  # RFC 6750 3: how to authenticate
 
 
 class TooManyFailures(KuraError):
     status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Forbidden(KuraError):
@@ -47,21 +54,18 @@ class FailureLimiter:
             fails.popleft()
         return fails
 
-    def blocked(self, client: str) -> bool:
-        with self._lock:
-            return len(self._recent(client, time.monotonic())) >= self.limit
-
     def check(self, client: str) -> None:
         with self._lock:
             fails = self._recent(client, time.monotonic())
             if len(fails) >= self.limit:
                 retry = int(self.window_s - (time.monotonic() - fails[0])) + 1
-                raise TooManyFailures(
-                    f"too many failed authentications from this client; retry in {retry} s",
-                    details={"retry_after": retry},
-                )
+                raise TooManyFailures(f"too many failed authentications from this client; retry in {retry} s",
+                                      retry_after=retry)
 
     def fail(self, client: str) -> None:
+        """Count one failure; 429 once the client is over the limit (the failures are not counted on
+        while it is: the window then ends `window_s` after the failures that crossed the limit)."""
+        self.check(client)
         with self._lock:
             self._recent(client, time.monotonic()).append(time.monotonic())
             if len(self._fails) > 10_000:  # bound memory against a spray of clients
@@ -94,30 +98,40 @@ class Authenticator:
         self._background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, request: Request) -> Principal:
-        client = request.client.host if request.client else "unknown"
-        self.limiter.check(client)
+        """The caller. A valid token is always let in, whatever failed from the same address before:
+        the limiter only ever refuses requests that would have failed anyway."""
         token = bearer_token(request)
         principal = None if token is None else self._lookup(token)
         if principal is None:
-            self.limiter.fail(client)
-            message = "missing or malformed Authorization header" if token is None else "invalid or revoked token"
-            raise Unauthorized(message + " (send `Authorization: Bearer <token>`)")
-        await self._used(principal)
+            self._refuse(request, "missing or malformed Authorization header" if token is None
+                         else "invalid, expired or revoked token")
+        await self._used(principal, request)
         return principal
 
     async def known(self, request: Request) -> Principal | None:
         """The caller when everything is in order, else None with nothing counted or raised: the hot
         reads (api/hot.py) then hand the request to the full path, which answers 401/429 itself."""
-        client = request.client.host if request.client else "unknown"
         token = bearer_token(request)
-        if token is None or self.limiter.blocked(client):
-            return None
-        principal = self._lookup(token)
+        principal = None if token is None else self._lookup(token)
         if principal is not None:
-            await self._used(principal)
+            await self._used(principal, request)
         return principal
 
-    async def _used(self, principal: Principal) -> None:
+    def _refuse(self, request: Request, reason: str) -> NoReturn:
+        # WARNING, with the address and never the token: what fail2ban and an admin look for.
+        client = request.client.host if request.client else "unknown"
+        where = f"{request.method} {request.url.path}"
+        try:
+            self.limiter.fail(client)
+        except TooManyFailures as exc:
+            logger.warning("auth refused (429, too many failures) from {} on {}: {}", client, where, reason)
+            raise exc from None
+        logger.warning("auth failed (401) from {} on {}: {}", client, where, reason)
+        raise Unauthorized(reason + " (send `Authorization: Bearer <token>`)")
+
+    async def _used(self, principal: Principal, request: Request) -> None:
+        if principal.is_admin:
+            request.scope[ADMIN_KEY] = True  # the timing middleware shows admins Server-Timing
         if self._touch_due(principal.token_id):
             if self.tx.writer.locked():
                 task = asyncio.create_task(self._touch(principal.token_id))

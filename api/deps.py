@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
 from api.auth import Forbidden
 from api.transactions import Transactions
@@ -34,7 +35,13 @@ async def get_tx(request: Request) -> Transactions:
     return request.app.state.tx
 
 
-async def get_principal(request: Request) -> Principal:
+# Declares the scheme in the OpenAPI document (the Authorize button of /docs, and what API testers
+# check); api/auth.py reads the header itself, also accepting `Token <token>`.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API token: `kura token create NAME --label L`, or POST /api/v1/tokens")
+
+
+async def get_principal(request: Request, _: Annotated[object, Security(BEARER)] = None) -> Principal:
     return await request.app.state.authenticator(request)
 
 

@@ -9,9 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from api.responses import ORJSONResponse
 from loguru import logger
 from pydantic import BaseModel
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
 from common.errors import KuraError
+from common.logging import mark_logged
+
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 STATUS_CODES = {
     400: "bad_request",
@@ -19,11 +25,13 @@ STATUS_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -39,10 +47,14 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def error_body(status: int, message: str, *, code: str | None = None, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message, "details": details}}
+
+
 def error_response(status: int, message: str, *, code: str | None = None, details: Any = None,
                    headers: dict[str, str] | None = None) -> ORJSONResponse:
-    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message, "details": details}}
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return ORJSONResponse(error_body(status, message, code=code, details=details), status_code=status,
+                          headers=headers)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -62,9 +74,38 @@ def kura_error_response(exc: KuraError) -> ORJSONResponse:
                           headers=getattr(exc, "headers", None))
 
 
+def _without_sql_parameters(exc: BaseException) -> None:
+    """SQLAlchemy puts a failed statement's parameters in its message: users' search terms and tag
+    names (~350 KB of them for a 1,000-tag query). The log keeps the statement and the traceback."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StatementError):
+            current.hide_parameters = True
+        current = current.__cause__ or current.__context__
+
+
 def unexpected_error_response(method: str, path: str, exc: Exception) -> ORJSONResponse:
+    _without_sql_parameters(exc)
     logger.opt(exception=exc).error("unhandled error on {} {}", method, path)
+    mark_logged(exc)  # Starlette re-raises it to uvicorn, whose own log line for it is then dropped
     return error_response(500, "internal error; the server log has the details")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [method for method in METHOD_ORDER if method == "OPTIONS" or any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+    return allowed
+
+
+def _method_not_allowed(request: Request) -> Response:
+    allow = {"Allow": ", ".join(allowed_methods(request))}
+    if request.method == "OPTIONS":  # what OPTIONS asks for (RFC 9110 9.3.7); CORS preflights never get here
+        return Response(status_code=204, headers=allow)
+    return error_response(405, f"{request.method} is not allowed here; allowed: {allow['Allow']}", headers=allow)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -80,7 +121,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, f"{where}: {first['msg']}", details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return _method_not_allowed(request)
         message = exc.detail if isinstance(exc.detail, str) else STATUS_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 

@@ -1,7 +1,8 @@
 """HTTP middleware, all pure ASGI (BaseHTTPMiddleware costs a task and a queue per request).
 
-Outermost first: Server-Timing and the slow-request log, the request body limit, gzip, ETag. The
-ETag sits inside gzip so it hashes the identity body and stays the same whatever the client accepts.
+Outermost first: Server-Timing and the slow-request log, the security and cache headers, the request
+body limit, gzip, ETag. The ETag sits inside gzip so it hashes the identity body and stays the same
+whatever the client accepts.
 Streamed responses (``more_body=True``) are never buffered: they pass through ETag and timing as is.
 """
 
@@ -17,6 +18,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import ADMIN_KEY
 from api.errors import error_response
 from common import timing
 from common.settings import Settings
@@ -34,7 +36,8 @@ NOT_MODIFIED_HEADERS = {b"etag", b"cache-control", b"vary", b"content-location",
 def route_name(scope: Scope) -> str:
     """`METHOD /full/path/{template}` once routing has matched, else the raw path."""
     path = scope.get("path", "-")
-    template = getattr(scope.get("route"), "path", None)
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)  # "{id}", not "{id:int}"
     if template:
         # An included router's route knows only its own part of the path ("/tokens/{token_id}");
         # the prefix is whatever of the real path comes before that part, filled in.
@@ -55,10 +58,14 @@ async def name_route(request: Request) -> None:
 
 
 class TimingMiddleware:
-    """Adds `Server-Timing: db;dur=…, total;dur=…` and logs requests slower than the threshold."""
+    """Adds `Server-Timing: db;dur=…, total;dur=…` and logs requests slower than the threshold.
 
-    def __init__(self, app: ASGIApp, *, slow_request_ms: float) -> None:
-        self.app, self.slow_request_ms = app, slow_request_ms
+    The timings tell how much work a request caused, which is an oracle for what another user's data
+    holds; so only admins' answers carry them, unless KURA_SERVER_TIMING puts them on every answer.
+    """
+
+    def __init__(self, app: ASGIApp, *, slow_request_ms: float, everyone: bool = False) -> None:
+        self.app, self.slow_request_ms, self.everyone = app, slow_request_ms, everyone
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +75,7 @@ class TimingMiddleware:
         record = scope[TIMING_KEY] = timing.start(route_name(scope))
 
         async def send_with_timing(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (self.everyone or scope.get(ADMIN_KEY)):
                 total_ms = (time.perf_counter() - t0) * 1000
                 MutableHeaders(scope=message).append(
                     "Server-Timing", f"db;dur={record.db_seconds * 1000:.1f}, total;dur={total_ms:.1f}"
@@ -84,6 +91,31 @@ class TimingMiddleware:
                     "slow request ({:.0f} ms, db {:.0f} ms in {} statements): {}",
                     total_ms, record.db_seconds * 1000, record.statements, route_name(scope),
                 )
+
+
+class HeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` on every answer, and `Cache-Control: no-store` on answers to
+    requests that carried credentials: a user's bookmarks stay out of shared and browser caches. An
+    API client that keeps its own copy still revalidates it with ETag / If-None-Match (304)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = any(name == b"authorization" for name, _ in scope["headers"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if private:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimitMiddleware:
@@ -120,7 +152,7 @@ def _etag(body: bytes) -> str:
     return f'W/"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def etag_matches(if_none_match: str, etag: str) -> bool:
     if if_none_match.strip() == "*":
         return True
     wanted = etag.removeprefix("W/")
@@ -166,7 +198,7 @@ class ETagMiddleware:
         headers = MutableHeaders(scope=start)
         etag = headers.get("etag") or _etag(message.get("body", b""))
         headers["ETag"] = etag
-        if if_none_match and _matches(if_none_match, etag):
+        if if_none_match and etag_matches(if_none_match, etag):
             kept = [(k, v) for k, v in start["headers"] if k.lower() in NOT_MODIFIED_HEADERS]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
@@ -182,4 +214,5 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes
     )
-    app.add_middleware(TimingMiddleware, slow_request_ms=settings.slow_request_ms)
+    app.add_middleware(HeadersMiddleware)
+    app.add_middleware(TimingMiddleware, slow_request_ms=settings.slow_request_ms, everyone=settings.server_timing)

@@ -91,7 +91,8 @@ def open_checked(settings: Settings) -> Database:
 
 
 def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraServer:
-    from api.app import create_app  # the heavy import; only once the cheap checks passed
+    from api.app import create_app  # the heavy imports; only once the cheap checks passed
+    from api.protocol import bounded_protocol
 
     app = create_app(settings, db)
     config = uvicorn.Config(
@@ -104,6 +105,12 @@ def build_server(settings: Settings, db: Database, notifier: Notifier) -> KuraSe
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
         ws="none",  # no websocket routes; skips importing a websocket library at start
+        # httptools (the fastest parser), with bounds on each request's head (api/protocol.py)
+        http=bounded_protocol(max_header_bytes=settings.max_header_bytes, header_timeout_s=settings.header_timeout_s),
+        # X-Forwarded-For / -Proto only from the proxies named in KURA_TRUSTED_PROXIES; uvicorn's own
+        # default would believe them from 127.0.0.1, so any local process could pick its address.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     return KuraServer(config, tx=app.state.tx, notifier=notifier)
 

@@ -67,10 +67,20 @@ def _json_sink(message: Any) -> None:
     sys.stderr.flush()
 
 
+LOGGED_MARK = "_kura_logged"
+
+
+def mark_logged(exc: BaseException) -> None:
+    """Kura has logged this exception with its traceback; a server's later line for it is dropped."""
+    setattr(exc, LOGGED_MARK, True)
+
+
 class _InterceptHandler(logging.Handler):
     """Route stdlib logging (uvicorn, alembic, sqlalchemy warnings) into loguru."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and getattr(record.exc_info[1], LOGGED_MARK, False):
+            return  # uvicorn's "Exception in ASGI application" for an error Kura's handler logged: once is enough
         try:
             level: str | int = logger.level(record.levelname).name
         except ValueError:

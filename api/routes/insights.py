@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
+from api.schemas_resources import Id
 from common import insights
 
 router = APIRouter(tags=["insights"])
@@ -71,7 +72,7 @@ async def get_stats(user: CurrentUser, tx: TxDep,
             responses=responses(401, 422, 429))
 async def get_tag_graph(
     user: CurrentUser, tx: TxDep,
-    min_weight: int = Query(1, ge=1, description="least number of shared bookmarks for a link"),
+    min_weight: Annotated[Id, Query(description="least number of shared bookmarks for a link")] = 1,
     limit: int = Query(100, ge=1, le=500, description="the most used tags to include as nodes"),
 ) -> GraphOut:
     graph = await tx.read(_on_connection(insights.tag_graph), user_id=user.user_id, limit=limit,

@@ -11,13 +11,13 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from pydantic import BaseModel
 
-from api.deps import AdminUser, SettingsDep, get_admin, get_principal
+from api.deps import BEARER, AdminUser, SettingsDep, get_admin, get_principal
 from api.errors import responses
 from common.settings import Settings
 from monitor import query
@@ -135,7 +135,8 @@ class SnapshotCollector:
 
 
 @root_router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-                 dependencies=[Depends(scrape_access)], responses={**PROMETHEUS_TEXT, **responses(401, 403, 429)})
+                 dependencies=[Depends(scrape_access), Security(BEARER)],
+                 responses={**PROMETHEUS_TEXT, **responses(401, 403, 429)})
 def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(settings))

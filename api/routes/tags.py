@@ -32,13 +32,13 @@ async def list_tags(user: CurrentUser, tx: TxDep, sort: Literal["name", "count"]
     return await tx.read(tags.list_tags, user_id=user.user_id, sort=sort)
 
 
-@router.patch("/{tag_id}", summary="Rename a tag (onto an existing name: merge)", response_model=TagOut,
+@router.patch("/{tag_id:int}", summary="Rename a tag (onto an existing name: merge)", response_model=TagOut,
               responses=responses(400, 401, 404, 413, 422, 429))
 async def rename_tag(tag_id: PathId, body: TagRename, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     return await tx.write(tags.rename_tag, user_id=user.user_id, tag_id=tag_id, name=body.name)
 
 
-@router.delete("/{tag_id}", summary="Delete a tag (its bookmarks stay)", response_model=Deleted,
+@router.delete("/{tag_id:int}", summary="Delete a tag (its bookmarks stay)", response_model=Deleted,
                responses=responses(401, 404, 422, 429))
 async def delete_tag(tag_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
     await tx.write(tags.delete_tag, user_id=user.user_id, tag_id=tag_id)

@@ -1,8 +1,13 @@
-"""The caller's own API tokens: list, create, revoke."""
+"""The caller's own API tokens: list, create, revoke.
+
+Field names follow the bookmark answer's convention (`created`, `modified`): `created`, `last_used`,
+`revoked`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
@@ -11,7 +16,9 @@ from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
+from api.schemas_resources import PathId
 from common import accounts
+from common.models import ApiToken
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -19,9 +26,9 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 class TokenOut(BaseModel):
     id: int
     label: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created: datetime
+    last_used: datetime | None
+    revoked: datetime | None = Field(description="When the token was revoked; null while it is live")
 
 
 class TokenCreate(StrictModel):
@@ -32,22 +39,26 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The token itself; shown only in this response")
 
 
+def _out(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "label": token.label, "created": token.created_at, "last_used": token.last_used_at,
+            "revoked": token.revoked_at}
+
+
 @router.get("", summary="List your tokens", response_model=list[TokenOut], responses=responses(401, 429))
-async def list_tokens(user: CurrentUser, tx: TxDep) -> list[TokenOut]:
-    rows = await tx.read(accounts.list_tokens, user_id=user.user_id)
-    return [TokenOut.model_validate(t, from_attributes=True) for t in rows]
+async def list_tokens(user: CurrentUser, tx: TxDep) -> list[dict[str, Any]]:
+    return [_out(t) for t in await tx.read(accounts.list_tokens, user_id=user.user_id)]
 
 
 @router.post("", summary="Create a token", status_code=status.HTTP_201_CREATED, response_model=TokenCreated,
-             responses={**responses(401, 422, 429), **LOCATION_DOC})
+             responses={**responses(400, 401, 413, 422, 429), **LOCATION_DOC})
 async def create_token(body: TokenCreate, user: CurrentUser, tx: TxDep, request: Request,
-                       response: Response) -> TokenCreated:
+                       response: Response) -> dict[str, Any]:
     token, plaintext = await tx.write(accounts.create_token, user_id=user.user_id, label=body.label)
     locate(request, response, "revoke_token", token_id=token.id)
-    return TokenCreated(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=plaintext)
+    return {**_out(token), "token": plaintext}
 
 
-@router.delete("/{token_id}", summary="Revoke a token", response_model=TokenOut, responses=responses(401, 404, 429))
-async def revoke_token(token_id: int, user: CurrentUser, tx: TxDep) -> TokenOut:
-    token = await tx.write(accounts.revoke_token, token_id=token_id, user_id=user.user_id)
-    return TokenOut.model_validate(token, from_attributes=True)
+@router.delete("/{token_id:int}", summary="Revoke a token", response_model=TokenOut,
+               responses=responses(401, 404, 422, 429))
+async def revoke_token(token_id: PathId, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
+    return _out(await tx.write(accounts.revoke_token, token_id=token_id, user_id=user.user_id))

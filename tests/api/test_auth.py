@@ -56,13 +56,34 @@ def test_only_the_hash_of_a_token_is_stored(db: Database, alice: Account) -> Non
     assert row.token_hash == accounts.hash_token(alice.token) and alice.token not in row.token_hash
 
 
-def test_failures_beyond_the_limit_answer_429_even_with_a_good_token(client: TestClient, alice: Account) -> None:
+def test_failures_beyond_the_limit_answer_429_with_retry_after(client: TestClient) -> None:
     for _ in range(3):
-        assert client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    blocked = client.get("/api/v1/tokens", headers=alice.headers)
+        refused = client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong"})
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+    blocked = client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong"})
     assert blocked.status_code == 429
     error = blocked.json()["error"]
     assert error["code"] == "too_many_requests" and 0 < error["details"]["retry_after"] <= 61
+    assert blocked.headers["retry-after"] == str(error["details"]["retry_after"])
+
+
+def test_a_valid_token_is_never_refused_by_the_limiter(client: TestClient, alice: Account) -> None:
+    for _ in range(5):
+        client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong"})
+    assert client.get("/api/v1/bookmarks", headers={"Authorization": "Bearer wrong"}).status_code == 429
+    assert client.get("/api/v1/tokens", headers=alice.headers).status_code == 200
+    assert client.get("/api/v1/bookmarks", headers=alice.headers).status_code == 200  # the hot path too
+
+
+def test_failures_are_logged_as_warnings_with_the_address_and_never_the_token(
+    client: TestClient, alice: Account, warnings_logged: list[str]
+) -> None:
+    secret = alice.token[:-1] + ("A" if alice.token[-1] != "A" else "B")
+    for _ in range(4):
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"})
+    assert [line.split(" from ")[1].split(" ")[0] for line in warnings_logged] == ["testclient"] * 4
+    assert sum("(429" in line for line in warnings_logged) == 1
+    assert not any(secret in line or alice.token in line for line in warnings_logged)
 
 
 def test_successes_do_not_count_towards_the_limit(client: TestClient, alice: Account) -> None:
@@ -84,7 +105,7 @@ def test_the_limiter_counts_per_client_and_forgets_after_its_window() -> None:
 def test_last_used_is_recorded_without_a_write_on_every_request(
     client: TestClient, alice: Account, db: Database, count_queries: Callable[..., object]
 ) -> None:
-    assert client.get("/api/v1/tokens", headers=alice.headers).json()[0]["last_used_at"] is not None
+    assert client.get("/api/v1/tokens", headers=alice.headers).json()[0]["last_used"] is not None
     with count_queries:  # type: ignore[attr-defined]
         client.get("/api/v1/tokens", headers=alice.headers)
     writes = [s for s in count_queries.statements if s.lstrip().upper().startswith("UPDATE")]  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ def test_a_created_token_is_at_its_location_where_it_can_be_revoked(client: Test
     location = created.headers["location"]
     assert location == f"{API}/tokens/{created.json()['id']}"
     revoked = client.delete(location, headers=alice.headers)
-    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is not None
 
 
 def test_a_refused_create_has_no_location(client: TestClient, alice: Account) -> None:

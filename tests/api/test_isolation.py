@@ -21,6 +21,7 @@ from common.db import Database
 from tests.conftest import Account
 
 ID_PARAM = re.compile(r"\{(\w+_id)\}")
+CONVERTOR = re.compile(r"\{(\w+):\w+\}")  # "{tag_id:int}" is "{tag_id}" to a client
 
 Maker = Callable[[TestClient, Account], int]
 
@@ -60,7 +61,7 @@ SKIP_PREFIXES = ("/api/v1/system/",)  # admin-only: every non-admin gets 403 the
 
 def walk_routes(app: FastAPI) -> list[tuple[str, set[str]]]:
     """(full path, methods) of every API route in app.routes, included routers flattened."""
-    return [(ctx.path, set(ctx.methods)) for ctx in iter_route_contexts(app.routes)
+    return [(CONVERTOR.sub(r"{\1}", ctx.path), set(ctx.methods)) for ctx in iter_route_contexts(app.routes)
             if isinstance(ctx.original_route, APIRoute)]
 
 

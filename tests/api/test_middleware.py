@@ -79,15 +79,43 @@ def test_import_paths_have_their_own_larger_limit(client: TestClient) -> None:
     assert client.post("/api/v1/import/echo", content=b"x" * 9000).status_code == 413
 
 
-def test_server_timing_reports_database_and_total_time(client: TestClient, alice: Account) -> None:
-    response = client.get("/api/v1/tokens", headers=alice.headers)
-    parts = dict(p.strip().split(";dur=") for p in response.headers["server-timing"].split(","))
-    assert set(parts) == {"db", "total"}
-    assert 0 < float(parts["db"]) <= float(parts["total"])
+def test_server_timing_reports_database_and_total_time_to_admins(client: TestClient, admin: Account) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/bookmarks"):  # a FastAPI route and a hot read
+        response = client.get(path, headers=admin.headers)
+        parts = dict(p.strip().split(";dur=") for p in response.headers["server-timing"].split(","))
+        assert set(parts) == {"db", "total"}
+        assert 0 < float(parts["db"]) <= float(parts["total"])
 
 
-def test_a_request_without_sql_reports_zero_database_time(client: TestClient) -> None:
-    assert client.get("/healthz").headers["server-timing"].startswith("db;dur=0.0,")
+def test_server_timing_is_not_shown_to_users_or_anonymous_callers(client: TestClient, alice: Account) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/bookmarks"):
+        assert "server-timing" not in client.get(path, headers=alice.headers).headers
+    assert "server-timing" not in client.get("/healthz").headers
+
+
+def test_the_server_timing_setting_shows_it_on_every_answer(tmp_path: Path, db, alice: Account) -> None:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+
+    app = create_app(load_settings(data_dir=tmp_path / "data", server_timing=True), db)
+    with TestClient(app) as client:
+        assert client.get("/healthz").headers["server-timing"].startswith("db;dur=0.0,")
+        assert "server-timing" in client.get("/api/v1/tokens", headers=alice.headers).headers
+
+
+def test_every_answer_says_nosniff_and_authenticated_ones_are_not_stored(client: TestClient, alice: Account) -> None:
+    public = client.get("/healthz")
+    assert public.headers["x-content-type-options"] == "nosniff" and "cache-control" not in public.headers
+    for response in (client.get("/api/v1/tokens", headers=alice.headers),
+                     client.get("/api/v1/bookmarks", headers=alice.headers),
+                     client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong"})):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_list_still_answers_304_to_a_matching_etag(client: TestClient, alice: Account) -> None:
+    first = client.get("/api/v1/bookmarks", headers=alice.headers)
+    again = client.get("/api/v1/bookmarks", headers={**alice.headers, "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.headers["cache-control"] == "no-store"
 
 
 def test_a_slow_request_is_logged_with_its_route_template(client: TestClient, warnings_logged: list[str]) -> None:

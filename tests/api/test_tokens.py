@@ -41,6 +41,6 @@ def test_a_token_in_the_query_string_is_ignored(client: TestClient, alice: Accou
 def test_repeated_failures_from_one_client_answer_429(client: TestClient, alice: Account, settings) -> None:
     for _ in range(settings.auth_fail_limit):
         assert client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
-    blocked = client.get("/api/v1/tokens", headers=alice.headers)
+    blocked = client.get("/api/v1/tokens", headers={"Authorization": "Bearer wrong-token"})
     assert blocked.status_code == 429
     assert blocked.json()["error"]["code"] == "too_many_requests"
