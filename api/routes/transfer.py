@@ -11,7 +11,7 @@ from typing import IO, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -47,8 +47,11 @@ class ImportErrorOut(BaseModel):
 class ImportOut(BaseModel):
     created: int
     updated: int
+    unchanged: int = Field(description="Bookmarks already there as the file has them")
     skipped: int
-    errors: list[ImportErrorOut]
+    errors: list[ImportErrorOut] = Field(description="Entries skipped, with their line (at most 1,000)")
+    adjusted: list[ImportErrorOut] = Field(description="Entries imported with a change, such as a title cut "
+                                                       "to its cap (at most 1,000)")
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -89,10 +92,13 @@ async def import_bookmarks(
 ) -> ImportOut:
     options = transfer.ImportOptions(folders_as_tags=folders_as_tags, mode=mode)
     async with _upload(request, settings.import_max_bytes) as source:
-        # One transaction on the writer thread, with the write turn held: it commits before we answer.
-        result = await tx.run_writer(
-            transfer.import_file, tx.db, user_id=user.user_id, source=source, options=options
-        )
+        # Read and checked on a worker thread first: other users' writes go on meanwhile.
+        parsed = await run_in_threadpool(transfer.parse_file, source=source, options=options)
+    try:
+        # Then one transaction on the writer thread, with the write turn held: it commits before we answer.
+        result = await tx.run_writer(transfer.write_parsed, tx.db, user_id=user.user_id, parsed=parsed)
+    finally:
+        parsed.close()
     return ImportOut.model_validate(result.as_dict())
 
 

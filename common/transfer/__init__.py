@@ -5,13 +5,21 @@ Shared by the API (api/routes/transfer.py) and the CLI (common/cli_transfer.py).
 
 from common.transfer.entries import BadFile
 from common.transfer.exporter import export_json, export_netscape
-from common.transfer.importer import ImportOptions, ImportResult, StrictImportFailed, import_file
+from common.transfer.importer import (
+    ImportOptions,
+    ImportResult,
+    ParsedImport,
+    StrictImportFailed,
+    import_file,
+    parse_file,
+    write_parsed,
+)
 
 EXPORTERS = {"netscape": export_netscape, "json": export_json}
 MEDIA_TYPES = {"netscape": "text/html; charset=utf-8", "json": "application/json"}
 SUFFIXES = {"netscape": "html", "json": "json"}
 
 __all__ = [
-    "BadFile", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "SUFFIXES",
-    "StrictImportFailed", "export_json", "export_netscape", "import_file",
+    "BadFile", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport", "SUFFIXES",
+    "StrictImportFailed", "export_json", "export_netscape", "import_file", "parse_file", "write_parsed",
 ]

@@ -11,9 +11,17 @@ from dataclasses import dataclass, field
 
 from common.errors import BadRequest
 
-# Past this a value cannot be seconds (it would be after the year 5000): it is microseconds.
-SECONDS_CEILING = 100_000_000_000
-
+# A date's unit is told by its size (browsers and services write seconds, Netscape files from some
+# tools milliseconds, Kura and Firefox microseconds, Google Bookmarks nanoseconds): each ceiling is
+# where the smaller unit would pass the year 5000, and a larger one would fall before 1973.
+UNIT_CEILINGS = ((100_000_000_000, 1_000_000), (100_000_000_000_000, 1_000), (100_000_000_000_000_000, 1))
+# Folders nest at most this deep (browsers stop far earlier); deeper is refused (Kura JSON) or kept
+# at this depth (a browser file), so a hostile file cannot make paths quadratic in its size.
+MAX_DEPTH = 100
+NANOS_CEILING = 2**63  # past SQLite's INTEGER: no unit makes it a date
+# The dates a datetime can hold (years 1 to 9999), in microseconds since the epoch.
+MICROS_MIN = -62_135_596_800_000_000
+MICROS_MAX = 253_402_300_799_999_999
 
 class BadFile(BadRequest):
     """The upload is not a bookmark file Kura can read; the message says why (and where)."""
@@ -33,6 +41,7 @@ class Folder:
     path: tuple[str, ...]
     created: int | None = None
     position: int | None = None
+    toolbar: bool = False  # the browser's bookmarks toolbar (PERSONAL_TOOLBAR_FOLDER)
 
 
 @dataclass(slots=True)
@@ -46,11 +55,14 @@ class Entry:
     notes: str = ""
     tags: list[str] = field(default_factory=list)
     folder: tuple[str, ...] = ()
+    roots: int = 0  # how many leading folders are the browser's own (toolbar, menu …), not the user's
     created: int | None = None
     modified: int | None = None
     unread: bool | None = None
     archived: bool | None = None
     private: bool | None = None
+    keyword: str | None = None  # Firefox's SHORTCUTURL
+    part: str = ""  # which file of several the line is in (Pocket's zip), as a prefix for reports
 
 
 @dataclass(slots=True)
@@ -72,13 +84,27 @@ Item = Folder | Entry | EntryError | TagNames
 
 
 def parse_timestamp(raw: str | None) -> int | None:
-    """ADD_DATE / LAST_MODIFIED as integer microseconds; seconds and microseconds both occur."""
+    """ADD_DATE / LAST_MODIFIED / time_added as integer microseconds, the unit told by magnitude.
+    None when the file does not say, and for 0, which browsers write for "unknown" (Chrome's
+    LAST_MODIFIED="0" on folders): the importer then uses the import's time."""
     if raw is None or not raw.strip():
         return None
     value = int(raw.strip())  # ValueError is the caller's to report
-    if value < 0:
-        raise ValueError("negative timestamp")
-    return value if value >= SECONDS_CEILING else value * 1_000_000
+    if value == 0:
+        return None
+    if value < 0 or value >= NANOS_CEILING:
+        raise ValueError(f"impossible date {raw.strip()[:40]}")
+    for ceiling, factor in UNIT_CEILINGS:
+        if value < ceiling:
+            return value * factor
+    return value // 1_000  # nanoseconds
+
+
+def check_micros(value: int | None) -> int | None:
+    """A date already in microseconds (Kura's own export): None, or one a datetime can hold."""
+    if value is not None and not MICROS_MIN <= value <= MICROS_MAX:
+        raise ValueError(f"impossible date {value} (microseconds past the year 9999 or before year 1)")
+    return value
 
 
 def parse_flag(raw: str | None) -> bool | None:

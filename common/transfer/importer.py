@@ -1,26 +1,32 @@
 """Import a bookmark file into one user's collection: bulk, merged, and all-or-nothing.
 
-Items stream from the parser in batches. Each batch costs a handful of statements (look up the URLs
-the user already has, insert the new ones in one executemany, update the merged ones, resolve tags
-in bulk, link them). Everything runs in ONE write transaction: an error anywhere, or a broken entry
-in strict mode, rolls the whole import back, so a failed import leaves the database as it was.
+Two phases. `parse_file` reads, validates and normalises the whole file with no write turn and no
+transaction held, spooling the prepared batches to a temporary file (memory stays flat, and other
+users' writes go on meanwhile); a bad file or, in strict mode, a broken entry ends the import there.
+`write_parsed` then writes the batches, each in a handful of statements (look up the URLs the user
+already has, insert the new ones in one executemany, update the merged ones, resolve tags in bulk,
+link them), all in ONE write transaction: an error anywhere rolls the whole import back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal
+from itertools import islice
+from typing import IO, Any, BinaryIO, Literal
 
 from sqlalchemy import Connection
 
 from common.db import Database
 from common.errors import BadRequest
+from common.fields import MAX_TAGS_PER_BOOKMARK, has_control, tag_key
 from common.models import NAME_MAX, to_micros, utcnow
 from common.transfer import store
 from common.transfer.entries import EntryError, Folder, Item, TagNames
-from common.transfer.reader import Progress, batches_ahead, read_items
-from common.transfer.rows import Row, Skipped, complete, merge, prepared
+from common.transfer.reader import Progress, read_items
+from common.transfer.rows import Adjusted, Row, Skipped, complete, merge, prepared
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -35,43 +41,103 @@ class ImportOptions:
 
 @dataclass
 class ImportResult:
+    """created: new bookmarks; updated: ones the file changed (or met twice in it); unchanged: ones
+    already there as the file has them; skipped: entries not imported, listed in `errors`;
+    `adjusted`: entries imported with a change (a title cut to its cap)."""
+
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     skipped: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    adjusted: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
-                "errors": self.errors}
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "skipped": self.skipped, "errors": self.errors, "adjusted": self.adjusted}
 
 
 class StrictImportFailed(BadRequest):
     code = "import_rejected"
 
 
-def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
-                progress: Progress | None = None) -> ImportResult:
+class ParsedImport:
+    """A file read and checked: its prepared batches, pickled in a temporary file."""
+
+    def __init__(self, *, options: ImportOptions, now: int) -> None:
+        self.options, self.now = options, now
+        self._spool: IO[bytes] = tempfile.TemporaryFile()
+
+    def add(self, batch: list[Any]) -> None:
+        pickle.dump(batch, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def batches(self) -> Iterator[list[Any]]:
+        self._spool.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._spool)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def parse_file(*, source: BinaryIO, options: ImportOptions = ImportOptions(),
+               progress: Progress | None = None) -> ParsedImport:
+    """Phase one, holding nothing: the file read, validated and normalised, or BadFile /
+    StrictImportFailed before anything is written."""
+    parsed = ParsedImport(options=options, now=to_micros(utcnow()))
+    try:
+        items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags,
+                         now=parsed.now)
+        while batch := list(islice(items, BATCH)):
+            if options.mode == "strict":
+                _reject_broken(batch)
+            parsed.add(batch)
+    except BaseException:
+        parsed.close()
+        raise
+    return parsed
+
+
+def _reject_broken(batch: list[Any]) -> None:
+    broken = next((item for item in batch if isinstance(item, EntryError)), None)
+    if broken is not None:
+        where = f"line {broken.line}: " if broken.line is not None else ""
+        raise StrictImportFailed(f"import rejected, nothing was changed: {where}{broken.reason}",
+                                 details={"line": broken.line, "reason": broken.reason})
+
+
+def write_parsed(db: Database, *, user_id: int, parsed: ParsedImport) -> ImportResult:
+    """Phase two, in one write transaction: the parsed batches merged into the user's bookmarks."""
     try:
         with db.write_session() as session:
             conn = session.connection()
-            job = _ImportJob(conn, user_id=user_id, options=options)
-            # A generator, so it runs on the parser's thread (batches_ahead): validation and URL
-            # normalisation happen there, ahead of the writer.
-            items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags,
-                             now=job.now)
+            job = _ImportJob(conn, user_id=user_id, options=parsed.options, now=parsed.now)
             with store.roomy_cache(conn), store.deferred_fts(conn) as job.index_text:
-                for batch in batches_ahead(items, size=BATCH):
+                for batch in parsed.batches():
                     job.add(batch)
         return job.result
     finally:
         store.give_back_freed_memory()
 
 
+def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
+                progress: Progress | None = None) -> ImportResult:
+    """Both phases, for a caller that holds no write turn of its own (the CLI, tests)."""
+    parsed = parse_file(source=source, options=options, progress=progress)
+    try:
+        return write_parsed(db, user_id=user_id, parsed=parsed)
+    finally:
+        parsed.close()
+
+
 class _ImportJob:
-    def __init__(self, conn: Connection, *, user_id: int, options: ImportOptions) -> None:
+    def __init__(self, conn: Connection, *, user_id: int, options: ImportOptions, now: int) -> None:
         self.conn, self.user_id, self.options = conn, user_id, options
         self.result = ImportResult()
-        self.now = to_micros(utcnow())
+        self.now = now
         self.tag_ids: dict[str, int] = {}
         self.collections: dict[tuple[int | None, str], int] = {}
         self.next_position: dict[int | None, int] = {}
@@ -82,25 +148,28 @@ class _ImportJob:
             self.next_position[parent] = max(self.next_position.get(parent, 0), position + 1)
 
     # --- reporting ------------------------------------------------------------------------------
-    def fail(self, line: int | None, reason: str) -> None:
-        if self.options.mode == "strict":
-            where = f"line {line}: " if line is not None else ""
-            raise StrictImportFailed(f"import rejected, nothing was changed: {where}{reason}",
-                                     details={"line": line, "reason": reason})
-        self.skip(line, reason)
-
     def skip(self, line: int | None, reason: str) -> None:
         self.result.skipped += 1
         if len(self.result.errors) < MAX_REPORTED_ERRORS:
             self.result.errors.append({"line": line, "reason": reason})
 
+    def adjust(self, line: int | None, reason: str) -> None:
+        if len(self.result.adjusted) < MAX_REPORTED_ERRORS:
+            self.result.adjusted.append({"line": line, "reason": reason})
+
     # --- collections ----------------------------------------------------------------------------
     def collection_for(self, path: tuple[str, ...], folder: Folder | None = None) -> int | None:
-        if not path:
-            return None
-        if path in self.paths:
-            return self.paths[path]
-        parent = self.collection_for(path[:-1])
+        """The collection at this path, made (with its missing parents) if need be; a loop, not
+        recursion, so a deep tree never meets Python's stack limit."""
+        known = len(path)
+        while known and path[:known] not in self.paths:
+            known -= 1
+        parent = self.paths[path[:known]] if known else None
+        for depth in range(known + 1, len(path) + 1):
+            parent = self._collection(path[:depth], parent, folder if depth == len(path) else None)
+        return parent
+
+    def _collection(self, path: tuple[str, ...], parent: int | None, folder: Folder | None) -> int:
         name = path[-1][:NAME_MAX]
         cid = self.collections.get((parent, name))
         if cid is None:
@@ -123,12 +192,13 @@ class _ImportJob:
                 if not self.options.folders_as_tags:
                     self.collection_for(item.path, item)
             elif isinstance(item, TagNames):
-                names = [(store.nocase(n.strip()), n.strip()) for n in item.names if 0 < len(n.strip()) <= NAME_MAX]
+                names = [(tag_key(n.strip()), n.strip()) for n in item.names
+                         if 0 < len(n.strip()) <= NAME_MAX and not has_control(n.strip())]
                 store.resolve_tags(self.conn, user_id=self.user_id, names=names, cache=self.tag_ids)
-            elif isinstance(item, EntryError):
-                self.fail(item.line, item.reason)
-            elif isinstance(item, Skipped):
+            elif isinstance(item, (EntryError, Skipped)):
                 self.skip(item.line, item.reason)
+            elif isinstance(item, Adjusted):
+                self.adjust(item.line, item.reason)
         if rows:
             self._write(rows)
 
@@ -140,12 +210,17 @@ class _ImportJob:
             return
         # The same URL twice in one file (two folders, say): merge into the first, as a re-import would.
         first.values |= merge(first.values, row)
-        first.tags = row.tags | first.tags
+        if len(row.tags | first.tags) <= MAX_TAGS_PER_BOOKMARK:
+            first.tags = row.tags | first.tags
+        else:
+            self.adjust(row.line, f"tags not added: the bookmark would have more than {MAX_TAGS_PER_BOOKMARK}: "
+                                  f"{row.values['url'][:200]}")
         complete(first, self.now)
         self.result.updated += 1
 
     def _write(self, rows: dict[str, Row]) -> None:
         existing = store.existing_bookmarks(self.conn, user_id=self.user_id, urls=list(rows))
+        linked = store.tag_links(self.conn, [found["id"] for found in existing.values()])
         user_id = self.user_id
         new = [(user_id, *row.insert, row.values["collection_id"]) for url, row in rows.items()
                if url not in existing]
@@ -162,6 +237,16 @@ class _ImportJob:
         store.resolve_tags(self.conn, user_id=user_id, names=(t for r in rows.values() for t in r.tags.items()),
                            cache=self.tag_ids)
         tag_ids = self.tag_ids
-        store.link_tags(self.conn, [(by_url[url], tag_ids[key]) for url, row in rows.items() for key in row.tags])
+        wanted = {url: {tag_ids[key] for key in row.tags} for url, row in rows.items()}
+        for url, found in existing.items():
+            if len(linked.get(found["id"], set()) | wanted[url]) > MAX_TAGS_PER_BOOKMARK:
+                wanted[url] = set()  # the API's cap holds for a merge too: the bookmark keeps its tags
+                self.adjust(rows[url].line, f"tags not added: the bookmark would have more than "
+                                            f"{MAX_TAGS_PER_BOOKMARK}: {url[:200]}")
+        store.link_tags(self.conn, [(by_url[url], tag_id) for url, ids in wanted.items() for tag_id in ids])
         self.result.created += len(new)
-        self.result.updated += len(existing)
+        changed = {change["id"] for change in changes}
+        unchanged = sum(1 for url, found in existing.items()
+                        if found["id"] not in changed and wanted[url] <= linked.get(found["id"], set()))
+        self.result.unchanged += unchanged
+        self.result.updated += len(existing) - unchanged

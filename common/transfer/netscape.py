@@ -6,7 +6,9 @@ files are full of and reports the line of every tag through getpos().
 
 Shapes handled: Firefox (TAGS, SHORTCUTURL, ICON_URI, the toolbar and "Other Bookmarks" folders as
 <H3>), Chrome/Edge (PERSONAL_TOOLBAR_FOLDER), Safari (no outer <DL>; its Reading List folder means
-unread), Pocket (<ul><li><a time_added tags>, an <h1> per "Unread" / "Read Archive" section).
+unread), Pocket (<ul><li><a time_added tags>, an <h1> per "Unread" / "Read Archive" section),
+linkding (notes as [linkding-notes]…[/linkding-notes] at the end of the <DD>, the archived flag as the
+tag linkding:bookmarks.archived, PRIVATE="0" for a shared bookmark).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 from common.transfer.entries import (
+    MAX_DEPTH,
     Entry,
     EntryError,
     Folder,
@@ -26,6 +29,15 @@ from common.transfer.entries import (
 )
 
 SAFARI_READING_LIST = "com.apple.readinglist"
+LINKDING_ARCHIVED = "linkding:bookmarks.archived"
+_LINKDING_NOTES = re.compile(r"\[linkding-notes\](.*?)\[/linkding-notes\]", re.DOTALL)
+# The folders a browser always has at the top (attributes mark some, names the rest): with folders
+# as tags they would tag nearly every bookmark, so they are left out of the tags.
+ROOT_ATTRIBUTES = ("personal_toolbar_folder", "unfiled_bookmarks_folder")
+ROOT_NAMES = frozenset(name.casefold() for name in (
+    "Bookmarks Toolbar", "Bookmarks bar", "Bookmarks Menu", "Other Bookmarks", "Mobile Bookmarks",
+    "Mozilla Firefox", "Favorites", "Favourites", "Favorites bar", "Favourites bar", "BookmarksBar",
+    "BookmarksMenu", "Other Favorites", "Speed Dial", "Bookmarks"))
 # Tags that end a <DD> description: the next entry or folder, or the end of the list.
 DESCRIPTION_ENDS = {"dt", "dl", "h3", "a", "hr", "h1", "li", "ul"}
 
@@ -54,6 +66,7 @@ class NetscapeParser(HTMLParser):
         self._anchor: tuple[int, dict[str, str | None]] | None = None
         self._entry: Entry | None = None  # waiting for a possible <DD>
         self._reading_list: set[tuple[str, ...]] = set()
+        self._roots: set[tuple[str, ...]] = set()  # browser root folders, by path
         self._section: str = ""  # Pocket: the current <h1>
         self._h1 = False
 
@@ -136,15 +149,19 @@ class NetscapeParser(HTMLParser):
     def _close_folder(self) -> None:
         attrs, self._pending_h3 = self._pending_h3 or {}, None
         name = self._take_text() or "(no name)"
-        path = (*self._folder, name)
+        path = (*self._folder, name) if len(self._folder) < MAX_DEPTH else self._folder
         if (attrs.get("id") or "").lower() == SAFARI_READING_LIST:
             self._reading_list.add(path)
+        if path[:-1] in self._roots or not path[:-1]:
+            if name.casefold() in ROOT_NAMES or any(parse_flag(attrs.get(a) or "0") for a in ROOT_ATTRIBUTES):
+                self._roots.add(path)
         try:
             created = parse_timestamp(attrs.get("add_date"))
         except ValueError:
             created = None  # a folder's date is not worth losing its contents over
         # No position: the importer appends new folders after the user's existing ones, in file order.
-        self.items.append(Folder(path=path, created=created))
+        toolbar = bool(parse_flag(attrs.get("personal_toolbar_folder") or "0"))
+        self.items.append(Folder(path=path, created=created, toolbar=toolbar))
         self._h3_path = path
 
     def _close_anchor(self) -> None:
@@ -169,6 +186,9 @@ class NetscapeParser(HTMLParser):
 
         created = parse_timestamp(attrs.get("add_date") or attrs.get("time_added"))
         unread, archived = flag("toread"), None
+        tags = split_tags(attrs.get("tags"))
+        if LINKDING_ARCHIVED in tags:
+            tags, archived = [t for t in tags if t != LINKDING_ARCHIVED], True
         if self._folder in self._reading_list or self._section == "unread":
             unread = True
         elif self._section == "read archive":
@@ -177,10 +197,12 @@ class NetscapeParser(HTMLParser):
             line=line,
             url=href,
             title=title,
-            tags=split_tags(attrs.get("tags")),
+            tags=tags,
             folder=self._folder,
+            roots=self._root_depth(),
             created=created,
             modified=parse_timestamp(attrs.get("last_modified")) or created,
+            keyword=(attrs.get("shortcuturl") or "").strip() or None,
             unread=unread,
             archived=archived,
             private=flag("private"),
@@ -192,7 +214,17 @@ class NetscapeParser(HTMLParser):
         entry, self._entry = self._entry, None
         if self._text is not None and self._anchor is None and self._pending_h3 is None and not self._h1:
             entry.description = self._take_text()
+            if "[linkding-notes]" in entry.description:
+                notes = _LINKDING_NOTES.search(entry.description)
+                entry.notes = notes.group(1).strip() if notes else ""
+                entry.description = _LINKDING_NOTES.sub("", entry.description).strip()
         self.items.append(entry)
+
+    def _root_depth(self) -> int:
+        depth = 0
+        while depth < len(self._folder) and self._folder[:depth + 1] in self._roots:
+            depth += 1
+        return depth
 
     def drain(self) -> list[Item]:
         items, self.items = self.items, []

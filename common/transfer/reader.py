@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import islice
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
-from common.transfer import jsonformat
+from common.transfer import jsonformat, services
 from common.transfer.entries import BadFile, Item
 from common.transfer.netscape import NetscapeParser
 
@@ -25,7 +27,9 @@ def _read(source: BinaryIO, progress: Progress | None) -> bytes:
 
 
 def sniff(head: bytes) -> str:
-    """"json" or "netscape", or BadFile saying what the file looks like instead."""
+    """The kind of file (see READERS, or "netscape"), or BadFile saying what it looks like instead."""
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
     text = head.removeprefix(codecs.BOM_UTF8)
     stripped = text.lstrip()
     if not stripped:
@@ -33,27 +37,50 @@ def sniff(head: bytes) -> str:
     if b"\x00" in text:
         raise BadFile("it is binary data, not text")
     line = text[: len(text) - len(stripped)].count(b"\n") + 1
-    if stripped[:1] in (b"{", b"["):
+    if stripped[:1] == b"{":
         return "json"
+    if stripped[:1] == b"[":
+        return "json-list"
     if stripped[:1] == b"<":
         return "netscape"
-    sample = stripped[:30].decode("utf-8", "replace").splitlines()[0]
+    first = stripped[:300].decode("utf-8", "replace").splitlines()[0]
+    if services.is_pocket_csv_header(first):
+        return "pocket-csv"
     raise BadFile(
-        f"it starts with {sample!r}; a browser export starts with <!DOCTYPE NETSCAPE-Bookmark-file-1> "
-        "and a Kura export with {",
+        f"it starts with {first[:30]!r}; a browser export starts with <!DOCTYPE NETSCAPE-Bookmark-file-1>, "
+        "a Kura export with { and Pocket's CSV with title,url,time_added",
         line=line,
     )
 
 
+# Formats read from a seekable file (two passes, or a zip's directory at its end).
+READERS = {"json": jsonformat.read_items, "json-list": services.read_pinboard,
+           "zip": services.read_pocket_zip, "pocket-csv": services.read_pocket_csv}
+
+
 def read_items(source: BinaryIO, *, progress: Progress | None = None) -> Iterator[Item]:
     head = _read(source, progress)
-    if sniff(head) == "json":
-        parts = [head]
-        while chunk := _read(source, progress):
-            parts.append(chunk)
-        yield from jsonformat.read_items(parts)
+    kind = sniff(head)
+    if kind == "netscape":
+        yield from _netscape_items(head, source, progress)
         return
-    yield from _netscape_items(head, source, progress)
+    with _seekable(head, source, progress) as whole:
+        yield from READERS[kind](whole)
+
+
+@contextmanager
+def _seekable(head: bytes, source: BinaryIO, progress: Progress | None) -> Iterator[IO[bytes]]:
+    """The whole file, seekable: the source itself, or (standard input) a temporary copy on disk."""
+    if source.seekable():
+        while progress is not None and _read(source, progress):  # the bar counts bytes read
+            pass
+        yield source
+        return
+    with tempfile.TemporaryFile() as copy:
+        copy.write(head)
+        while chunk := _read(source, progress):
+            copy.write(chunk)
+        yield copy
 
 
 def _netscape_items(head: bytes, source: BinaryIO, progress: Progress | None) -> Iterator[Item]:

@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from common import fields
 from common.errors import BadRequest
-from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX
-from common.transfer import store
-from common.transfer.entries import Entry, EntryError, Item
+from common.models import NAME_MAX, TITLE_MAX
+from common.transfer.entries import Entry, EntryError, Folder, Item
 from common.urls import InvalidURL, normalize_url
 
 # Browser-internal links (smart folders, bookmarklets, inline data) are not bookmarks to keep.
 BROWSER_INTERNAL = {"place", "javascript", "data", "about", "chrome", "edge", "moz-extension",
                     "chrome-extension", "vivaldi", "opera", "brave"}
 # The columns a Row's `insert` tuple holds, in order (user_id and collection_id are the writer's).
+ELLIPSIS = "…"
 INSERT_FIELDS = ("url", "title", "description", "notes", "unread", "archived", "private",
                  "created_at", "modified_at")
 
@@ -45,49 +46,69 @@ class Skipped:
     reason: str
 
 
+@dataclass(slots=True)
+class Adjusted:
+    """An entry imported with a change the user should hear of (a title cut to its cap)."""
+
+    line: int | None
+    reason: str
+
+
 def _scheme(url: str) -> str:
     head, sep, _ = url.partition(":")
     return head.strip().lower() if sep else ""
 
 
-def prepared(items: Iterator[Item], *, folders_as_tags: bool, now: int) -> Iterator[Item | Row | Skipped]:
-    """Each Entry as a Row, a Skipped or (broken) an EntryError; other items pass through."""
+def prepared(items: Iterator[Item], *, folders_as_tags: bool, now: int) -> Iterator[Item | Row | Skipped | Adjusted]:
+    """Each Entry as a Row (after an Adjusted, if it was changed), a Skipped or (broken) an
+    EntryError; other items pass through."""
     for item in items:
+        if isinstance(item, Folder):
+            try:
+                item.path = folder_path(item.path)
+            except BadRequest as exc:
+                yield EntryError(None, f"{exc.message}: {'/'.join(item.path)[:200]!r}")
+                continue
         if not isinstance(item, Entry):
             yield item
         elif (scheme := _scheme(item.url)) in BROWSER_INTERNAL:
-            yield Skipped(item.line, f"{scheme}: link is browser-internal, not a bookmark")
+            yield Skipped(item.line, f"{item.part}{scheme}: link is browser-internal, not a bookmark")
         else:
             try:
                 row = prepare(item, folders_as_tags=folders_as_tags)
             except (InvalidURL, BadRequest) as exc:
-                yield EntryError(item.line, f"{exc.message}: {item.url[:200]}")
-            else:
-                complete(row, now)
-                yield row
+                yield EntryError(item.line, f"{item.part}{exc.message}: {item.url[:200]}")
+                continue
+            if len(row.values["title"]) > TITLE_MAX:
+                row.values["title"] = row.values["title"][:TITLE_MAX - 1] + ELLIPSIS
+                yield Adjusted(item.line, f"{item.part}title cut to {TITLE_MAX} characters: {row.values['url'][:200]}")
+            complete(row, now)
+            yield row
+
+
+def folder_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A folder path as collection names: whitespace runs (a title wrapped over lines) made one
+    space, each name cut to NAME_MAX; BadRequest for a control character the API would refuse."""
+    return tuple(fields.clean_name(" ".join(name.split())[:NAME_MAX] or "(no name)", what="collection name")
+                 for name in path)
 
 
 def prepare(entry: Entry, *, folders_as_tags: bool) -> Row:
-    """Validate one entry and turn it into storage form; BadRequest says what is wrong with it."""
+    """Validate one entry as the API validates a bookmark (common/fields.py) and turn it into storage
+    form; BadRequest says what is wrong with it. A title over its cap is left for `prepared` to cut."""
     url = normalize_url(entry.url)
-    title = entry.title.strip()
-    if len(title) > TITLE_MAX:
-        raise BadRequest(f"title is longer than {TITLE_MAX} characters")
-    for name in ("description", "notes"):
-        if len(getattr(entry, name)) > TEXT_MAX:
-            raise BadRequest(f"{name} is longer than {TEXT_MAX} characters")
-    unique: dict[str, str] = {}  # one spelling per NOCASE name: the first one met
-    for tag in [*entry.tags, *entry.folder] if folders_as_tags else entry.tags:
-        if tag := tag.strip():
-            unique.setdefault(store.nocase(tag), tag)
-    if any(len(tag) > NAME_MAX for tag in unique.values()):
-        raise BadRequest(f"a tag is longer than {NAME_MAX} characters")
+    title = " ".join(entry.title.split())
     values = {
         "url": url, "title": title or url, "description": entry.description.strip(),
         "notes": entry.notes.strip(), "unread": entry.unread, "archived": entry.archived,
         "private": entry.private, "created_at": entry.created, "modified_at": entry.modified,
     }
-    return Row(entry.line, values, bool(title), unique, () if folders_as_tags else entry.folder)
+    fields.check_text({**values, "title": title[:TITLE_MAX]})
+    folder = folder_path(entry.folder)
+    names = [*entry.tags, *folder[entry.roots:]] if folders_as_tags else entry.tags
+    tags = fields.clean_tags(name for name in names if name.strip())
+    unique = {fields.tag_key(tag): tag for tag in tags}
+    return Row(entry.line, values, bool(title), unique, () if folders_as_tags else folder)
 
 
 def complete(row: Row, now: int) -> None:

@@ -13,18 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from common.fields import tag_key
+
 IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 IMPORT_CACHE_KIB = 32 * 1024
 BOOKMARK_COLUMNS = (
     "id", "url", "title", "description", "notes", "unread", "archived", "private", "collection_id",
     "created_at", "modified_at",
 )
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def nocase(name: str) -> str:
-    """The key SQLite's NOCASE collation compares by: only ASCII letters fold."""
-    return name.translate(_ASCII_LOWER)
+nocase = tag_key  # the key SQLite's NOCASE collation compares by: only ASCII letters fold
 
 
 def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -108,6 +105,16 @@ def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[tuple[str, s
         for part in chunks(missing):
             for tag_id, name in conn.execute(_TAGS, {"user_id": user_id, "names": list(part)}).all():
                 cache[nocase(name)] = tag_id
+
+
+def tag_links(conn: Connection, bookmark_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The tag ids each of these bookmarks carries (to tell an unchanged re-import from an update)."""
+    links: dict[int, set[int]] = {}
+    for part in chunks(bookmark_ids):
+        sql = f"SELECT bookmark_id, tag_id FROM bookmark_tags WHERE bookmark_id IN ({', '.join('?' * len(part))})"
+        for bookmark_id, tag_id in conn.exec_driver_sql(sql, tuple(part)):
+            links.setdefault(bookmark_id, set()).add(tag_id)
+    return links
 
 
 def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:

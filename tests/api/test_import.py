@@ -47,7 +47,7 @@ def test_reimporting_through_the_api_creates_nothing(client, db, alice) -> None:
     data = (FIXTURES / "safari.html").read_bytes()
     client.post("/api/v1/import", headers=alice.headers, content=data)
     again = client.post("/api/v1/import", headers=alice.headers, content=data).json()
-    assert (again["created"], again["updated"]) == (0, 4)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 4)
     assert bookmark_count(db) == 4
 
 

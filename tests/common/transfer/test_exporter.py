@@ -92,10 +92,10 @@ def test_an_export_holds_only_its_own_users_bookmarks(db, alice, bob) -> None:
     assert b"example.com" not in export_bytes(export_netscape, db, bob.user_id)
 
 
-def test_a_reimport_of_an_export_into_the_same_user_creates_nothing(db, alice) -> None:
+def test_a_reimport_of_an_export_into_the_same_user_creates_and_updates_nothing(db, alice) -> None:
     populate(db, user_id=alice.user_id, count=30)
     before = snapshot(db, user_id=alice.user_id)
     for exporter in (export_json, export_netscape):
         result = import_file(db, user_id=alice.user_id, source=io.BytesIO(export_bytes(exporter, db, alice.user_id)))
-        assert (result.created, result.updated) == (0, 30)
+        assert (result.created, result.updated, result.unchanged) == (0, 0, 30)
     assert snapshot(db, user_id=alice.user_id) == before

@@ -59,11 +59,12 @@ def test_urls_are_normalised_and_microsecond_dates_kept(db, alice, import_fixtur
     assert tuple(row) == (1_700_000_500_000_000, 1_700_000_500_123_456)
 
 
-def test_reimport_creates_nothing_new(db, alice, import_fixture) -> None:
+def test_reimport_creates_nothing_new_and_counts_the_unchanged_apart(db, alice, import_fixture) -> None:
     import_fixture("chrome.html", user_id=alice.user_id)
     before = whole_database(db)
     again = import_fixture("chrome.html", user_id=alice.user_id)
-    assert again.created == 0 and again.updated == 6
+    # 5 bookmarks as they were; the URL the file holds twice is merged again, which counts as updated.
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 5)
     assert whole_database(db) == before
 
 
@@ -96,12 +97,13 @@ def test_merge_unites_tags_and_keeps_the_newer_fields(db, alice, import_bytes) -
     assert (title, created, modified, tags) == ("Keep", 200_000_000, 300_000_000, ("one", "three"))
 
 
-def test_folders_as_tags_turns_the_folder_path_into_tags(db, alice, import_fixture) -> None:
+def test_folders_as_tags_turns_the_folder_path_into_tags_without_the_browser_roots(db, alice, import_fixture) -> None:
     import_fixture("chrome.html", user_id=alice.user_id, folders_as_tags=True)
     snap = snapshot(db, user_id=alice.user_id)
     assert snap["collections"] == []
     deploy = next(b for b in snap["bookmarks"] if "systemd" in b[0])
-    assert deploy[7] == () and deploy[10] == ("Bookmarks bar", "Deploy", "Work")
+    assert deploy[7] == () and deploy[10] == ("Deploy", "Work")
+    assert not {"Bookmarks bar", "Other bookmarks"} & {tag for b in snap["bookmarks"] for tag in b[10]}
 
 
 def test_reimport_matches_existing_collections_by_parent_and_name(db, alice, import_fixture) -> None:
@@ -128,12 +130,21 @@ def test_imported_bookmarks_are_found_by_full_text_search(db, alice, import_fixt
 def test_invalid_and_overlong_entries_are_skipped_and_the_rest_imports(db, alice, import_bytes) -> None:
     result = import_bytes(page('<DT><A HREF="https://ok.example/">fine</A>',
                                '<DT><A HREF="notaurl">bad</A>',
-                               f'<DT><A HREF="https://long.example/">{"x" * 2000}</A>',
+                               f'<DT><A HREF="https://desc.example/">d</A><DD>{"x" * 70000}',
                                f'<DT><A HREF="https://tag.example/" TAGS="{"t" * 300}">t</A>'),
                           user_id=alice.user_id)
     assert (result.created, result.skipped) == (1, 3)
     assert [e["line"] for e in result.errors] == [4, 5, 6]
     assert "not bookmarkable" in result.errors[0]["reason"]
+
+
+def test_an_overlong_title_is_cut_with_an_ellipsis_and_reported(db, alice, import_bytes) -> None:
+    result = import_bytes(page('<DT><A HREF="https://ok.example/">fine</A>',
+                               f'<DT><A HREF="https://long.example/">{"x" * 2000}</A>'), user_id=alice.user_id)
+    assert (result.created, result.skipped) == (2, 0)
+    assert [(a["line"], a["reason"].split(":")[0]) for a in result.adjusted] == [(4, "title cut to 1024 characters")]
+    title = snapshot(db, user_id=alice.user_id)["bookmarks"][0][1]
+    assert len(title) == 1024 and title.endswith("x…")
 
 
 def test_strict_mode_rejects_the_whole_file_and_changes_nothing(db, alice, import_bytes, import_fixture) -> None:
@@ -238,7 +249,7 @@ def test_broken_entries_in_a_kura_json_file_are_skipped_and_named(db, alice, imp
     assert (result.created, result.skipped) == (1, 2)
     assert [e["line"] for e in result.errors] == [None, None]
     assert result.errors[0]["reason"].startswith("bookmarks[1]: url:")
-    assert result.errors[1]["reason"] == "bookmarks[2]: collection_id 99 is not in the file"
+    assert result.errors[1]["reason"] == "bookmarks[2]: collection 99 is not in the file"
     snap = snapshot(db, user_id=alice.user_id)
     assert snap["tags"] == ["a", "spare"] and snap["collections"] == [(("Box",), 0, 5)]
 

@@ -112,12 +112,20 @@ def test_a_large_file_streams_in_chunks_with_correct_line_numbers() -> None:
     assert (found[4321].url, found[4321].line) == ("https://x.example/4321", 4321 + 3)
 
 
-def test_timestamps_in_seconds_and_microseconds() -> None:
+def test_timestamps_in_seconds_milliseconds_microseconds_and_nanoseconds_by_magnitude() -> None:
     assert parse_timestamp("1700000000") == 1_700_000_000_000_000
+    assert parse_timestamp("1700000000123") == 1_700_000_000_123_000
     assert parse_timestamp("1700000000123456") == 1_700_000_000_123_456
+    assert parse_timestamp("1700000000123456789") == 1_700_000_000_123_456
+    assert parse_timestamp("99999999999") == 99_999_999_999_000_000  # seconds up to the year 5138
     assert parse_timestamp(" ") is None
+    assert parse_timestamp("0") is None  # "unknown": the importer uses the import's time
+
+
+@pytest.mark.parametrize("raw", ["-5", str(2**63), "99999999999999999999", "1e9", "1700000000.5"])
+def test_impossible_timestamps_are_refused(raw: str) -> None:
     with pytest.raises(ValueError):
-        parse_timestamp("-5")
+        parse_timestamp(raw)
 
 
 @pytest.mark.parametrize(("data", "message", "line"), [
@@ -131,7 +139,7 @@ def test_timestamps_in_seconds_and_microseconds() -> None:
      "not UTF-8", 3),
     (b'{"format": "kura-bookmarks",\n "version": 1,\n "bookmarks": [}', "not valid JSON", 3),
     (b'{"bookmarks": []}', "not a Kura export", None),
-    (b'[1, 2, 3]', "not a Kura export", None),
+    (b'[1, 2, 3]', "neither a Pinboard export", None),
     (b'{"format": "kura-bookmarks", "version": 99}', "version 99", None),
     (b'{"format": "kura-bookmarks", "version": 1, "bookmarks": {}}', '"bookmarks" must be a list', None),
     (b'{"format": "kura-bookmarks", "version": 1, "collections": [{"id": 1, "parent_id": 2, "name": "x"}]}',
