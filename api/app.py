@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from api.responses import ORJSONResponse
 
 from api.auth import Authenticator, FailureLimiter
+from api.conditional import Versions
 from api.cors import install_cors
 from api.errors import install_error_handlers
 from api.hot import HotReads
@@ -44,6 +45,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if pruner is not None:
             pruner.cancel()
         app.state.authenticator.close()
+        app.state.versions.close()
         close_index(app.state.tx, index)
         app.state.tx.close()
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
     app.state.settings = settings
     app.state.db = db
     app.state.tx = Transactions(db, write_wait_s=settings.write_wait_s)
+    app.state.versions = Versions(db)
     app.state.authenticator = Authenticator(
         app.state.tx, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
     )

@@ -5,7 +5,8 @@ FastAPI's routing, dependency solving and query-model parsing cost more CPU than
 ETag still wrap them), but only when everything about them is in order: a known path, a valid token,
 valid parameters. Anything else goes on to the FastAPI route, which answers its 401, 422 or 429
 exactly as before and still describes these endpoints in the OpenAPI document. Both call the same
-functions (`read_page`, `get_bookmark`), so the answers are the same bytes (a test holds them so).
+functions (`read_page`, `read_one`, api/conditional.py's ETag and 304), so the answers are the same
+bytes (a test holds them so).
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import kura_error_response, unexpected_error_response
 from api.middleware import TIMING_KEY
-from api.responses import shaped
-from api.routes.bookmarks import ListParams, SearchParams, read_page
+from api.conditional import conditional
+from api.routes.bookmarks import ListParams, SearchParams, read_one, read_page
 from api.schemas_resources import MAX_ID
 from common.accounts import Principal
-from common.bookmark_rows import get_bookmark
 from common.errors import KuraError
 
 PREFIX = "/api/v1"
 LIST, SEARCH, ONE = f"{PREFIX}/bookmarks", f"{PREFIX}/search", f"{PREFIX}/bookmarks/{{bookmark_id}}"
 REPEATABLE = {"tag", "any_tag"}
 
-Handler = Callable[[Request, Principal], Awaitable[Response | None]]
-
+Answer = Callable[[], Awaitable[Response]]
+# The request's answer once its parameters are known to be in order, else None (FastAPI answers).
+Handler = Callable[[Request, Principal], Answer | None]
 
 @dataclass(frozen=True)
 class Template:
@@ -97,26 +98,29 @@ class HotReads:
             scope["route"] = Template(template)
             if (record := scope.get(TIMING_KEY)) is not None:
                 record.route = f"GET {template}"
-            return await handler(request, principal)
+            answer = handler(request, principal)
+            if answer is None:
+                return None
+            return await conditional(self.state.versions, scope, principal.user_id, answer)
         except KuraError as exc:
             return kura_error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the same 500 as the routes' handler gives
             return unexpected_error_response("GET", scope["path"], exc)
 
-    async def _list(self, request: Request, principal: Principal) -> Response | None:
-        return await self._page(ListParams, request, principal)
+    def _list(self, request: Request, principal: Principal) -> Answer | None:
+        return self._page(ListParams, request, principal)
 
-    async def _search(self, request: Request, principal: Principal) -> Response | None:
-        return await self._page(SearchParams, request, principal)
+    def _search(self, request: Request, principal: Principal) -> Answer | None:
+        return self._page(SearchParams, request, principal)
 
-    async def _page(self, model: type[ListParams], request: Request, principal: Principal) -> Response | None:
+    def _page(self, model: type[ListParams], request: Request, principal: Principal) -> Answer | None:
         params = parse(model, request)
         if params is None:
             return None
-        return await read_page(self.state.tx, self.state.settings, principal.user_id, params)
+        return lambda: read_page(self.state.tx, self.state.settings, principal.user_id, params)
 
-    async def _one(self, request: Request, principal: Principal) -> Response | None:
+    def _one(self, request: Request, principal: Principal) -> Answer | None:
         if request.query_params:
             return None  # FastAPI ignores them; let it, rather than guess
         bookmark_id = int(request.scope["path_params"]["bookmark_id"])
-        return shaped(await self.state.tx.read(get_bookmark, user_id=principal.user_id, bookmark_id=bookmark_id))
+        return lambda: read_one(self.state.tx, principal.user_id, bookmark_id)

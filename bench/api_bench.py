@@ -4,6 +4,7 @@ connections, repeated; medians per case and Kura's throughput as a share of the 
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 from bench import cases as case_defs
@@ -16,6 +17,8 @@ def _measure(proc: servers.Process, case: case_defs.Case, params: dict, conns: i
     """wrk's figures plus the server's CPU time per request, which, unlike req/s, holds up when other
     work on the machine competes for the cores."""
     url = f"http://127.0.0.1:{proc.port}{case.path or '/'}"
+    if case.kind == "conditional":  # the ETag of now: the write cases before it changed the data
+        params = {**params, "etag": current_etag(url, params["token"])}
     cpu_before = proc.cpu_seconds()
     row = load.run_wrk(url, params=params, connections=conns, seconds=max(seconds, case.min_seconds),
                        timeout_s=case.timeout_s)
@@ -23,6 +26,12 @@ def _measure(proc: servers.Process, case: case_defs.Case, params: dict, conns: i
     row["cpu_ms_per_req"] = (proc.cpu_seconds() - cpu_before) * 1000 / max(1, row["requests"])
     row["rss_mb"] = proc.rss_mb()  # after each case, to see which one makes the API grow
     return row
+
+
+def current_etag(url: str, token: object) -> str:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.headers["ETag"]
 
 
 def _warm_up(api: servers.Process, meta: dict, cases: list[case_defs.Case], run_id: str) -> None:

@@ -11,7 +11,8 @@ PREFIX = "/api/v1"
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # "static" (fixed GET), or get_one / create / update / delete (built in Lua)
+    kind: str  # "static" (fixed GET), "conditional" (the same GET with the current ETag), or
+    #            get_one / create / update / delete (built in Lua)
     path: str = ""
     user: str = "bench"  # whose token: export uses a 10,000-bookmark user
     write: bool = False
@@ -33,6 +34,8 @@ def load_cases(meta: dict) -> list[Case]:
     tag1, tag2 = meta["top_tags"]
     return [
         Case("list_newest_50", "static", _list(limit=50)),
+        # A client refreshing a page it holds: 304 from the user's data version, no bookmark read.
+        Case("list_newest_50_304", "conditional", _list(limit=50)),
         Case("list_two_tags", "static", _list(tag=[tag1, tag2], limit=50)),
         Case("search_common", "static", _search(meta["common_word"])),
         Case("search_rare", "static", _search(meta["rare_word"])),

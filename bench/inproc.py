@@ -22,18 +22,20 @@ SMALL = datagen.Spec(main_bookmarks=20_000, other_users=2, other_bookmarks=5_000
 SKIPPED = {"export_10k"}  # streams for seconds: the load section measures it
 
 
-def scope(path_and_query: str, token: str | None) -> dict[str, Any]:
+def scope(path_and_query: str, token: str | None, etag: str | None = None) -> dict[str, Any]:
     path, _, query = path_and_query.partition("?")
     headers = [(b"host", b"bench")]
     if token is not None:
         headers.append((b"authorization", f"Bearer {token}".encode()))
+    if etag is not None:
+        headers.append((b"if-none-match", etag.encode()))
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
 
 
-async def call(app: Any, request: dict[str, Any]) -> int:
-    """Send one GET through the app; its status."""
+async def call(app: Any, request: dict[str, Any], seen: dict[str, str] | None = None) -> int:
+    """Send one GET through the app; its status (and its headers into `seen`)."""
     statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:
@@ -42,8 +44,10 @@ async def call(app: Any, request: dict[str, Any]) -> int:
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
+            if seen is not None:
+                seen.update((k.decode(), v.decode()) for k, v in message["headers"])
 
-    await app(scope(request["path"], request["token"]), receive, send)
+    await app(scope(request["path"], request["token"], request.get("etag")), receive, send)
     return statuses[0]
 
 
@@ -51,7 +55,7 @@ async def cpu_ms(app: Any, request: dict[str, Any], *, n: int) -> float:
     """CPU milliseconds of this process (every thread) per request, after a warm-up."""
     for _ in range(max(5, n // 10)):
         status = await call(app, request)
-    if status != 200:
+    if status != request.get("status", 200):
         raise RuntimeError(f"{request['path']} answered {status}")
     start = time.process_time()
     for _ in range(n):
@@ -73,9 +77,14 @@ async def measure(data_dir: Path, meta: dict, *, n: int) -> dict[str, float]:
     try:
         async with app.router.lifespan_context(app):
             for case in case_defs.load_cases(meta):
-                if case.kind == "static" and case.name not in SKIPPED:
-                    token = case_defs.user_of(meta, case.user)["token"]
-                    figures[case.name] = await cpu_ms(app, {"path": case.path, "token": token}, n=n)
+                token = case_defs.user_of(meta, case.user)["token"]
+                request: dict[str, Any] = {"path": case.path, "token": token}
+                if case.kind == "conditional":
+                    headers: dict[str, str] = {}
+                    await call(app, request, headers)
+                    request.update(etag=headers["etag"], status=304)
+                if case.kind in ("static", "conditional") and case.name not in SKIPPED:
+                    figures[case.name] = await cpu_ms(app, request, n=n)
             main = case_defs.user_of(meta, datagen.MAIN_USER)
             one = f"{case_defs.PREFIX}/bookmarks/{main['first_id']}"
             figures["get_one"] = await cpu_ms(app, {"path": one, "token": main["token"]}, n=n)

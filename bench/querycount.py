@@ -35,6 +35,8 @@ def _request(client: TestClient, case: case_defs.Case, meta: dict, n: int):  # t
         return client.patch(f"{base}/{user['first_id'] + 1}", json={"title": f"u{n}"}, headers=headers)
     if case.kind == "delete":
         return client.delete(f"{base}/{user['last_id'] - n}", headers=headers)
+    if case.kind == "conditional":
+        headers["If-None-Match"] = client.get(case.path, headers=headers).headers["etag"]
     return client.get(case.path, headers=headers)
 
 

@@ -73,6 +73,7 @@ def _load_targets(add, load: dict) -> None:  # type: ignore[no-untyped-def]
         add(f"p99 {case} @4 (ms)", fig(case, 4, "p99_ms"), 25)
         add(f"p99 {case} @32 (ms)", fig(case, 32, "p99_ms"), 100)
     add("get_one / ceiling @32", fig("get_one", 32, "ratio"), 0.5, at_least=True)
+    add("list_newest_50_304 / ceiling @32", fig("list_newest_50_304", 32, "ratio"), 0.7, at_least=True)
     add("search_common CPU ms/req @4", fig("search_common", 4, "cpu_ms_per_req"), 3.0)
     add("p99 search_common @4 (ms)", fig("search_common", 4, "p99_ms"), 50)
     add("search_rare CPU ms/req @4", fig("search_rare", 4, "cpu_ms_per_req"), 1.0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, model_validator
+from api.conditional import conditional
 from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
@@ -23,6 +25,8 @@ from common.settings import Settings
 
 router = APIRouter(prefix="/bookmarks", tags=["bookmarks"])
 search_router = APIRouter(tags=["bookmarks"])
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag still names the current answer"}}
 
 
 class BookmarkOut(BaseModel):
@@ -118,18 +122,26 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
                                 limit=min(params.limit, settings.list_limit_max), **options))
 
 
+async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:
+    return shaped(await tx.read(bookmarks.get_bookmark, user_id=user_id, bookmark_id=bookmark_id))
+
+
+def _conditional(request: Request, user_id: int, answer: Callable[[], Awaitable[Response]]) -> Awaitable[Response]:
+    return conditional(request.app.state.versions, request.scope, user_id, answer)
+
+
 @router.get("", summary="List bookmarks (filter, sort, search, paginate)", response_model=BookmarkPage,
-            responses=responses(400, 401, 422, 429))
+            responses={**NOT_MODIFIED, **responses(400, 401, 422, 429)})
 async def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, tx: TxDep,
-                         settings: SettingsDep) -> ORJSONResponse:
-    return await read_page(tx, settings, user.user_id, params)
+                         settings: SettingsDep, request: Request) -> Response:
+    return await _conditional(request, user.user_id, lambda: read_page(tx, settings, user.user_id, params))
 
 
 @search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
-                   responses=responses(400, 401, 422, 429))
+                   responses={**NOT_MODIFIED, **responses(400, 401, 422, 429)})
 async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx: TxDep,
-                 settings: SettingsDep) -> ORJSONResponse:
-    return await read_page(tx, settings, user.user_id, params)
+                 settings: SettingsDep, request: Request) -> Response:
+    return await _conditional(request, user.user_id, lambda: read_page(tx, settings, user.user_id, params))
 
 
 @router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
@@ -163,9 +175,9 @@ async def check_url(url: Annotated[str, Query(min_length=1, description="Any for
 
 
 @router.get("/{bookmark_id:int}", summary="Read a bookmark", response_model=BookmarkOut,
-            responses=responses(401, 404, 422, 429))
-async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> ORJSONResponse:
-    return shaped(await tx.read(bookmarks.get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id))
+            responses={**NOT_MODIFIED, **responses(401, 404, 422, 429)})
+async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep, request: Request) -> Response:
+    return await _conditional(request, user.user_id, lambda: read_one(tx, user.user_id, bookmark_id))
 
 
 @router.patch("/{bookmark_id:int}", summary="Update a bookmark", response_model=BookmarkOut,

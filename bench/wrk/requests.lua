@@ -32,6 +32,10 @@ function request()
     -- Threads take interleaved ids going down from last_id, so no id is deleted twice.
     local id = P.last_id - (tid + (counter - 1) * P.threads)
     return wrk.format("DELETE", P.prefix .. "/bookmarks/" .. id, headers(false))
+  elseif P.kind == "conditional" then
+    local h = headers(false)
+    h["If-None-Match"] = P.etag
+    return wrk.format("GET", P.path, h)
   end
   return wrk.format("GET", P.path, headers(false))
 end

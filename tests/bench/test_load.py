@@ -41,6 +41,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+        if self.headers.get("If-None-Match") == '"current"':
+            self.send_response(304)
+            self.end_headers()
+            return
         status = 404 if self.path.startswith("/missing") else 200
         self.send_response(status)
         self.send_header("Content-Length", "2")
@@ -71,6 +75,16 @@ def test_a_real_wrk_run_reports_requests_and_counts_bad_statuses(server: int, pa
         assert figures["error_kinds"]["status"] == figures["requests"] == figures["bad_status"]["404"]
     else:
         assert figures["errors"] == 0 and figures["bad_status"] == {}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (bench/run.sh installs it)")
+@pytest.mark.parametrize(("etag", "bad"), [('"current"', False), ('"stale"', True)])
+def test_a_conditional_case_sends_its_etag_and_counts_any_answer_but_304_as_bad(server: int, etag: str,
+                                                                                bad: bool) -> None:
+    params = {"kind": "conditional", "path": "/ok", "token": "t", "seed": 1, "etag": etag}
+    figures = load.run_wrk(f"http://127.0.0.1:{server}/ok", params=params, connections=2, seconds=1)
+    assert figures["requests"] > 0
+    assert figures["bad_status"] == ({"200": figures["requests"]} if bad else {})
 
 
 def test_a_run_without_a_single_answer_counts_as_an_error() -> None:
