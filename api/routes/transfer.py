@@ -108,8 +108,9 @@ async def import_bookmarks(
         200: {"description": "the export file, streamed", "content": {
             "text/html": {"schema": {"type": "string", "description": "Netscape bookmark file"}},
             "application/json": {"schema": {"type": "object", "description": (
-                'Kura export: {"format": "kura-bookmarks", "version": 1, "exported_at", "tags", '
-                '"collections", "bookmarks"}; dates in microseconds since the epoch')}},
+                'Kura export: {"format": "kura-bookmarks", "version": 2, "exported_at", "tags", '
+                '"collections", "bookmarks"}; fields named as the bookmark API names them (created, '
+                'modified, collection); dates in microseconds since the epoch')}},
         }},
         **responses(401, 422, 429, 503),
     },

@@ -41,7 +41,6 @@ class Folder:
     path: tuple[str, ...]
     created: int | None = None
     position: int | None = None
-    toolbar: bool = False  # the browser's bookmarks toolbar (PERSONAL_TOOLBAR_FOLDER)
 
 
 @dataclass(slots=True)
@@ -61,7 +60,6 @@ class Entry:
     unread: bool | None = None
     archived: bool | None = None
     private: bool | None = None
-    keyword: str | None = None  # Firefox's SHORTCUTURL
     part: str = ""  # which file of several the line is in (Pocket's zip), as a prefix for reports
 
 

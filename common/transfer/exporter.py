@@ -71,11 +71,19 @@ def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
         after_created, after_id = rows[-1]["created_at"], rows[-1]["id"]
 
 
+# Kura JSON names fields as the API's answers do (version 2); the columns keep their own names.
+JSON_NAMES = {"created_at": "created", "modified_at": "modified", "collection_id": "collection"}
+
+
+def _api_names(row: dict[str, Any], *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {JSON_NAMES.get(k, k): v for k, v in row.items() if k not in leave_out}
+
+
 def export_json(db: Database, *, user_id: int) -> Iterator[bytes]:
     with db.read_session() as session:
         conn = session.connection()
-        cols = collections(conn, user_id=user_id)
-        batches = ([{k: v for k, v in row.items() if k != "id"} for row in rows]
+        cols = [_api_names(col) for col in collections(conn, user_id=user_id)]
+        batches = ([_api_names(row, leave_out=("id",)) for row in rows]
                    for rows in bookmark_batches(conn, user_id=user_id))
         yield from jsonformat.write(exported_at=to_micros(utcnow()), tags=tag_names(conn, user_id=user_id),
                                     collections=cols, batches=batches)

@@ -34,9 +34,12 @@ _LINKDING_NOTES = re.compile(r"\[linkding-notes\](.*?)\[/linkding-notes\]", re.D
 # The folders a browser always has at the top (attributes mark some, names the rest): with folders
 # as tags they would tag nearly every bookmark, so they are left out of the tags.
 ROOT_ATTRIBUTES = ("personal_toolbar_folder", "unfiled_bookmarks_folder")
-ROOT_NAMES = frozenset(name.casefold() for name in (
-    "Bookmarks Toolbar", "Bookmarks bar", "Bookmarks Menu", "Other Bookmarks", "Mobile Bookmarks",
-    "Mozilla Firefox", "Favorites", "Favourites", "Favorites bar", "Favourites bar", "BookmarksBar",
+# The toolbar's names in Firefox, Chrome/Brave/Vivaldi, Edge and Safari: Kura keeps no flag for it, so
+# the Netscape export marks the top-level collection of one of these names as the toolbar again.
+TOOLBAR_NAMES = frozenset(name.casefold() for name in (
+    "Bookmarks Toolbar", "Bookmarks bar", "Favorites bar", "Favourites bar", "Favorites", "Favourites"))
+ROOT_NAMES = TOOLBAR_NAMES | frozenset(name.casefold() for name in (
+    "Bookmarks Menu", "Other Bookmarks", "Mobile Bookmarks", "Mozilla Firefox", "BookmarksBar",
     "BookmarksMenu", "Other Favorites", "Speed Dial", "Bookmarks"))
 # Tags that end a <DD> description: the next entry or folder, or the end of the list.
 DESCRIPTION_ENDS = {"dt", "dl", "h3", "a", "hr", "h1", "li", "ul"}
@@ -160,8 +163,7 @@ class NetscapeParser(HTMLParser):
         except ValueError:
             created = None  # a folder's date is not worth losing its contents over
         # No position: the importer appends new folders after the user's existing ones, in file order.
-        toolbar = bool(parse_flag(attrs.get("personal_toolbar_folder") or "0"))
-        self.items.append(Folder(path=path, created=created, toolbar=toolbar))
+        self.items.append(Folder(path=path, created=created))
         self._h3_path = path
 
     def _close_anchor(self) -> None:
@@ -202,7 +204,6 @@ class NetscapeParser(HTMLParser):
             roots=self._root_depth(),
             created=created,
             modified=parse_timestamp(attrs.get("last_modified")) or created,
-            keyword=(attrs.get("shortcuturl") or "").strip() or None,
             unread=unread,
             archived=archived,
             private=flag("private"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from common.transfer.netscape import TOOLBAR_NAMES
+
 HEADER = """<!DOCTYPE NETSCAPE-Bookmark-file-1>
 <!-- This is an automatically generated file.
      It will be read and overwritten.
@@ -28,7 +30,9 @@ def _seconds(micros: int | None) -> str:
 
 def folder_open(collection: dict[str, Any], depth: int) -> str:
     pad = INDENT * depth
-    return (f'{pad}<DT><H3 ADD_DATE="{_seconds(collection["created_at"])}">'
+    is_toolbar = depth == 1 and collection["name"].casefold() in TOOLBAR_NAMES
+    toolbar = ' PERSONAL_TOOLBAR_FOLDER="true"' if is_toolbar else ""
+    return (f'{pad}<DT><H3 ADD_DATE="{_seconds(collection["created_at"])}"{toolbar}>'
             f'{escape(collection["name"], quote=False)}</H3>\n{pad}<DL><p>\n')
 
 

@@ -16,8 +16,8 @@ def meaning(export: dict) -> list[tuple]:
     def path(cid):
         return () if cid is None else (*path(cols[cid]["parent_id"]), cols[cid]["name"])
 
-    return sorted((b["url"], b["title"], b["description"], tuple(b["tags"]), path(b["collection_id"]),
-                   b["created_at"], b["modified_at"], b["unread"], b["archived"], b["private"])
+    return sorted((b["url"], b["title"], b["description"], tuple(b["tags"]), path(b["collection"]),
+                   b["created"], b["modified"], b["unread"], b["archived"], b["private"])
                   for b in export["bookmarks"])
 
 
@@ -33,8 +33,8 @@ def test_a_browser_file_imports_exports_and_reimports_into_an_empty_user_identic
     a, b = orjson.loads(first.content), orjson.loads(second.content)
     assert meaning(b) == meaning(a) and len(meaning(a)) == 7
     assert b["tags"] == a["tags"]
-    assert sorted((c["name"], c["created_at"]) for c in b["collections"]) == sorted(
-        (c["name"], c["created_at"]) for c in a["collections"])
+    assert sorted((c["name"], c["created"]) for c in b["collections"]) == sorted(
+        (c["name"], c["created"]) for c in a["collections"])
 
 
 def test_the_netscape_export_reimports_with_its_folders(client, alice, bob) -> None:

@@ -99,3 +99,33 @@ def test_a_reimport_of_an_export_into_the_same_user_creates_and_updates_nothing(
         result = import_file(db, user_id=alice.user_id, source=io.BytesIO(export_bytes(exporter, db, alice.user_id)))
         assert (result.created, result.updated, result.unchanged) == (0, 0, 30)
     assert snapshot(db, user_id=alice.user_id) == before
+
+
+def test_the_json_export_names_fields_as_the_bookmark_api_answers(db, alice) -> None:
+    populate(db, user_id=alice.user_id, count=3)
+    doc = orjson.loads(export_bytes(export_json, db, alice.user_id))
+    assert doc["version"] == 2
+    assert set(doc["bookmarks"][0]) == {"url", "title", "description", "notes", "tags", "collection", "unread",
+                                        "archived", "private", "created", "modified"}
+    assert set(doc["collections"][0]) == {"id", "parent_id", "name", "position", "created"}
+
+
+def test_a_version_1_export_with_the_old_field_names_still_imports_exactly(db, alice, bob) -> None:
+    populate(db, user_id=alice.user_id, count=12)
+    doc = orjson.loads(export_bytes(export_json, db, alice.user_id))
+    old_names = {"created": "created_at", "modified": "modified_at", "collection": "collection_id"}
+    doc["version"] = 1
+    doc["bookmarks"] = [{old_names.get(k, k): v for k, v in b.items()} for b in doc["bookmarks"]]
+    doc["collections"] = [{old_names.get(k, k): v for k, v in c.items()} for c in doc["collections"]]
+    result = import_file(db, user_id=bob.user_id, source=io.BytesIO(orjson.dumps(doc)))
+    assert (result.created, result.skipped) == (12, 0)
+    assert snapshot(db, user_id=bob.user_id) == snapshot(db, user_id=alice.user_id)
+
+
+def test_the_netscape_export_marks_the_browsers_toolbar_folder_again(db, alice, import_fixture) -> None:
+    for name in ("chrome.html", "firefox.html"):
+        import_fixture(name, user_id=alice.user_id)
+    html = export_bytes(export_netscape, db, alice.user_id).decode()
+    marked = [line.strip() for line in html.splitlines() if "PERSONAL_TOOLBAR_FOLDER" in line]
+    assert [line.rsplit('">', 1)[-1] for line in marked] == ["Bookmarks bar</H3>", "Bookmarks Toolbar</H3>"]
+    assert all(line.startswith('<DT><H3 ADD_DATE="') and 'PERSONAL_TOOLBAR_FOLDER="true"' in line for line in marked)
