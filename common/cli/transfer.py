@@ -40,10 +40,12 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
         bar.close()
         source.close()
         db.dispose()
-    for error in result.errors:
-        where = f"line {error['line']}: " if error["line"] is not None else ""
-        print(f"skipped {where}{error['reason']}", file=sys.stderr)
-    print(f"created {result.created}, updated {result.updated}, skipped {result.skipped}")
+    for verb, entries in (("skipped", result.errors), ("adjusted", result.adjusted)):
+        for entry in entries:
+            where = f"line {entry['line']}: " if entry["line"] is not None else ""
+            print(f"{verb} {where}{entry['reason']}", file=sys.stderr)
+    print(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
+          f"skipped {result.skipped}")
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> None:

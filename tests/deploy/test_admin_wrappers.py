@@ -75,12 +75,12 @@ def private_home(box: Path) -> Path:
 
 def test_sudo_kura_import_reads_a_file_in_a_private_home_as_the_caller(sudo_kura: Wrapper, private_home: Path) -> None:
     done = sudo_kura("import", str(private_home / "bookmarks.html"), "--user", "alice")
-    assert (done.returncode, done.stdout, done.stderr) == (0, "created 5, updated 1, skipped 0\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "created 5, updated 1, unchanged 0, skipped 0\n", "")
 
 
 def test_sudo_kura_import_takes_a_path_relative_to_where_it_was_run(sudo_kura: Wrapper, private_home: Path) -> None:
     done = sudo_kura("import", "--user", "alice", "--mode", "strict", "bookmarks.html", cwd=private_home)
-    assert (done.returncode, done.stdout) == (0, "created 5, updated 1, skipped 0\n")
+    assert (done.returncode, done.stdout) == (0, "created 5, updated 1, unchanged 0, skipped 0\n")
 
 
 def test_sudo_kura_import_reads_nothing_the_caller_may_not_read(sudo_kura: Wrapper, box: Path) -> None:

@@ -35,10 +35,20 @@ def many_bookmarks(path: Path, n: int) -> Path:
 
 def test_import_prints_the_counts_and_the_skipped_lines(db, alice, kura) -> None:  # type: ignore[no-untyped-def]
     code, out, err = kura("import", str(FIXTURES / "firefox.html"), "--user", "alice")
-    assert (code, out) == (0, "created 7, updated 0, skipped 2\n")
+    assert (code, out) == (0, "created 7, updated 0, unchanged 0, skipped 2\n")
     assert err.splitlines() == ["skipped line 24: place: link is browser-internal, not a bookmark",
                                 "skipped line 33: javascript: link is browser-internal, not a bookmark"]
     assert count(db, "bookmarks") == 7
+
+
+def test_a_second_import_counts_unchanged_and_a_cut_title_is_reported(db, alice, kura, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    long = tmp_path / "long.html"
+    long.write_text('<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n<DT><A HREF="https://a.example/">'
+                    + "t" * 3000 + '</A>\n<DT><A HREF="https://b.example/">b</A>\n</DL>\n')
+    code, out, err = kura("import", str(long), "--user", "alice")
+    assert (code, out) == (0, "created 2, updated 0, unchanged 0, skipped 0\n")
+    assert only_line(err).startswith("adjusted line 3: title cut to ")
+    assert kura("import", str(long), "--user", "alice")[:2] == (0, "created 0, updated 0, unchanged 2, skipped 0\n")
 
 
 @pytest.mark.parametrize(("argv", "needle"), [
@@ -69,7 +79,7 @@ def test_export_to_a_file_then_import_round_trips(db, alice, bob, kura, tmp_path
     assert kura("export", "--user", "alice", "--format", "json", "-o", str(out)) == (0, f"wrote {out}\n", "")
     assert len(orjson.loads(out.read_bytes())["bookmarks"]) == 5
     assert out.stat().st_mode & 0o777 == 0o600  # every bookmark, private ones too
-    assert kura("import", str(out), "--user", "bob")[:2] == (0, "created 5, updated 0, skipped 0\n")
+    assert kura("import", str(out), "--user", "bob")[:2] == (0, "created 5, updated 0, unchanged 0, skipped 0\n")
     assert kura("export", "--user", "alice", "--output", str(tmp_path / "alice.html"))[0] == 0
     assert (tmp_path / "alice.html").read_bytes().startswith(b"<!DOCTYPE NETSCAPE-Bookmark-file-1>")
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["alice.html", "alice.json"]
@@ -116,7 +126,7 @@ def test_a_large_import_logs_no_slow_sql_however_low_the_threshold(db, alice, tm
     # Every statement of the import takes longer than 0.001 ms; the threshold is for requests.
     done = kura_process(tmp_path / "data", "import", str(many_bookmarks(tmp_path / "many.html", 3000)),
                         "--user", "alice", extra_env={"KURA_SLOW_SQL_MS": "0.001"})
-    assert (done.returncode, done.stdout) == (0, b"created 3000, updated 0, skipped 0\n")
+    assert (done.returncode, done.stdout) == (0, b"created 3000, updated 0, unchanged 0, skipped 0\n")
     assert b"slow SQL" not in done.stderr and done.stderr == b""
 
 
