@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import sqlite3
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -35,6 +36,9 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
     "relevance": (RANK, False),
 }
 TIME_SORTS = ("newest", "oldest", "modified")
+# Far beyond any rank either path issues (bm25 is small; the index's block offsets stay under 1e12),
+# and inside what SQLite binds and the index can page to.
+MAX_RANK = 1e15
 # `bookmarks_fts CROSS JOIN bookmarks`: SQLite always keeps a CROSS JOIN's left table as the outer
 # loop, so a search reads only the matching rows. Left to itself the planner prefers walking the
 # user's whole sort index and probing FTS once per bookmark, which is slow for a rare word.
@@ -70,6 +74,8 @@ def decode_cursor(cursor: str, *, sort: str) -> tuple[Any, int]:
             from_micros(key)  # only a time that exists; the statement compares the microseconds
         except (OverflowError, ValueError, OSError):
             raise BadCursor("cursor holds an impossible time; start again without it") from None
+    if sort == "relevance" and not (math.isfinite(key) and abs(key) <= MAX_RANK):
+        raise BadCursor("cursor holds an impossible rank; start again without it")
     return key, last_id
 
 

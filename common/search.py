@@ -15,6 +15,8 @@ from common.models import NAME_MAX
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
+# C0 controls and DEL, except the whitespace ones (tab, newlines), which separate words as spaces do.
+CONTROL = frozenset(map(chr, [*range(0x20), 0x7F])) - set("\t\n\r\v\f")
 
 
 class BadQuery(BadRequest):
@@ -101,6 +103,9 @@ def parse_query(q: str) -> ParsedQuery:
     """Parse the search language; a query that cannot mean anything is a BadQuery (400)."""
     if len(q) > MAX_QUERY_CHARS:
         raise BadQuery(f"search is longer than {MAX_QUERY_CHARS} characters")
+    control = next((i for i, ch in enumerate(q) if ch in CONTROL), None)
+    if control is not None:
+        raise BadQuery("search contains a control character", details={"position": control})
     include: list[Term] = []
     exclude: list[Term] = []
     tags: list[str] = []

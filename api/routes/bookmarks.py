@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from api.conditional import conditional
 from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, SettingsDep, TxDep
@@ -15,12 +15,12 @@ from api.errors import responses
 from api.responses import ORJSONResponse, shaped
 from api.schemas import StrictModel
 from api.transactions import Transactions
-from api.schemas_resources import Deleted, Id, Name, PathId, TagList
+from api.schemas_resources import Deleted, Id, Name, PartialUpdate, PathId, TagList
 from common import bookmarks, listing, lookup
 from common.bookmarks import BULK_MAX, BulkAction
 from common.listing import Sort
 from common.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
-from common.search import MAX_QUERY_CHARS
+from common.search import MAX_QUERY_CHARS, MAX_TERMS
 from common.settings import Settings
 
 router = APIRouter(prefix="/bookmarks", tags=["bookmarks"])
@@ -56,8 +56,10 @@ class BookmarkCreate(StrictModel):
     private: bool = False
 
 
-class BookmarkUpdate(StrictModel):
+class BookmarkUpdate(PartialUpdate):
     """Only the fields sent change; `tags` replaces the whole set; `collection: null` uncollects."""
+
+    NULLABLE = frozenset({"collection"})
 
     url: str | None = Field(None, min_length=1, max_length=LIMITS["url"])
     title: str | None = Field(None, max_length=LIMITS["title"])
@@ -68,13 +70,6 @@ class BookmarkUpdate(StrictModel):
     unread: bool | None = None
     archived: bool | None = None
     private: bool | None = None
-
-    @model_validator(mode="after")
-    def _only_collection_may_be_null(self) -> BookmarkUpdate:
-        nulls = sorted(f for f in self.model_fields_set if f != "collection" and getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} may not be null; leave a field out to keep it")
-        return self
 
 
 class BulkRequest(StrictModel):
@@ -97,8 +92,9 @@ class BookmarkPage(BaseModel):
 class ListParams(StrictModel):
     q: str | None = Field(None, max_length=MAX_QUERY_CHARS,
                           description='Search: words (ANDed), "phrases", -exclude, #tag, prefix*')
-    tag: list[Name] = Field([], description="Repeatable; every tag must match")
-    any_tag: list[Name] = Field([], description="Repeatable; any of these tags matches")
+    tag: list[Name] = Field([], max_length=MAX_TERMS, description=f"Repeatable (up to {MAX_TERMS}); every tag must match")
+    any_tag: list[Name] = Field([], max_length=MAX_TERMS,
+                                description=f"Repeatable (up to {MAX_TERMS}); any of these tags matches")
     collection: Id | None = None
     unread: bool | None = None
     archived: bool | None = None

@@ -20,7 +20,7 @@ import tantivy
 from common.search import ParsedQuery
 from common.searchindex import sql
 from common.searchindex.query import build_query
-from common.searchindex.rerank import exact_page, phrases
+from common.searchindex.rerank import BLOCK, block_of, exact_page, phrases
 from common.searchindex.schema import SCHEMA_VERSION, document, register
 
 WATERMARK_FILE = "watermark.json"
@@ -179,8 +179,8 @@ class SearchIndex:
         text. Empty when the query has no word to rank by."""
         searcher = self._searcher
         built = build_query(self._schema, searcher, user_id=user_id, parsed=query)
-        if built is None:
-            return []
+        if built is None or (after is not None and block_of(after[0]) * BLOCK > searcher.num_docs):
+            return []  # a keyset past every document: no top-n may be asked for (a forged cursor)
         found = phrases(searcher, query)
         return exact_page(conn, searcher, built, found, self.avgdl, limit=limit, after=after)
 
