@@ -67,9 +67,43 @@ install_dev() {
     "${pip[@]}" install --quiet --use-pep517 --require-hashes -r "$TEST_LOCK" \
         || die "pip install from $TEST_LOCK failed (see above)"
     "${pip[@]}" install --quiet --no-deps -e "$here" || die "pip install -e $here failed (see above)"
+    install_test_programs
     echo "Kura development environment ready in $here/.venv (dependencies as pinned in $(basename "$TEST_LOCK"))"
     echo "  run the API:    .venv/bin/kura db upgrade && .venv/bin/kura-api"
     echo "  run the tests:  .venv/bin/python -m pytest"
+}
+
+# Programs some tests run, from Debian's packages: nginx and caddy check and serve the reverse-proxy
+# examples in deploy/proxy/ (tests/deploy/test_proxy_examples.py), openssl makes their certificate.
+# Installed only where that can happen unattended (root, apt-get); their services are neither started
+# nor enabled, since the tests run their own copies on free ports. Elsewhere: a note, and the tests
+# skip saying what is missing.
+TEST_PROGRAMS=(nginx caddy openssl)
+install_test_programs() {
+    local missing=() program
+    for program in "${TEST_PROGRAMS[@]}"; do
+        command -v "$program" >/dev/null || [ -x "/usr/sbin/$program" ] || missing+=("$program")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "note: the reverse-proxy tests need ${missing[*]}: sudo apt-get install ${missing[*]}"
+        return 0
+    fi
+    say "installing ${missing[*]} from Debian's packages for the tests (services not started)"
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then  # "do not start services", for the length of this install only
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+    fi
+    local ok=1
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null; } || ok=0
+    [ "$made_policy" = 0 ] || rm -f "$policy"
+    if [ -d /run/systemd/system ]; then  # only the services this install brought
+        for program in "${missing[@]}"; do
+            [ "$program" = openssl ] || systemctl disable --now --quiet "$program.service" 2>/dev/null || true
+        done
+    fi
+    [ "$ok" = 1 ] || echo "install.sh: apt-get could not install ${missing[*]}; the reverse-proxy tests will fail" >&2
 }
 
 # --- checks ------------------------------------------------------------------------------
