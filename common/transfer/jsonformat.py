@@ -173,6 +173,7 @@ def read_items(source: IO[bytes]) -> Iterator[Item]:
             line=None, url=b.url, title=b.title, description=b.description, notes=b.notes, tags=b.tags,
             folder=paths[b.collection] if b.collection is not None else (),
             created=b.created, modified=b.modified, unread=b.unread, archived=b.archived, private=b.private,
+            part=f"bookmarks[{index}]: ",
         )
 
 

@@ -81,7 +81,8 @@ def prepared(items: Iterator[Item], *, folders_as_tags: bool, now: int) -> Itera
                 continue
             if len(row.values["title"]) > TITLE_MAX:
                 row.values["title"] = row.values["title"][:TITLE_MAX - 1] + ELLIPSIS
-                yield Adjusted(item.line, f"{item.part}title cut to {TITLE_MAX} characters: {row.values['url'][:200]}")
+                yield Adjusted(item.line,
+                               f"{item.part}title cut to {TITLE_MAX} characters: {row.values['url'][:200]}")
             complete(row, now)
             yield row
 
