@@ -17,7 +17,8 @@ from common import accounts, listing
 from common.db import Database
 from common.transfer import BadFile, import_file
 
-FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=100, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 _users = itertools.count()
 
 hosts = st.sampled_from(["example.com", "ＥＸＡＭＰＬＥ.com", "e%78ample.com", "bücher.de", "xn--bcher-kva.de",
