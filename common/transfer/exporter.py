@@ -105,14 +105,20 @@ def export_netscape(db: Database, *, user_id: int) -> Iterator[bytes]:
 
 def _folder_contents(conn: Connection, *, user_id: int, children: dict[int | None, list[dict[str, Any]]],
                      parent: int | None, depth: int, seen: set[int]) -> Iterator[bytes]:
-    for col in children.get(parent, []):
-        if col["id"] in seen:  # a parent loop would otherwise recurse for ever
+    """A folder's subfolders (each with its contents), then its own bookmarks. Walked with a stack of
+    open folders, not recursion, so no depth of collections meets Python's stack limit."""
+    stack = [(parent, depth, iter(children.get(parent, [])))]
+    while stack:
+        folder, level, subfolders = stack[-1]
+        col = next((c for c in subfolders if c["id"] not in seen), None)  # seen: a parent loop ends
+        if col is not None:
+            seen.add(col["id"])
+            yield netscape_writer.folder_open(col, level).encode()
+            stack.append((col["id"], level + 1, iter(children.get(col["id"], []))))
             continue
-        seen.add(col["id"])
-        yield netscape_writer.folder_open(col, depth).encode()
-        yield from _folder_contents(conn, user_id=user_id, children=children, parent=col["id"],
-                                    depth=depth + 1, seen=seen)
-        yield netscape_writer.folder_close(depth).encode()
-    scope = "unfiled" if parent is None else "collection"
-    for rows in bookmark_batches(conn, user_id=user_id, scope=scope, collection_id=parent):
-        yield "".join(netscape_writer.bookmark(row, depth) for row in rows).encode()
+        stack.pop()
+        scope = "unfiled" if folder is None else "collection"
+        for rows in bookmark_batches(conn, user_id=user_id, scope=scope, collection_id=folder):
+            yield "".join(netscape_writer.bookmark(row, level) for row in rows).encode()
+        if stack:
+            yield netscape_writer.folder_close(level - 1).encode()

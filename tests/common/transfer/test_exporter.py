@@ -6,6 +6,7 @@ import io
 from html.parser import HTMLParser
 
 import orjson
+from sqlalchemy import text
 from transfer_data import populate, snapshot
 
 from common.transfer import export_json, export_netscape, import_file
@@ -129,3 +130,17 @@ def test_the_netscape_export_marks_the_browsers_toolbar_folder_again(db, alice, 
     marked = [line.strip() for line in html.splitlines() if "PERSONAL_TOOLBAR_FOLDER" in line]
     assert [line.rsplit('">', 1)[-1] for line in marked] == ["Bookmarks bar</H3>", "Bookmarks Toolbar</H3>"]
     assert all(line.startswith('<DT><H3 ADD_DATE="') and 'PERSONAL_TOOLBAR_FOLDER="true"' in line for line in marked)
+
+
+def test_a_netscape_export_of_collections_nested_two_thousand_deep_streams_without_recursion(db, alice) -> None:
+    with db.write_session() as session:
+        conn, parent = session.connection(), None
+        for level in range(2000):
+            parent = conn.execute(text("INSERT INTO collections (user_id, parent_id, name, position, created_at) "
+                                       "VALUES (:u, :p, :n, 0, 0)"), {"u": alice.user_id, "p": parent,
+                                                                     "n": f"level {level}"}).lastrowid
+        conn.execute(text("INSERT INTO bookmarks (user_id, url, title, collection_id, created_at, modified_at) "
+                          "VALUES (:u, 'https://deep.example/', 'deep', :c, 0, 0)"), {"u": alice.user_id, "c": parent})
+    html = export_bytes(export_netscape, db, alice.user_id).decode()
+    assert html.count("<DL><p>") == html.count("</DL><p>") == 2001
+    assert html.index("level 1999</H3>") < html.index("https://deep.example/")
