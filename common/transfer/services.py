@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
@@ -77,8 +78,15 @@ def read_pinboard(source: IO[bytes]) -> Iterator[Item]:
 def _pocket_rows(text: IO[str], part: str) -> Iterator[Item]:
     where = f"{part} " if part else ""
     reader = csv.DictReader(text)
+    try:
+        yield from _pocket_entries(reader, where)
+    except csv.Error as exc:  # a NUL byte, a field past the csv module's limit …
+        raise BadFile(f"{where or 'it '}is not CSV Kura can read: {exc}", line=reader.line_num + 1) from None
+
+
+def _pocket_entries(reader: csv.DictReader[str], where: str) -> Iterator[Item]:
     if not reader.fieldnames or not is_pocket_csv_header(",".join(reader.fieldnames)):
-        raise BadFile(f"{where}is CSV, but not Pocket's export (columns {', '.join(POCKET_COLUMNS)})")
+        raise BadFile(f"{where or 'it '}is CSV, but not Pocket's export (columns {', '.join(POCKET_COLUMNS)})")
     for row in reader:
         line = reader.line_num
         url = (row.get("url") or "").strip()
@@ -131,4 +139,6 @@ def read_pocket_zip(source: IO[bytes]) -> Iterator[Item]:
                     yield from _pocket_rows(text, name.rsplit("/", 1)[-1])
                 except UnicodeDecodeError:
                     raise BadFile(f"{name} is not UTF-8 text") from None
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise BadFile(f"the zip file is damaged in {name}: {exc}") from None
 

@@ -96,3 +96,26 @@ def test_service_fixtures_are_the_shapes_the_services_write() -> None:
     assert (FIXTURES / "pocket.csv").read_text().splitlines()[0] == "title,url,time_added,tags,status"
     assert zipfile.ZipFile(FIXTURES / "pocket.zip").namelist() == ["part_000000.csv", "part_000001.csv"]
     assert (FIXTURES / "pinboard.json").read_text().startswith('[{"href":"https:\\/\\/')
+
+
+def test_a_pocket_row_with_a_nul_is_skipped_with_its_line(import_bytes, alice) -> None:
+    rows = "".join(f"t{i},https://p{i}.example/,1700000000,,unread\n" for i in range(3000))
+    data = f"title,url,time_added,tags,status\n{rows}bad\x00row,https://x.example/,1,,unread\n".encode()
+    assert len(data) > 65536  # past the chunk the file is sniffed by
+    result = import_bytes(data, user_id=alice.user_id)
+    assert (result.created, result.skipped) == (3000, 1)
+    assert result.errors[0]["line"] == 3002 and "control character" in result.errors[0]["reason"]
+
+
+def test_a_pocket_csv_the_csv_module_cannot_read_is_a_bad_file_with_its_line(import_bytes, alice) -> None:
+    data = f"title,url,time_added,tags,status\nok,https://a.example/,1,,unread\n\"{'x' * 200_000}\",u,1,,\n"
+    with pytest.raises(BadFile, match="not CSV Kura can read") as caught:
+        import_bytes(data.encode(), user_id=alice.user_id)
+    assert caught.value.line == 3
+
+
+def test_a_damaged_pocket_zip_is_a_bad_file(import_bytes, alice) -> None:
+    data = bytearray((FIXTURES / "pocket.zip").read_bytes())
+    data[60:80] = b"\xff" * 20  # inside the first part's compressed bytes
+    with pytest.raises(BadFile, match="damaged"):
+        import_bytes(bytes(data), user_id=alice.user_id)
