@@ -54,7 +54,8 @@ class ProcessTracker:
     """This installation's Kura processes, found by name and open files and cached between samples.
 
     Scanning every process is what makes monitors expensive, so the full scan runs at most once per
-    RESCAN_S; between scans only the cached psutil.Process objects are read.
+    RESCAN_S; between scans only the cached psutil.Process objects are read, and the few processes
+    named like Kura's that do not hold our files yet (a kura-api still starting) are looked at again.
     """
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -62,21 +63,32 @@ class ProcessTracker:
         self._files = (settings.db_path, settings.metrics_db_path, backups / LOCK_NAME, backups / READERS_LOCK_NAME)
         self._clock = clock
         self._procs: dict[int, tuple[str, psutil.Process]] = {}
+        self._named: dict[int, tuple[str, psutil.Process]] = {}  # named like Kura's, not (yet) ours
         self._last_scan = float("-inf")
         self.scans = 0
 
     def _scan(self) -> None:
         self.scans += 1
-        ours = file_identities(self._files)  # again each scan: a restore swaps the database file
+        self._named = {}
         for proc in psutil.process_iter(["name", "cmdline"]):
             if proc.pid in self._procs:
                 continue
             # Command line first; the unit's cgroup catches what a unit runs under another name.
             program = program_of(proc.info["name"] or "", proc.info["cmdline"] or []) or program_of_cgroup(
                 _cgroup_of(proc.pid))
-            if program is not None and (proc.pid == os.getpid() or holds_any(proc.pid, ours)):
+            if program is not None:
+                self._named[proc.pid] = (program, proc)
+
+    def _adopt(self) -> None:
+        """Track the named processes that are this monitor or now hold one of our files."""
+        if not self._named:
+            return
+        ours = file_identities(self._files)  # each time: a restore swaps the database file
+        for pid, (program, proc) in list(self._named.items()):
+            if pid == os.getpid() or holds_any(pid, ours):
+                del self._named[pid]
                 proc.cpu_percent(None)  # prime: the first call only starts the delta
-                self._procs[proc.pid] = (program, proc)
+                self._procs[pid] = (program, proc)
 
     def pids(self, program: str) -> set[int]:
         return {pid for pid, (name, _) in self._procs.items() if name == program}
@@ -85,6 +97,7 @@ class ProcessTracker:
         if self._clock() - self._last_scan >= RESCAN_S:
             self._last_scan = self._clock()
             self._scan()
+        self._adopt()
         totals: dict[SeriesKey, float] = {}
         for pid, (program, proc) in list(self._procs.items()):
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -140,6 +141,38 @@ def test_kura_processes_are_found_by_command_line_and_cached(tmp_path):
         now[0] += processes.RESCAN_S
         tracker.read()
         assert tracker.scans == 2
+
+
+HOLD_LATER = """
+import sqlite3, sys, time
+print("started", flush=True)
+sys.stdin.readline()
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT 1").fetchone()
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_kura_api_that_opens_our_database_after_the_scan_is_counted_at_the_next_sample(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    sqlite3.connect(settings.db_path).close()
+    with subprocess.Popen(["kura-api", "-c", HOLD_LATER, str(settings.db_path)], executable=sys.executable,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as api:
+        try:
+            assert api.stdout is not None and api.stdin is not None and api.stdout.readline().strip() == "started"
+            tracker = ProcessTracker(settings, clock=lambda: 0.0)
+            tracker.read()
+            assert api.pid not in tracker.pids("kura-api")  # started, but holds nothing of ours yet
+            api.stdin.write("go\n")
+            api.stdin.flush()
+            assert api.stdout.readline().strip() == "holding"
+            found = tracker.read()
+            assert tracker.pids("kura-api") == {api.pid} and found[("process_count", "kura-api")] == 1
+            assert tracker.scans == 1  # without a full rescan
+        finally:
+            api.kill()
 
 
 def migrated(data_dir: Path) -> Settings:
