@@ -85,7 +85,16 @@ class _InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+        logger.bind(**_access_fields(record)).opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+
+
+def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """uvicorn's access line as fields too (its args: client, method, path, HTTP version, status), so a
+    JSON line carries `status` for jq and log shippers to filter on."""
+    if record.name != "uvicorn.access" or not isinstance(record.args, tuple) or len(record.args) != 5:
+        return {}
+    client, method, path, _version, status = record.args
+    return {"client": client, "method": method, "path": path, "status": status}
 
 
 def under_journal() -> bool:

@@ -95,7 +95,8 @@ def test_a_kept_backup_is_never_pruned_and_takes_no_nightly_ones_place(settings:
         run_backup(settings, clock=lambda: datetime(2026, 6, day, hour, tzinfo=UTC), keep=keep)
 
     def left() -> list[str]:
-        return [e.data_path.name[5:16] + ("+kept" if e.manifest.kept else "") for e in list_backups(settings.backups_path)]
+        return [e.data_path.name[5:16] + ("+kept" if e.manifest.kept else "")
+                for e in list_backups(settings.backups_path)]
 
     run_at(1, 2)
     run_at(1, 15, keep=True)  # a manual backup the same day: the night's one stays

@@ -99,7 +99,8 @@ def test_json_under_the_journal_keeps_the_priority_prefix() -> None:
 def test_the_api_program_writes_only_json_lines_by_setting(tmp_path: Path, db: Database) -> None:
     from bench.live import LiveApi, call
 
-    server = LiveApi(db.path.parent, tmp_path / "kura-api.log", env={"KURA_LOG_JSON": "true"}, measured=False)
+    server = LiveApi(db.path.parent, tmp_path / "kura-api.log", measured=False,
+                     env={"KURA_LOG_JSON": "true", "KURA_ACCESS_LOG": "true"})
     server.start()
     try:
         assert call(server.port, "GET", "/api/v1/bookmarks", token="not-a-token").status == 401
@@ -109,6 +110,8 @@ def test_the_api_program_writes_only_json_lines_by_setting(tmp_path: Path, db: D
     assert len(lines) >= 3  # start-up, uvicorn's own lines, shut-down
     assert all(r["program"] == "kura-api" and r["level"] and r["msg"] and "record" not in r for r in lines)
     assert sum(r["msg"].startswith("SQLite ") for r in lines) == 1  # the library version: once a start
+    [access] = [r for r in lines if r.get("path") == "/api/v1/bookmarks"]  # the access log line, as fields
+    assert (access["method"], access["status"]) == ("GET", 401) and access["client"].startswith("127.0.0.1")
 
 
 def test_people_get_a_readable_format_with_level_and_program() -> None:
