@@ -115,3 +115,17 @@ def test_another_users_create_is_not_held_behind_an_import_being_parsed(client, 
         release.set()
         importing.join(60)
     assert answers["imported"] == 200
+
+
+def test_look_alike_spellings_of_one_address_are_one_bookmark_through_the_api_and_the_import(client, alice) -> None:
+    first = client.post(f"{API}/bookmarks", headers=alice.headers, json={"url": "https://ＥＸＡＭＰＬＥ.com/"})
+    assert first.status_code == 201 and first.json()["url"] == "https://example.com/"
+    for spelling in ("https://e%78ample.com/", "HTTPS://EXAMPLE.COM:443/./"):
+        again = client.post(f"{API}/bookmarks", headers=alice.headers, json={"url": spelling})
+        assert again.status_code == 409 and again.json()["error"]["details"]["id"] == first.json()["id"]
+    idn = client.post(f"{API}/bookmarks", headers=alice.headers, json={"url": "https://bücher.de/"}).json()
+    body = client.post(f"{API}/import", headers=alice.headers, content=netscape(
+        '<DT><A HREF="https://xn--bcher-kva.de/">xn form</A>', '<DT><A HREF="https://e%78ample.com">pct</A>')).json()
+    assert (body["created"], body["updated"] + body["unchanged"]) == (0, 2)
+    assert idn["url"] == "https://xn--bcher-kva.de/"
+    assert len(client.get(f"{API}/bookmarks", headers=alice.headers).json()["items"]) == 2
