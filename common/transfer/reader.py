@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import codecs
-import queue
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import islice
 from typing import IO, BinaryIO
 
 from common.transfer import jsonformat, services
@@ -109,43 +106,3 @@ def _netscape_items(head: bytes, source: BinaryIO, progress: Progress | None) ->
             "no <!DOCTYPE NETSCAPE-Bookmark-file-1> and no bookmark list (<DL> with <A HREF>) in it; "
             "it looks like an ordinary web page"
         )
-
-
-def batches_ahead(items: Iterator[Item], *, size: int, depth: int = 2) -> Iterator[list[Item]]:
-    """Batches of items, parsed in a thread up to `depth` batches ahead of the consumer.
-
-    The parser is pure Python and SQLite releases the GIL while it executes, so parsing the next
-    batch while the previous one is written uses the second core. An error in the parser (a bad
-    file) is raised here, in the consumer, which then rolls its transaction back.
-    """
-    ready: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(value: list[Item] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(value, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            while batch := list(islice(items, size)):
-                if not put(batch):
-                    return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            put(exc)
-
-    worker = threading.Thread(target=produce, name="kura-import-parser", daemon=True)
-    worker.start()
-    try:
-        while (batch := ready.get()) is not None:
-            if isinstance(batch, BaseException):
-                raise batch
-            yield batch
-    finally:
-        stop.set()
-        worker.join()
