@@ -1,7 +1,7 @@
 """Entries in storage form: validated, normalised and ready to insert, and the merge of two of them.
 
-`prepared` runs on the parser's thread, ahead of the writer: URL normalisation and validation are
-pure Python, so doing them there keeps the writer's thread on the SQL (which releases the GIL).
+`prepared` runs while the file is parsed, before the write turn is taken (importer.parse_file): the
+writer then only runs SQL. Validation is the API's own (common/fields.py, common/urls.py).
 """
 
 from __future__ import annotations
