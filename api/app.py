@@ -18,6 +18,7 @@ from api.cors import install_cors
 from api.errors import install_error_handlers
 from api.hot import HotReads
 from api.middleware import install_middleware, name_route
+from api.openapi import install_openapi
 from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
 from api.searching import close_index, open_index, prune_forever
@@ -45,7 +46,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if pruner is not None:
             pruner.cancel()
         app.state.authenticator.close()
-        app.state.versions.close()
         close_index(app.state.tx, index)
         app.state.tx.close()
 
@@ -67,11 +67,12 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
     app.state.settings = settings
     app.state.db = db
     app.state.tx = Transactions(db, write_wait_s=settings.write_wait_s)
-    app.state.versions = Versions(db)
+    app.state.versions = Versions(app.state.tx)
     app.state.authenticator = Authenticator(
         app.state.tx, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)
     )
     install_error_handlers(app)
+    install_openapi(app)
     if hot_reads:
         app.add_middleware(HotReads, state=app.state)  # innermost: ETag, gzip and timing wrap it too
     install_middleware(app, settings)

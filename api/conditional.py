@@ -13,7 +13,6 @@ import hashlib
 import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -21,30 +20,26 @@ from starlette.types import Scope
 
 from api.middleware import etag_matches
 from common.data_version import VERSION_SQL
-from common.db import Database
+from api.transactions import LoopBusy, Transactions
+from common.errors import KuraError
 
 SALT = secrets.token_bytes(8)
 
 
 class Versions:
-    """Reads data versions on the event loop over a connection of its own: a point read of one row,
-    which in WAL mode never waits for a writer, is cheaper than the hand-off to a worker thread."""
+    """Reads data versions on the event loop (api/transactions.py's LoopReader): a point read of
+    one row costs less there than the hand-off to a worker thread."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._conn: Any = None
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
 
     def current(self, user_id: int) -> int | None:
         """The version, or None when it cannot be read now (the answer then goes without an ETag
-        of this kind, and the read that follows reports the storage problem)."""
+        of this kind, and the read that follows reports any storage problem)."""
         try:
-            if self._conn is None:
-                self._conn = self.db.engine.raw_connection()
-            row = self._conn.driver_connection.execute(VERSION_SQL, (user_id,)).fetchone()
-        except sqlite3.Error:
-            self.close()
+            return self.tx.loop.run(_version, user_id=user_id)
+        except (LoopBusy, KuraError):
             return None
-        return 0 if row is None else int(row[0])
 
     def etag(self, user_id: int, scope: Scope) -> str | None:
         version = self.current(user_id)
@@ -54,10 +49,10 @@ class Versions:
                                 digest_size=8, key=SALT).hexdigest()
         return f'W/"v{version}-{asked}"'
 
-    def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            conn.close()
+
+def _version(conn: sqlite3.Connection, *, user_id: int) -> int:
+    row = conn.execute(VERSION_SQL, (user_id,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 async def conditional(versions: Versions, scope: Scope, user_id: int,

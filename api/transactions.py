@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +22,10 @@ from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from common import timing
 from common.db import Database
+from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.searchindex import LiveIndex
-from common.dberrors import WriteBusy
 
 T = TypeVar("T")
 
@@ -75,6 +77,51 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
         pass
 
 
+class LoopBusy(Exception):
+    """The event loop's connection met a lock: the read goes to a worker thread, which may wait."""
+
+
+class LoopReader:
+    """The cheapest reads (a primary-key read, a walk of one index for a page) on the event loop,
+    over a plain sqlite3 connection only the loop uses. Handing such a read to a worker thread costs
+    more CPU than the read itself; in WAL mode a reader never waits for a writer, and the short busy
+    timeout below bounds the rare waits (recovery, a checkpoint's restart) before LoopBusy."""
+
+    BUSY_TIMEOUT_MS = 20
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._raw: Any = None
+
+    def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """`fn(conn, **kwargs)`, timed into the request's Server-Timing; storage failures are
+        classified as for any read (503), a lock raises LoopBusy."""
+        started = time.perf_counter()
+        try:
+            with storage_errors(self.db.health.failed):
+                conn = self._connection()
+                self.db.trace(conn)
+                return fn(conn, **kwargs)
+        except StorageUnavailable as err:
+            self.close()  # a fresh connection next time: this one may hold a broken file open
+            if err.kind == "busy":
+                raise LoopBusy(err.message) from err
+            raise
+        finally:
+            timing.add_db_time(time.perf_counter() - started)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._raw is None:
+            self._raw = self.db.engine.raw_connection()  # the pragmas are set and checked there
+            self._raw.driver_connection.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+        return self._raw.driver_connection
+
+    def close(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            raw.invalidate()  # its busy timeout is ours: never hand it back to the pool
+
+
 class Transactions:
     """The only way routes touch the database: `await tx.read(fn, ...)`, `await tx.write(fn, ...)`.
 
@@ -85,6 +132,7 @@ class Transactions:
         self.db, self.write_wait_s = db, write_wait_s
         self._writer: Writer | None = None
         self.search_index: LiveIndex | None = None  # set while the app runs with one (api/searching.py)
+        self.loop = LoopReader(db)
 
     @property
     def writer(self) -> Writer:
@@ -100,6 +148,14 @@ class Transactions:
                 return fn(session, **kwargs)
 
         return await run_in_threadpool(work)
+
+    async def read_quick(self, plain: Callable[..., T], fallback: Callable[..., T], /, **kwargs: Any) -> T:
+        """`plain(conn, ...)` on the event loop (LoopReader), or `fallback(session, ...)` on a worker
+        thread when the loop's connection met a lock. Only for reads that are cheap by construction."""
+        try:
+            return self.loop.run(plain, **kwargs)
+        except LoopBusy:
+            return await self.read(fallback, **kwargs)
 
     async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run `fn` in a write transaction; returns only after the COMMIT returned."""
@@ -127,6 +183,7 @@ class Transactions:
             self.search_index.poke()
 
     def close(self) -> None:
+        self.loop.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -212,10 +212,15 @@ def cached(spec: Spec, cache_dir: Path) -> tuple[Path, dict]:
 
 
 def copy_database(source: Path, data_dir: Path) -> Path:
-    """A private copy for one run (writes in the bench must not touch the cache)."""
+    """A private copy for one run (writes in the bench must not touch the cache), at the schema's head."""
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / "kura.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(source, target)
+    db = open_database(load_settings(data_dir=data_dir))
+    try:
+        migrate.upgrade(db)  # a cache built by an older Kura is brought to this one's schema
+    finally:
+        db.dispose()
     return target

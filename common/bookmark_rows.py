@@ -8,6 +8,7 @@ times already as the API's ISO 8601 text, so Python only assembles dicts for orj
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,7 +51,15 @@ def to_dicts(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
-    row = session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first()
+    return _one(session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first(), bookmark_id)
+
+
+def get_plain(conn: sqlite3.Connection, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
+    """get_bookmark on a plain sqlite3 connection (a primary-key read: fit for the event loop)."""
+    return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id)
+
+
+def _one(row: Sequence[Any] | None, bookmark_id: int) -> dict[str, Any]:
     if row is None:
         raise not_found(Bookmark, bookmark_id)
     return to_dicts([row])[0]

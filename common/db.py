@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +106,17 @@ class Database:
     # refuses a database whose revision changed (or whose file was swapped) under it.
     expected_revision: str | None = None
     health: StorageHealth = field(default_factory=StorageHealth)
+    # Observers of the statements run on plain connections, outside SQLAlchemy's events (the API's
+    # loop reads): query counters in tests and the bench see those as they see the engine's.
+    statement_hooks: list[Callable[[str], None]] = field(default_factory=list)
+
+    def trace(self, conn: sqlite3.Connection) -> None:
+        """Point `conn`'s trace at the statement hooks (cheap when there are none)."""
+        conn.set_trace_callback(self._trace if self.statement_hooks else None)
+
+    def _trace(self, statement: str) -> None:
+        for hook in self.statement_hooks:
+            hook(statement)
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

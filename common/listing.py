@@ -12,6 +12,7 @@ import base64
 import binascii
 import math
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -173,7 +174,18 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
             return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
                                 cursor=options.get("cursor"))
     sql, params, sort = build_query(user_id=user_id, limit=limit, **options)
-    rows = session.connection().exec_driver_sql(sql, params).all()
+    return _page(session.connection().exec_driver_sql(sql, params).all(), limit=limit, sort=sort)
+
+
+def list_plain(conn: sqlite3.Connection, *, user_id: int, limit: int, sort: Sort = "newest",
+               cursor: str | None = None) -> dict[str, Any]:
+    """An unfiltered page on a plain sqlite3 connection: the cheapest read there is (a walk of the
+    sort's index for limit + 1 rows), so api/transactions.py may run it on the event loop."""
+    sql, params, sort = build_query(user_id=user_id, limit=limit, sort=sort, cursor=cursor)
+    return _page(conn.execute(sql, params).fetchall(), limit=limit, sort=sort)
+
+
+def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str) -> dict[str, Any]:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, rows[-1][-1], rows[-1][0]) if more else None

@@ -93,20 +93,25 @@ class QueryCounter:
     """Counts the SQL statements an engine runs inside a `with counter:` block."""
 
     def __init__(self, db: Database) -> None:
-        self.engine = db.engine
+        self.db, self.engine = db, db.engine
         self.statements: list[str] = []
 
     def _record(self, _conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        self._seen(statement)
+
+    def _seen(self, statement: str) -> None:
         if statement.strip().upper() not in {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}:
             self.statements.append(statement)
 
     def __enter__(self) -> QueryCounter:
         self.statements.clear()
         event.listen(self.engine, "before_cursor_execute", self._record)
+        self.db.statement_hooks.append(self._seen)  # the API's reads on the event loop's connection
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._record)
+        self.db.statement_hooks.remove(self._seen)
 
     @property
     def count(self) -> int:

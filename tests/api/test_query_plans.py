@@ -43,6 +43,9 @@ class StatementLog:
         if statement.lstrip().upper().startswith("SELECT"):
             self.seen.append((statement, parameters))
 
+    def record_expanded(self, statement: str) -> None:  # its parameters are written into the text
+        self.record(None, None, statement, (), None, False)
+
     def plans(self) -> Iterator[tuple[str, list[str]]]:
         raw = self.db.engine.raw_connection()
         try:
@@ -57,8 +60,10 @@ class StatementLog:
 def statement_log(db: Database) -> Iterator[StatementLog]:
     log = StatementLog(db)
     event.listen(db.engine, "before_cursor_execute", log.record)
+    db.statement_hooks.append(log.record_expanded)  # reads on the event loop's own connection
     yield log
     event.remove(db.engine, "before_cursor_execute", log.record)
+    db.statement_hooks.remove(log.record_expanded)
 
 
 @pytest.fixture
