@@ -81,6 +81,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)  # null: never (migration 0004)
 
     user: Mapped[User] = relationship(lazy="joined")
 

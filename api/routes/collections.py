@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from api.created import LOCATION_DOC, locate
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
-from api.schemas_resources import Deleted, Id, Name, PathId
+from api.schemas_resources import Deleted, Id, Name, PartialUpdate, PathId
 from common import collections
 
 router = APIRouter(prefix="/collections", tags=["collections"])
@@ -31,17 +31,12 @@ class CollectionCreate(StrictModel):
     parent_id: Id | None = None
 
 
-class CollectionUpdate(StrictModel):
+class CollectionUpdate(PartialUpdate):
     """Send `name` to rename, `parent_id` to move (null: to the top level)."""
 
+    NULLABLE = frozenset({"parent_id"})
     name: Name | None = None
     parent_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _name_not_null(self) -> CollectionUpdate:
-        if "name" in self.model_fields_set and self.name is None:
-            raise ValueError("name may not be null; leave it out to keep it")
-        return self
 
 
 @router.get("", summary="List your collections with counts", response_model=list[CollectionOut],

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from api.deps import BEARER, AdminUser, SettingsDep, get_admin, get_principal
 from api.errors import responses
+from api.schemas_resources import Moment
 from common.settings import Settings
 from monitor import query
 from monitor.metrics import METRICS
@@ -27,6 +28,7 @@ api_router = APIRouter(prefix="/system", tags=["system"])
 root_router = APIRouter(tags=["system"])
 
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+MAX_STEP_S = 366 * 86400.0  # a point per year at most; a larger step only overflowed the date arithmetic
 PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
     200: {"description": "Prometheus text exposition format 0.0.4",
           "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
@@ -58,10 +60,12 @@ class SeriesOut(BaseModel):
 def get_metrics(
     _: AdminUser,
     settings: SettingsDep,
-    metric: Annotated[str, Query(description="e.g. cpu_percent, filesystem_avail_bytes")],
-    since: Annotated[datetime | None, Query(description="ISO 8601 or Unix seconds; default until - 1 h")] = None,
-    until: Annotated[datetime | None, Query(description="default now")] = None,
-    step: Annotated[float | None, Query(gt=0, description="seconds per point; default fits ~720 points")] = None,
+    metric: Annotated[str, Query(description="e.g. cpu_percent, filesystem_avail_bytes",
+                                 json_schema_extra={"enum": sorted(METRICS)})],
+    since: Annotated[Moment | None, Query(description="ISO 8601 or Unix seconds; default until - 1 h")] = None,
+    until: Annotated[Moment | None, Query(description="ISO 8601 or Unix seconds; default now")] = None,
+    step: Annotated[float | None, Query(gt=0, le=MAX_STEP_S,
+                                        description="seconds per point; default fits ~720 points")] = None,
 ) -> dict[str, Any]:
     until = _aware(until) or datetime.now(UTC)
     since = _aware(since) or until - timedelta(hours=1)
@@ -79,7 +83,7 @@ class AlertsOut(BaseModel):
 def get_alerts(
     _: AdminUser,
     settings: SettingsDep,
-    since: datetime | None = None,
+    since: Annotated[Moment | None, Query(description="ISO 8601 or Unix seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     with query.open_metrics(settings) as db:
