@@ -115,3 +115,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (README.parent / ".ci" / "run").read_text().splitlines()
     assert install == "./install.sh --dev" and install in ci
     assert test_command in ci
+
+
+def test_trusted_proxies_are_a_list_of_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().trusted_proxies == []
+    monkeypatch.setenv("KURA_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")
+    assert load_settings().trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    monkeypatch.setenv("KURA_TRUSTED_PROXIES", "127.0.0.1,proxy.example")
+    with pytest.raises(SettingsError, match="KURA_TRUSTED_PROXIES.*'proxy.example' is not an IP address"):
+        load_settings()
