@@ -21,7 +21,8 @@ from api.middleware import install_middleware, name_route
 from api.openapi import install_openapi
 from api.request_metrics import install_request_metrics
 from api.routes import api_router, root_router
-from api.searching import close_index, open_index, prune_forever
+from api.housekeeping import housekeeping
+from api.searching import close_index, open_index
 from api.transactions import Transactions
 from common.db import Database
 from common.version import VERSION
@@ -39,12 +40,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Reads queue for these threads; writes have their own, so a full pool never blocks a commit.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.api_threads
     index = await open_index(app.state.settings, app.state.tx)
-    pruner = asyncio.create_task(prune_forever(app.state.tx, index)) if index is not None else None
+    chores = asyncio.create_task(housekeeping(app.state.tx, index))
     try:
         yield
     finally:
-        if pruner is not None:
-            pruner.cancel()
+        chores.cancel()
         app.state.authenticator.close()
         close_index(app.state.tx, index)
         app.state.tx.close()

@@ -7,7 +7,6 @@ serves: every search then goes to SQLite's FTS5, as with KURA_SEARCH_INDEX=false
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
 from common.settings import Settings
 
 INDEX_DIR = "search-index"
-PRUNE_EVERY_S = 60.0
 PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write
 LOG_TAIL_SQL = "SELECT min(seq) FROM search_log"
 
@@ -70,9 +68,3 @@ async def prune_log(tx: Transactions, index: LiveIndex) -> bool:
         logger.info("search log not pruned this time: {}", exc)
         return False
     return True
-
-
-async def prune_forever(tx: Transactions, index: LiveIndex) -> None:
-    while True:
-        await asyncio.sleep(PRUNE_EVERY_S)
-        await prune_log(tx, index)

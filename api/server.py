@@ -22,11 +22,15 @@ from api.health import STALL_S, liveness
 from api.port import busy_port_message
 from api.transactions import Transactions
 from common.cmdline import program_parser
+from common import memory
 from common.db import Database, DatabaseError, open_database, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
 from common.startup import boot
 
+# The worker threads mostly hold the GIL when they allocate: more arenas would only keep more freed
+# memory (the API's RSS after the bench's load: see README "Benchmarks").
+MALLOC_ARENAS = 2
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 
 
@@ -121,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = boot("kura-api")
     if settings is None:
         return 2
+    memory.cap_arenas(MALLOC_ARENAS)
     sqlite_version_check()
     if (busy := busy_port_message(settings.host, settings.port)) is not None:
         print(f"kura-api: {busy}", file=sys.stderr)
