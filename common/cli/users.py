@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from common import accounts
 from common.cli.helpers import confirm, open_db
-from common.models import Bookmark
+from common.errors import BadRequest
+from common.models import Bookmark, utcnow
 from common.names import clean_name
 from common.settings import Settings
 
@@ -41,22 +43,40 @@ def cmd_user_remove(settings: Settings, args: argparse.Namespace) -> None:
     print(f"removed {going}")
 
 
+def expiry(duration: str) -> datetime:
+    """`--expires 90d`: the moment, or a usage error (exit 2) that says how to write one."""
+    try:
+        return accounts.expiry_after(duration)
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _moment(at: datetime | None, *, none: str) -> str:
+    return f"{at:%Y-%m-%d %H:%M}" if at is not None else none
+
+
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None:
     with open_db(settings).write_session() as session:
         user = accounts.get_user(session, name=args.name)
-        token, plaintext = accounts.create_token(session, user_id=user.id, label=args.label)
+        token, plaintext = accounts.create_token(session, user_id=user.id, label=args.label,
+                                                 expires=args.expires)
     print(plaintext)
-    print(f"token {token.id} for {args.name} ({args.label}); it is shown only once", file=sys.stderr)
+    until = f"expires {args.expires:%Y-%m-%d %H:%M} UTC" if args.expires else "never expires"
+    print(f"token {token.id} for {args.name} ({args.label}), {until}; it is shown only once", file=sys.stderr)
 
 
 def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
     with open_db(settings).read_session() as session:
         user_id = accounts.get_user(session, name=args.user).id if args.user else None
-        print("ID\tUSER\tLABEL\tSTATE\tLAST USED")
+        print("ID\tUSER\tLABEL\tSTATE\tLAST USED\tEXPIRES")
+        now = utcnow()
         for t in accounts.list_tokens(session, user_id=user_id):
-            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
-            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-            print(f"{t.id}\t{t.user.name}\t{t.label}\t{state}\t{used}")
+            if t.revoked_at is not None:
+                state = f"revoked {t.revoked_at:%Y-%m-%d}"
+            else:
+                state = "expired" if t.expires_at is not None and t.expires_at <= now else "active"
+            used, expires = _moment(t.last_used_at, none="never"), _moment(t.expires_at, none="never")
+            print(f"{t.id}\t{t.user.name}\t{t.label}\t{state}\t{used}\t{expires}")
 
 
 def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
@@ -81,6 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create = token.add_parser("create", help="create a token for a user (printed once)")
     create.add_argument("name", help="the user")
     create.add_argument("--label", required=True, help="what the token is for, e.g. 'firefox'")
+    create.add_argument("--expires", type=expiry, metavar="DURATION",
+                        help="stop working after this long: a count and m, h, d or w, e.g. 90d (never if not given)")
     create.set_defaults(func=cmd_token_create)
     tl = token.add_parser("list", help="list tokens")
     tl.add_argument("--user", help="only this user's tokens")

@@ -4,6 +4,7 @@ that says what goes and asks first."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,40 @@ def test_tokens_are_created_once_listed_under_a_header_and_revoked(upgraded) -> 
     assert code == 0 and len(token) >= 40 and "\n" not in token
     assert "shown only once" in err and token not in err
     listed = upgraded("token", "list", "--user", "alice")[1]
-    assert listed.splitlines()[0].split("\t") == ["ID", "USER", "LABEL", "STATE", "LAST USED"]
-    assert rows(listed)[0][1:] == ["alice", "laptop", "active", "never"] and token not in listed
+    assert listed.splitlines()[0].split("\t") == ["ID", "USER", "LABEL", "STATE", "LAST USED", "EXPIRES"]
+    assert rows(listed)[0][1:] == ["alice", "laptop", "active", "never", "never"] and token not in listed
     token_id = rows(listed)[0][0]
     assert upgraded("token", "revoke", token_id)[1].strip() == f"revoked token {token_id}"
     assert rows(upgraded("token", "list")[1])[0][3].startswith("revoked ")
+
+
+def test_a_token_may_expire_and_the_list_shows_when_and_whether_it_has(upgraded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    upgraded("user", "add", "alice")
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
+    code, _, err = upgraded("token", "create", "alice", "--label", "ci", "--expires", "90d")
+    assert code == 0 and "), expires " in err
+    upgraded("token", "create", "alice", "--label", "laptop")
+    first, second = rows(upgraded("token", "list")[1])
+    expires = datetime.strptime(first[5], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert first[3] == "active" and f"expires {first[5]} UTC" in err
+    assert before + timedelta(days=90) <= expires <= datetime.now(UTC) + timedelta(days=90)
+    assert second[3:] == ["active", "never", "never"]
+    with sqlite3.connect(tmp_path / "data" / "kura.db") as conn:  # as if those 90 days had gone by
+        conn.execute("UPDATE api_tokens SET expires_at = expires_at - ? WHERE id = ?",
+                     (91 * 86400 * 10**6, int(first[0])))
+    conn.close()
+    assert [row[3] for row in rows(upgraded("token", "list")[1])] == ["expired", "active"]
+
+
+@pytest.mark.parametrize("duration", ["90", "90x", "0d", "ninety days", "99999999w"])
+def test_an_expiry_that_is_not_a_duration_is_a_usage_error_and_creates_no_token(
+        upgraded, tmp_path: Path, duration: str) -> None:  # type: ignore[no-untyped-def]
+    upgraded("user", "add", "alice")
+    done = kura_process(tmp_path / "data", "token", "create", "alice", "--label", "ci", "--expires", duration)
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert only_line(done.stderr).startswith(f"kura token create: argument --expires: {duration!r} is not a "
+                                              "duration: write a count and a unit, e.g. 90d")
+    assert rows(upgraded("token", "list")[1]) == []
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * (NAME_MAX + 1)], ids=["empty", "blank", "too-long"])
