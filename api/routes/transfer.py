@@ -32,8 +32,14 @@ IMPORT_BODY = {
         "content": {
             "multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
-            "text/html": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
+            "text/html": {"schema": {"type": "string", "description": "a Netscape bookmark file"}},
+            "application/json": {"schema": {"oneOf": [
+                {"type": "object", "description": "a Kura export"},
+                {"type": "array", "items": {"type": "object"}, "description": "Pinboard's JSON export"},
+            ]}},
+            "text/csv": {"schema": {"type": "string", "description": "Pocket's CSV export"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary",
+                                           "description": "Pocket's export: a zip of part_*.csv"}},
         },
     }
 }

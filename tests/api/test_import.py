@@ -127,3 +127,16 @@ def test_a_multipart_form_without_a_file_is_a_400(client, alice) -> None:
 
 def test_import_needs_a_token(client) -> None:
     assert client.post("/api/v1/import", content=b"<DL>").status_code == 401
+
+
+def test_the_openapi_document_names_every_kind_of_file_the_import_reads(client) -> None:
+    body = client.get("/openapi.json").json()["paths"]["/api/v1/import"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "text/html", "application/json", "text/csv", "application/zip"}
+    assert [kind["type"] for kind in body["application/json"]["schema"]["oneOf"]] == ["object", "array"]
+
+
+def test_an_empty_pinboard_list_imports_nothing_and_a_list_of_non_bookmarks_is_a_400(client, alice) -> None:
+    empty = client.post("/api/v1/import", headers=alice.headers, content=b"[]").json()
+    assert (empty["created"], empty["skipped"]) == (0, 0)
+    response = client.post("/api/v1/import", headers=alice.headers, content=b"[1, 2]")
+    assert response.status_code == 400 and "neither a Pinboard export" in response.json()["error"]["message"]
