@@ -80,13 +80,17 @@ def update_bookmark(session: Session, *, user_id: int, bookmark_id: int, changes
         values["collection_id"] = changes["collection"]
     if changes.get("tags") is not None:
         tag_ops.set_bookmark_tags(session, user_id=user_id, bookmark_id=bookmark_id, names=changes["tags"])
-    session.execute(update(Bookmark).where(Bookmark.id == bookmark_id).values(modified_at=utcnow(), **values))
+    values["modified_at"] = to_micros(utcnow())
+    # The column names come from the fixed lists above, never from the request.
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    session.connection().exec_driver_sql(f"UPDATE bookmarks SET {assignments} WHERE id = ?",
+                                         (*values.values(), bookmark_id))
     return get_bookmark(session, user_id=user_id, bookmark_id=bookmark_id)
 
 
 def delete_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> None:
     require_owned(session, Bookmark, object_id=bookmark_id, user_id=user_id)
-    session.execute(delete(Bookmark).where(Bookmark.id == bookmark_id))
+    session.connection().exec_driver_sql("DELETE FROM bookmarks WHERE id = ?", (bookmark_id,))
 
 
 def bulk_action(session: Session, *, user_id: int, ids: Iterable[int], action: BulkAction,
