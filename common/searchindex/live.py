@@ -20,6 +20,9 @@ from common.searchindex.build import ensure_current, rebuild
 from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 CATCH_UP_WAIT_S = 0.5
+# A tantivy commit costs about as much CPU as the write that asked for it: gathering the writes of
+# this long into one commit makes the index's share of a write small under load.
+COALESCE_S = 0.05
 READER_CACHE_KB = 512
 
 
@@ -29,6 +32,7 @@ class LiveIndex:
         self.index_dir = index_dir
         self._index: SearchIndex | None = None
         self._poked = threading.Event()
+        self._urgent = threading.Event()
         self._synced = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="kura-searchindex", daemon=True)
@@ -54,8 +58,11 @@ class LiveIndex:
         self._index = ensure_current(self.db_path, self.index_dir)
         self._thread.start()
 
-    def poke(self) -> None:
-        """After a write's COMMIT: returns at once; the syncer picks the change up from search_log."""
+    def poke(self, *, urgent: bool = False) -> None:
+        """After a write's COMMIT: returns at once; the syncer picks the change up from search_log,
+        within COALESCE_S, so a burst of writes costs one index commit. `urgent`: a search waits."""
+        if urgent:
+            self._urgent.set()
         self._poked.set()
 
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
@@ -65,7 +72,7 @@ class LiveIndex:
         lag behind the index); `reader()` gives one per thread."""
         assert self._index is not None, "LiveIndex.start() first"
         if self._index.is_behind(conn):
-            self.poke()
+            self.poke(urgent=True)
             with self._synced:
                 self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
         return self._index.search_ids(conn, user_id=user_id, query=query, limit=limit, after=after)
@@ -77,6 +84,7 @@ class LiveIndex:
 
     def stop(self) -> None:
         self._stopping = True
+        self._urgent.set()
         self._poked.set()
         if self._thread.is_alive():
             self._thread.join()
@@ -93,7 +101,10 @@ class LiveIndex:
         try:
             while True:
                 self._poked.wait()
+                if not self._stopping:
+                    self._urgent.wait(COALESCE_S)  # more writes may follow; a waiting search cuts it short
                 self._poked.clear()
+                self._urgent.clear()
                 if self._stopping:
                     return
                 self._pass(conn)
