@@ -120,7 +120,7 @@ class Authenticator:
     def _refuse(self, request: Request, reason: str) -> NoReturn:
         # WARNING, with the address and never the token: what fail2ban and an admin look for.
         client = request.client.host if request.client else "unknown"
-        where = f"{request.method} {request.url.path}"
+        where = f"{request.method} {request.url.path}"  # a matched route's path: ids only, no user text
         try:
             self.limiter.fail(client)
         except TooManyFailures as exc:

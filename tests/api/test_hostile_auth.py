@@ -26,7 +26,8 @@ def create_app(settings, db, **kwargs):
     @app.get("/test-only/fail")
     def fail():
         with db.engine.connect() as conn:
-            conn.execute(text("SELECT * FROM no_such_table WHERE q = :q"), {"q": "secret-" + "search-term"})  # joined: not on the source line a traceback shows
+            # The term is joined here so that it is not on the source line the traceback shows.
+            conn.execute(text("SELECT * FROM no_such_table WHERE q = :q"), {"q": "secret-" + "search-term"})
 
     return app
 
@@ -125,3 +126,4 @@ def test_a_500_is_logged_once_without_the_users_search_terms(start: Start, tmp_p
     assert text.count(" ERROR ") == 1 and "Exception in ASGI application" not in text
     assert "no_such_table" in text  # the statement stays: it is the developer's, not the user's
     assert "secret-search-term" not in text
+

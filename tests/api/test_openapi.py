@@ -95,8 +95,8 @@ def test_docs_and_redoc_load_every_asset_from_the_api_itself(client: TestClient)
 
 def test_the_document_declares_the_bearer_scheme_on_every_authenticated_operation(app: FastAPI) -> None:
     doc = app.openapi()
-    assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+    scheme = doc["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for name, op in operations(app):
         authenticated = "401" in op["responses"]
         assert (op.get("security") == [{"bearer": []}]) == authenticated, name
