@@ -74,11 +74,12 @@ install_dev() {
 }
 
 # Programs some tests run, from Debian's packages: nginx and caddy check and serve the reverse-proxy
-# examples in deploy/proxy/ (tests/deploy/test_proxy_examples.py), openssl makes their certificate.
+# examples in deploy/proxy/ (tests/deploy/test_proxy_examples.py), openssl makes their certificate,
+# curl runs the README's examples (tests/test_readme_walkthrough.py).
 # Installed only where that can happen unattended (root, apt-get); their services are neither started
 # nor enabled, since the tests run their own copies on free ports. Elsewhere: a note, and the tests
 # skip saying what is missing.
-TEST_PROGRAMS=(nginx caddy openssl)
+TEST_PROGRAMS=(nginx caddy openssl curl)
 install_test_programs() {
     local missing=() program
     for program in "${TEST_PROGRAMS[@]}"; do
@@ -86,7 +87,7 @@ install_test_programs() {
     done
     [ ${#missing[@]} -gt 0 ] || return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-        echo "note: the reverse-proxy tests need ${missing[*]}: sudo apt-get install ${missing[*]}"
+        echo "note: some tests need ${missing[*]}: sudo apt-get install ${missing[*]}"
         return 0
     fi
     say "installing ${missing[*]} from Debian's packages for the tests (services not started)"
@@ -100,10 +101,10 @@ install_test_programs() {
     [ "$made_policy" = 0 ] || rm -f "$policy"
     if [ -d /run/systemd/system ]; then  # only the services this install brought
         for program in "${missing[@]}"; do
-            [ "$program" = openssl ] || systemctl disable --now --quiet "$program.service" 2>/dev/null || true
+            [ "$program" = openssl ] || [ "$program" = curl ] || systemctl disable --now --quiet "$program.service" 2>/dev/null || true
         done
     fi
-    [ "$ok" = 1 ] || echo "install.sh: apt-get could not install ${missing[*]}; the reverse-proxy tests will fail" >&2
+    [ "$ok" = 1 ] || echo "install.sh: apt-get could not install ${missing[*]}; the tests that run them will fail" >&2
 }
 
 # --- checks ------------------------------------------------------------------------------

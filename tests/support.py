@@ -3,6 +3,22 @@ end-to-end tests is bench/live.py's LiveApi, shared with the drills in bench/)."
 
 from __future__ import annotations
 
+import os
+import shutil
+
+import pytest
+
 from bench.servers import free_port
 
-__all__ = ["free_port"]
+__all__ = ["free_port", "program"]
+
+
+def program(name: str) -> str:
+    """The path of a program from Debian's packages that `./install.sh --dev` installs for the tests.
+    Missing, the test fails where apt-get could have installed it (root), and skips only elsewhere."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        pytest.fail(f"{name} is missing although apt-get could install it: run ./install.sh --dev")
+    pytest.skip(f"{name} is not installed and cannot be here (needs root and apt-get): sudo apt-get install {name}")

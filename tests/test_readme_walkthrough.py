@@ -24,7 +24,7 @@ import pytest
 
 from bench.live import NO_ANSWER, ROOT, call
 from tests.readme_walk import Shell, Step, read_steps
-from tests.support import free_port
+from tests.support import free_port, program
 
 README = ROOT / "README.md"
 SECTIONS = ("first-steps", "api", "api-conventions", "import-export")
@@ -112,6 +112,7 @@ def test_every_user_the_walkthrough_uses_is_created_first() -> None:
 
 @pytest.mark.slow
 def test_the_readme_walkthrough_runs_as_written_and_answers_as_shown(walk: Walk) -> None:
+    program("curl")
     problems = []
     for step in steps():
         if step.command == SERVER:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bench.live import LiveApi, make_token
-from tests.support import free_port
+from tests.support import free_port, program
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "deploy" / "proxy"
@@ -33,17 +32,6 @@ NGINX_SITE, CADDYFILE = EXAMPLES / "nginx-kura.conf", EXAMPLES / "Caddyfile"
 CERT_PATHS = ("/etc/letsencrypt/live/bookmarks.example.net/fullchain.pem",
               "/etc/letsencrypt/live/bookmarks.example.net/privkey.pem")
 FAIL_LIMIT = 3
-
-
-def program(name: str) -> str:
-    """The program's path; a skip only where it cannot be installed here (no root or no apt-get)."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        pytest.fail(f"{name} is missing although apt-get could install it: run ./install.sh --dev")
-    pytest.skip(f"{name} is not installed and cannot be here (needs root and apt-get): "
-                f"sudo apt-get install {name}")
 
 
 def replace(text: str, old: str, new: str) -> str:
