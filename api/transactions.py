@@ -99,9 +99,7 @@ class LoopReader:
         started = time.perf_counter()
         try:
             with storage_errors(self.db.health.failed):
-                conn = self._connection()
-                self.db.trace(conn)
-                return fn(conn, **kwargs)
+                return fn(self.db.observed(self._connection()), **kwargs)
         except StorageUnavailable as err:
             self.close()  # a fresh connection next time: this one may hold a broken file open
             if err.kind == "busy":

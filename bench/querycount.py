@@ -51,7 +51,7 @@ def count_at(size: int, directory: Path) -> dict[str, int]:
         if statement.strip().upper() not in SKIP:
             statements.append(statement)
 
-    def record_plain(statement: str) -> None:  # the reads the API runs on the event loop's connection
+    def record_plain(statement: str, _parameters: object) -> None:  # reads on the event loop's connection
         record(None, None, statement)
 
     counts: dict[str, int] = {}

@@ -12,10 +12,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -71,6 +72,18 @@ def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_time
         cur.close()
 
 
+class ObservedConnection:
+    """A plain connection whose `execute` tells the hooks (statement, parameters) first."""
+
+    def __init__(self, conn: sqlite3.Connection, hooks: list[Callable[[str, Sequence[Any]], None]]) -> None:
+        self.conn, self.hooks = conn, hooks
+
+    def execute(self, statement: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        for hook in self.hooks:
+            hook(statement, parameters)
+        return self.conn.execute(statement, parameters)
+
+
 @dataclass
 class StorageHealth:
     """What the last storage failures say about this database, for readiness and the watchdog.
@@ -108,15 +121,11 @@ class Database:
     health: StorageHealth = field(default_factory=StorageHealth)
     # Observers of the statements run on plain connections, outside SQLAlchemy's events (the API's
     # loop reads): query counters in tests and the bench see those as they see the engine's.
-    statement_hooks: list[Callable[[str], None]] = field(default_factory=list)
+    statement_hooks: list[Callable[[str, Sequence[Any]], None]] = field(default_factory=list)
 
-    def trace(self, conn: sqlite3.Connection) -> None:
-        """Point `conn`'s trace at the statement hooks (cheap when there are none)."""
-        conn.set_trace_callback(self._trace if self.statement_hooks else None)
-
-    def _trace(self, statement: str) -> None:
-        for hook in self.statement_hooks:
-            hook(statement)
+    def observed(self, conn: sqlite3.Connection) -> sqlite3.Connection | ObservedConnection:
+        """`conn`, or while there are statement hooks, `conn` reporting each execute to them."""
+        return ObservedConnection(conn, self.statement_hooks) if self.statement_hooks else conn
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

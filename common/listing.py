@@ -148,10 +148,15 @@ class RankedIndex(Protocol):
 
     def reader(self) -> sqlite3.Connection: ...
 
+    def few_matches(self, query: ParsedQuery, *, most: int) -> bool: ...
+
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
                    after: tuple[float, int] | None = None) -> list[tuple[int, float]]: ...
 
 
+# A search some word of which occurs in at most this many bookmarks (all users') is ranked by FTS5:
+# ranking a few hundred matches costs it less than the index's re-ranking of its candidates.
+FTS_MATCHES_MAX = 400
 # Filters the index does not hold; a search with any of them is answered by FTS5.
 SQL_ONLY = ("tag", "any_tag", "collection", "unread", "archived", "added_since", "modified_since")
 # `+user_id`: the owner check must not become the index SQLite walks (all the user's rows, probing
@@ -170,18 +175,27 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
     if search_index is not None and options.get("sort", "newest") == "relevance" and \
             not any(options.get(name) for name in SQL_ONLY):
         parsed = parse_query(options.get("q") or "")
-        if parsed.include:
+        if parsed.include and not search_index.few_matches(parsed, most=FTS_MATCHES_MAX):
             return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
                                 cursor=options.get("cursor"))
     sql, params, sort = build_query(user_id=user_id, limit=limit, **options)
     return _page(session.connection().exec_driver_sql(sql, params).all(), limit=limit, sort=sort)
 
 
+def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
+    """Whether a relevance search for `q` alone costs little by construction: few matches for FTS5."""
+    if search_index is None:
+        return False
+    parsed = parse_query(q)
+    return bool(parsed.include) and search_index.few_matches(parsed, most=FTS_MATCHES_MAX)
+
+
 def list_plain(conn: sqlite3.Connection, *, user_id: int, limit: int, sort: Sort = "newest",
-               cursor: str | None = None) -> dict[str, Any]:
-    """An unfiltered page on a plain sqlite3 connection: the cheapest read there is (a walk of the
-    sort's index for limit + 1 rows), so api/transactions.py may run it on the event loop."""
-    sql, params, sort = build_query(user_id=user_id, limit=limit, sort=sort, cursor=cursor)
+               cursor: str | None = None, q: str | None = None) -> dict[str, Any]:
+    """A page on a plain sqlite3 connection, for the reads cheap by construction: an unfiltered page
+    (a walk of the sort's index for limit + 1 rows) or a `cheap_search`. api/transactions.py may run
+    it on the event loop."""
+    sql, params, sort = build_query(user_id=user_id, limit=limit, sort=sort, cursor=cursor, q=q)
     return _page(conn.execute(sql, params).fetchall(), limit=limit, sort=sort)
 
 

@@ -99,7 +99,7 @@ class QueryCounter:
     def _record(self, _conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         self._seen(statement)
 
-    def _seen(self, statement: str) -> None:
+    def _seen(self, statement: str, _parameters: object = None) -> None:
         if statement.strip().upper() not in {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}:
             self.statements.append(statement)
 

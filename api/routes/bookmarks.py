@@ -115,11 +115,13 @@ class SearchParams(ListParams):
 async def read_page(tx: Transactions, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
     """A list or search page: the route's body, and api/hot.py's."""
     limit = min(params.limit, settings.list_limit_max)
-    options = params.model_dump(exclude={"limit"}, exclude_defaults=True)
-    if set(options) <= {"sort", "cursor"} and not isinstance(params, SearchParams):
-        # No filter: one walk of the sort's index, cheaper on the event loop than a thread hand-off.
+    filters = params.model_dump(exclude={"limit", "sort", "cursor"}, exclude_defaults=True)
+    if not filters or (set(filters) == {"q"} and params.sort == "relevance" and
+                       listing.cheap_search(tx.search_index, filters["q"])):
+        # Cheap by construction: one walk of the sort's index, or FTS5 ranking a few matches. On
+        # the event loop, that costs less than the hand-off to a worker thread.
         return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id,
-                                          limit=limit, **options))
+                                          limit=limit, sort=params.sort, cursor=params.cursor, **filters))
     return shaped(await tx.read(listing.list_bookmarks, user_id=user_id, search_index=tx.search_index,
                                 limit=limit, **params.model_dump(exclude={"limit"})))
 

@@ -26,7 +26,7 @@ K1, B = 1.2, 0.75  # FTS5's bm25 constants
 BLOCK = 100
 SPAN = 1e6  # above any bm25 score: a block's scores never reach the block before
 _WEIGHTS = [WEIGHTS[name] for name in FIELDS]
-_WORDS = analyzer()
+WORDS = analyzer()
 TEXTS_SQL = ("SELECT id, title, description, url, notes FROM bookmarks"
              " WHERE id IN (SELECT value FROM json_each(?))")
 
@@ -45,7 +45,7 @@ def _idf(rows: int, hits: int) -> float:
     return idf if idf > 0 else 1e-6
 
 
-def _rows_with(searcher: tantivy.Searcher, words: list[str], prefix: bool) -> int:
+def rows_with(searcher: tantivy.Searcher, words: list[str], prefix: bool) -> int:
     """Rows holding the phrase in any column, as FTS5 counts them; for a phrase or a prefix, the
     bound the "text" field's term statistics give (FTS5 counts them exactly, at the cost of a scan)."""
     if prefix:
@@ -58,9 +58,9 @@ def phrases(searcher: tantivy.Searcher, parsed: ParsedQuery) -> list[Phrase]:
     rows = max(searcher.num_docs, 1)
     out = []
     for term in parsed.include:
-        words = _WORDS.analyze(term.text)
+        words = WORDS.analyze(term.text)
         if words:
-            out.append(Phrase(tuple(words), term.prefix, _idf(rows, _rows_with(searcher, words, term.prefix))))
+            out.append(Phrase(tuple(words), term.prefix, _idf(rows, rows_with(searcher, words, term.prefix))))
     return out
 
 
@@ -79,7 +79,7 @@ def _count(tokens: list[str], phrase: Phrase) -> int:
 
 
 def bm25(texts: tuple[str, ...], found: list[Phrase], avgdl: float) -> float:
-    columns = [_WORDS.analyze(text or "") for text in texts]
+    columns = [WORDS.analyze(text or "") for text in texts]
     length = sum(len(tokens) for tokens in columns)
     norm = K1 * (1 - B + B * length / avgdl)
     score = 0.0

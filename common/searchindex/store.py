@@ -20,7 +20,7 @@ import tantivy
 from common.search import ParsedQuery
 from common.searchindex import sql
 from common.searchindex.query import build_query
-from common.searchindex.rerank import BLOCK, block_of, exact_page, phrases
+from common.searchindex.rerank import BLOCK, WORDS, block_of, exact_page, phrases, rows_with
 from common.searchindex.schema import SCHEMA_VERSION, document, register
 
 WATERMARK_FILE = "watermark.json"
@@ -183,6 +183,12 @@ class SearchIndex:
             return []  # a keyset past every document: no top-n may be asked for (a forged cursor)
         found = phrases(searcher, query)
         return exact_page(conn, searcher, built, found, self.avgdl, limit=limit, after=after)
+
+    def fewest_rows(self, query: ParsedQuery) -> int:
+        """The smallest bound on the rows any included word or phrase occurs in (the whole index)."""
+        searcher = self._searcher
+        return min((rows_with(searcher, words, term.prefix) for term in query.include
+                    if (words := WORDS.analyze(term.text))), default=searcher.num_docs)
 
     def close(self) -> None:
         """Release the writer's lock (another process may then rebuild)."""

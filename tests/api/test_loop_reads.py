@@ -7,8 +7,10 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 
+import pytest
 from fastapi.testclient import TestClient
 
+from common import listing
 from common.db import Database
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account, QueryCounter
@@ -44,3 +46,19 @@ def test_a_lock_met_on_the_loop_sends_the_read_to_a_worker_thread(client: TestCl
         assert client.portal.call(tx.read_quick, meet_the_write_lock, on_a_worker) == "worker thread"
         writer.execute("ROLLBACK")
     assert client.portal.call(tx.read_quick, meet_the_write_lock, on_a_worker) == "event loop"
+
+
+def test_a_search_for_a_rare_word_is_ranked_by_fts5_and_a_common_one_by_the_index(
+    client: TestClient, db: Database, alice: Account, count_queries: QueryCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=40)  # "python" in 5 titles and 5 descriptions
+    client.get("/api/v1/search", params={"q": "garden"}, headers=alice.headers)  # the index catches up
+    monkeypatch.setattr(listing, "FTS_MATCHES_MAX", 10)
+    with count_queries:
+        rare = client.get("/api/v1/search", params={"q": "python"}, headers=alice.headers)
+    assert any("bookmarks_fts MATCH" in s for s in count_queries.statements), count_queries.statements
+    monkeypatch.setattr(listing, "FTS_MATCHES_MAX", 9)
+    with count_queries:
+        common = client.get("/api/v1/search", params={"q": "python"}, headers=alice.headers)
+    assert any("json_each" in s for s in count_queries.statements), count_queries.statements
+    assert rare.json() == common.json() and len(rare.json()["items"]) == 10

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import searching
 from api.app import create_app
+from common import listing
 from common.db import Database
 from common.settings import Settings
 from tests.api.bookmark_seed import WORDS, seed_bookmarks
@@ -34,6 +35,13 @@ def pages(client: TestClient, owner: Account, q: str, limit: int = 7) -> list[li
         cursor = answer.json()["next_cursor"]
         if cursor is None:
             return out
+
+
+@pytest.fixture(autouse=True)
+def _rank_every_search_with_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These small libraries have only rare words, which FTS5 ranks (listing.FTS_MATCHES_MAX): send
+    # every search to the index so that it is the index that these tests test.
+    monkeypatch.setattr(listing, "FTS_MATCHES_MAX", 0)
 
 
 @pytest.fixture
