@@ -7,8 +7,9 @@ from typing import Any, Final
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from common import fields
 from common.errors import BadRequest
-from common.models import NAME_MAX, Bookmark, Collection, utcnow
+from common.models import Bookmark, Collection, utcnow
 from common.ownership import fetch_owned, require_owned
 
 
@@ -21,12 +22,8 @@ KEEP: Final = _Keep()  # "leave the parent as it is", distinct from None ("move 
 
 
 def clean_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise BadRequest("collection name must not be empty")
-    if len(name) > NAME_MAX:
-        raise BadRequest(f"collection name is longer than {NAME_MAX} characters")
-    return name
+    """The shared rule (common/fields.py), as the importer applies it: 1 to NAME_MAX characters, one line."""
+    return fields.clean_name(name, what="collection name")
 
 
 def _summaries(session: Session, *, user_id: int, collection_id: int | None = None) -> list[dict[str, Any]]:

@@ -88,10 +88,9 @@ def prepared(items: Iterator[Item], *, folders_as_tags: bool, now: int) -> Itera
 
 
 def folder_path(path: tuple[str, ...]) -> tuple[str, ...]:
-    """A folder path as collection names: whitespace runs (a title wrapped over lines) made one
-    space, each name cut to NAME_MAX; BadRequest for a control character the API would refuse."""
-    return tuple(fields.clean_name(" ".join(name.split())[:NAME_MAX] or "(no name)", what="collection name")
-                 for name in path)
+    """A folder path as collection names, each cut to NAME_MAX; BadRequest for a control character
+    (a line break too), which the API refuses in a collection's name."""
+    return tuple(fields.clean_name(name.strip()[:NAME_MAX] or "(no name)", what="collection name") for name in path)
 
 
 def prepare(entry: Entry, *, folders_as_tags: bool) -> Row:

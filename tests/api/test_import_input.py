@@ -129,3 +129,14 @@ def test_look_alike_spellings_of_one_address_are_one_bookmark_through_the_api_an
     assert (body["created"], body["updated"] + body["unchanged"]) == (0, 2)
     assert idn["url"] == "https://xn--bcher-kva.de/"
     assert len(client.get(f"{API}/bookmarks", headers=alice.headers).json()["items"]) == 2
+
+
+@pytest.mark.parametrize("name", ["line\nbreak", "nul\x00", "bell\x07"])
+def test_a_collection_name_with_a_control_character_is_refused_by_the_api_and_the_import(client, alice,
+                                                                                         name: str) -> None:
+    response = client.post(f"{API}/collections", headers=alice.headers, json={"name": name})
+    assert response.status_code == 400 and "control character" in response.json()["error"]["message"]
+    body = client.post(f"{API}/import", headers=alice.headers, content=kura_json(
+        [{"url": "https://boxed.example/", "collection": 1}], [{"id": 1, "name": name}])).json()
+    assert (body["created"], body["skipped"]) == (0, 2)  # the collection, and the bookmark in it
+    assert client.get(f"{API}/collections", headers=alice.headers).json() == []
