@@ -48,6 +48,21 @@ TAGGED = ("bookmarks.id IN (SELECT bt.bookmark_id FROM bookmark_tags AS bt JOIN 
           " WHERE t.user_id = ? AND t.name IN ({}))")
 
 
+# A list filtered by tags in date order walks the first tag's links in that order (the index on
+# (tag_id, created_at, bookmark_id), migration 0005) and stops at the page's end; the user's
+# newest-first index would be walked past every bookmark without the tags.
+DRIVEN_FROM = "bookmark_tags AS drive CROSS JOIN bookmarks ON bookmarks.id = drive.bookmark_id"
+DRIVEN_KEY, DRIVEN_TIE = "drive.created_at", "drive.bookmark_id"  # the same values as the bookmark's
+DRIVE_TAG = "drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?)"
+# With several tags, walking a common tag's links while probing a rare one reads nearly all of the
+# common one's: so the walk takes the tag with the fewest links, counted up to a cap (evaluated once).
+RAREST_CAP = 2000
+DRIVE_RAREST = ("drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name IN ({}) ORDER BY (SELECT count(*)"
+                f" FROM (SELECT 1 FROM bookmark_tags AS c WHERE c.tag_id = tags.id LIMIT {RAREST_CAP})), id LIMIT 1)")
+ALSO_TAGGED = ("EXISTS (SELECT 1 FROM bookmark_tags AS bt WHERE bt.bookmark_id = drive.bookmark_id"
+               " AND bt.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?))")
+
+
 class BadCursor(BadRequest):
     code = "bad_cursor"
 
@@ -99,9 +114,17 @@ class _Where:
         self.add(TAGGED.format(", ".join("?" * len(names))), user_id, *names)
 
 
-def _filters(where: _Where, user_id: int, f: dict[str, Any], parsed: Any, key: str) -> None:
+def _filters(where: _Where, user_id: int, f: dict[str, Any], parsed: Any, key: str, *, driven: bool) -> None:
     where.add("bookmarks.user_id = ?", user_id)
-    for name in [*f.get("tag", ()), *parsed.tags]:  # every tag must match: one IN per tag
+    names = [*f.get("tag", ()), *parsed.tags]
+    if driven:  # the rarest tag's links are the rows walked; every tag is one probe per row
+        if len(names) == 1:
+            where.add(DRIVE_TAG, user_id, names[0])
+        else:
+            where.add(DRIVE_RAREST.format(", ".join("?" * len(names))), user_id, *names)
+            for name in names:
+                where.add(ALSO_TAGGED, user_id, name)
+    for name in [] if driven else names:  # every tag must match: one IN per tag
         where.tagged(user_id, [name])
     if f.get("any_tag"):
         where.tagged(user_id, f["any_tag"])
@@ -130,16 +153,19 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     if sort == "relevance" and match is None:
         sort = "newest"  # nothing to rank by: fall back to the default order
     key, descending = SORT_KEYS[sort]
+    driven = match is None and sort in ("newest", "oldest") and bool(filters.get("tag") or parsed.tags)
+    key, tie, source = (DRIVEN_KEY, DRIVEN_TIE, DRIVEN_FROM) if driven else \
+        (key, "bookmarks.id", SEARCH_FROM if match is not None else "bookmarks")
     where = _Where()
     if match is not None:
         where.add("bookmarks_fts MATCH ?", match)
-    _filters(where, user_id, filters, parsed, key)
+    _filters(where, user_id, filters, parsed, key, driven=driven)
     if cursor:
         last_key, last_id = decode_cursor(cursor, sort=sort)
-        where.add(f"({key}, bookmarks.id) {'<' if descending else '>'} (?, ?)", last_key, last_id)
+        where.add(f"({key}, {tie}) {'<' if descending else '>'} (?, ?)", last_key, last_id)
     order = "DESC" if descending else "ASC"
-    sql = (f"SELECT {COLUMNS}, {key} AS sort_key FROM {SEARCH_FROM if match is not None else 'bookmarks'} "
-           f"WHERE {' AND '.join(where.parts)} ORDER BY {key} {order}, bookmarks.id {order} LIMIT ?")
+    sql = (f"SELECT {COLUMNS}, {key} AS sort_key FROM {source} "
+           f"WHERE {' AND '.join(where.parts)} ORDER BY {key} {order}, {tie} {order} LIMIT ?")
     return sql, (*where.params, limit + 1), sort
 
 

@@ -111,12 +111,18 @@ class Tag(Base):
 
 class BookmarkTag(Base):
     __tablename__ = "bookmark_tags"
-    __table_args__ = (Index("ix_bookmark_tags_tag_bookmark", "tag_id", "bookmark_id"),)
+    __table_args__ = (
+        Index("ix_bookmark_tags_tag_bookmark", "tag_id", "bookmark_id"),
+        # A tag's links newest first: the walk a tag-filtered list takes (migration 0005).
+        Index("ix_bookmark_tags_tag_created", "tag_id", "created_at", "bookmark_id"),
+    )
 
     bookmark_id: Mapped[int] = mapped_column(
         ForeignKey("bookmarks.id", ondelete="CASCADE"), primary_key=True
     )
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    # The bookmark's created_at, copied by triggers (migration 0005); never written by Kura's code.
+    created_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
 
 
 class Bookmark(Base):
