@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from common.db import Database
 from common.errors import BadRequest
 from common.fields import MAX_TAGS_PER_BOOKMARK, has_control, tag_key
+from common.memory import give_back_freed_memory
 from common.models import NAME_MAX, to_micros, utcnow
 from common.transfer import store
 from common.transfer.entries import EntryError, Folder, Item, TagNames
@@ -115,12 +116,12 @@ def write_parsed(db: Database, *, user_id: int, parsed: ParsedImport) -> ImportR
         with db.write_session() as session:
             conn = session.connection()
             job = _ImportJob(conn, user_id=user_id, options=parsed.options, now=parsed.now)
-            with store.roomy_cache(conn), store.deferred_fts(conn) as job.index_text:
+            with store.roomy_cache(conn), store.deferred_triggers(conn, user_id=user_id) as job.index_text:
                 for batch in parsed.batches():
                     job.add(batch)
         return job.result
     finally:
-        store.give_back_freed_memory()
+        give_back_freed_memory()  # the import's pages and rows, which glibc would keep
 
 
 def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),

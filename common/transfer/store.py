@@ -6,11 +6,11 @@ the values in storage form; the FTS5 index follows by its triggers.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, text
 
 from common.fields import tag_key
@@ -118,8 +118,11 @@ def tag_links(conn: Connection, bookmark_ids: Sequence[int]) -> dict[int, set[in
 
 
 def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
+    """Link in bulk, each link with its bookmark's created_at (so no trigger has to fill it in), and
+    log the bookmarks for the search index once each (its per-link trigger is off: deferred_triggers)."""
     if pairs:
-        conn.exec_driver_sql("INSERT OR IGNORE INTO bookmark_tags (bookmark_id, tag_id) VALUES (?, ?)", list(pairs))
+        conn.exec_driver_sql(_LINK, [(bookmark_id, tag_id, bookmark_id) for bookmark_id, tag_id in pairs])
+        conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(sorted({b for b, _ in pairs})).decode(),))
 
 
 @contextmanager
@@ -143,44 +146,47 @@ def roomy_cache(conn: Connection, kib: int = IMPORT_CACHE_KIB) -> Iterator[None]
     conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
-def give_back_freed_memory() -> None:
-    """Call after the import's COMMIT (or rollback): SQLite then frees the pages over the restored
-    cache size, but glibc keeps freed heap memory for reuse, and a long-running API would stay
-    ~35 MB larger after one import. A no-op where there is no malloc_trim (musl, macOS)."""
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
 @contextmanager
-def deferred_fts(conn: Connection) -> Iterator[Callable[[Sequence[int]], None]]:
-    """Index new bookmarks in bulk instead of row by row.
+def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[Sequence[int]], None]]:
+    """Do the per-row insert triggers' work in bulk for the import's transaction.
 
     FTS5 fed by the per-row insert trigger is several times slower than one INSERT … SELECT per
-    batch, so for the import's transaction the trigger is dropped and put back, from its own
-    stored SQL, before commit. DDL is transactional in SQLite: if the import fails the rollback
-    restores the trigger, and no other writer can run meanwhile (we hold BEGIN IMMEDIATE). Rows the
-    import updates are already indexed, so the update trigger stays in place throughout.
+    batch, and the change logs (search_log, data_versions, migrations 0003 and 0005) add three
+    statements per row and per link. So for the import's transaction the insert triggers are dropped
+    and put back, from their own stored SQL, before commit; the callable yielded indexes and logs a
+    batch of new bookmarks, link_tags logs what it links, and the user's data version moves once.
+    DDL is transactional in SQLite: if the import fails the rollback restores the triggers, and no
+    other writer can run meanwhile (we hold BEGIN IMMEDIATE). Update and delete triggers stay.
     """
-    trigger_sql = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (FTS_INSERT_TRIGGER,)
-    ).scalar()
+    stored = dict(conn.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(DEFERRED))})",
+        DEFERRED).all())
 
     def index(ids: Sequence[int]) -> None:
         if isinstance(ids, range) and ids:  # consecutive: one statement by range
             conn.exec_driver_sql(_FTS_INDEX_RANGE, (ids[0], ids[-1]))
-            return
-        for part in chunks(list(ids)):
-            conn.execute(_FTS_INDEX, {"ids": list(part)})
+        else:
+            for part in chunks(list(ids)):
+                conn.execute(_FTS_INDEX, {"ids": list(part)})
+        if ids:
+            conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(list(ids)).decode(),))
 
-    if trigger_sql is None:  # a schema without the trigger indexes (or not) its own way
-        yield lambda ids: None
-        return
-    conn.exec_driver_sql(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
+    for name in stored:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
     yield index
-    conn.exec_driver_sql(trigger_sql)
+    for sql in stored.values():
+        conn.exec_driver_sql(sql)
+    conn.exec_driver_sql(_VERSION_BUMP, (user_id,))
 
 
+# The insert triggers an import does the work of in bulk (migrations 0001, 0003, 0005).
+DEFERRED = (FTS_INSERT_TRIGGER, "search_log_bookmark_ai", "search_log_link_ai", "data_version_bookmark_ai",
+            "data_version_link_ai", "tag_link_created_ai")
+_LINK = ("INSERT OR IGNORE INTO bookmark_tags (bookmark_id, tag_id, created_at)"
+         " SELECT ?, ?, created_at FROM bookmarks WHERE id = ?")
+_SEARCH_LOG_IDS = "INSERT INTO search_log (bookmark_id) SELECT value FROM json_each(?)"
+_VERSION_BUMP = ("INSERT INTO data_versions (user_id, version) VALUES (?, 1)"
+                 " ON CONFLICT (user_id) DO UPDATE SET version = version + 1")
 _FTS_INDEX_RANGE = (f"INSERT INTO bookmarks_fts (rowid, {FTS_COLUMNS}) "
                     f"SELECT id, {FTS_COLUMNS} FROM bookmarks WHERE id BETWEEN ? AND ?")
 _FTS_INDEX = text(

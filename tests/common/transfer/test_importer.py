@@ -16,7 +16,7 @@ from transfer_data import FIXTURES, snapshot, whole_database
 
 from common.db import Database
 from common.settings import Settings
-from common.transfer import StrictImportFailed
+from common.transfer import StrictImportFailed, store
 
 
 def titles_by_url(db: Database, user_id: int) -> dict[str, str]:
@@ -164,7 +164,9 @@ def test_an_import_costs_a_few_statements_per_batch_not_one_per_bookmark(db, ali
     with count_queries:
         result = import_bytes(page(*rows), user_id=alice.user_id)
     assert result.created == 3000
-    assert count_queries.count <= 40, count_queries.statements
+    # Besides a few per batch: each deferred insert trigger dropped and restored, the version moved once.
+    fixed = 2 * len(store.DEFERRED) + 1
+    assert count_queries.count <= 30 + fixed, count_queries.statements
 
 
 def test_a_failure_midway_leaves_the_database_as_it_was(db, alice, import_bytes, monkeypatch) -> None:
