@@ -19,13 +19,12 @@ from common.errors import KuraError
 from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
 from common.settings import Settings
 
-INDEX_DIR = "search-index"
 PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write
 LOG_TAIL_SQL = "SELECT min(seq) FROM search_log"
 
 
 def index_dir(settings: Settings) -> Path:
-    return settings.data_dir / INDEX_DIR
+    return settings.search_index_path
 
 
 async def open_index(settings: Settings, tx: Transactions) -> LiveIndex | None:

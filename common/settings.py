@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         return self.metrics_path or self.data_dir / "metrics.db"
 
     @cached_property
+    def search_index_path(self) -> Path:
+        """The derived search index (common/searchindex): beside the database, rebuilt from it."""
+        return self.data_dir / "search-index"
+
+    @cached_property
     def backups_path(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from common import migrate
-from common.cli import database, deploy, transfer, users
+from common.cli import database, deploy, search, transfer, users
 from common.cli.helpers import CliError
 from common.cmdline import program_parser
 from common.db import DatabaseError
@@ -15,7 +15,7 @@ from common.errors import KuraError
 from common.logging import setup_logging
 from common.settings import SettingsError, load_settings
 
-COMMAND_MODULES = (database, users, transfer, deploy)
+COMMAND_MODULES = (database, users, transfer, search, deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,6 +112,10 @@ class SearchIndex:
         return self._mark
 
     @property
+    def document_count(self) -> int:
+        return int(self._searcher.num_docs)
+
+    @property
     def avgdl(self) -> float:
         return self._tokens / max(self._searcher.num_docs, 1) or 1.0
 
