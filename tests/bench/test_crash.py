@@ -34,7 +34,7 @@ def insert(db_path: Path, *rows: tuple[int, str, str]) -> None:
             for bookmark_id, url, title in rows:
                 conn.execute("INSERT INTO bookmarks (id, user_id, url, title, created_at, modified_at) "
                              "VALUES (?, 1, ?, ?, '2026-12-01', '2026-12-01')", (bookmark_id, url, title))
-                conn.execute("INSERT INTO bookmark_tags VALUES (?, 1)", (bookmark_id,))
+                conn.execute("INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES (?, 1)", (bookmark_id,))
     finally:
         conn.close()
 

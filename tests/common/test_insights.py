@@ -26,7 +26,7 @@ def seed(db: Database, *, user_id: int, count: int, tags_per: int = 3) -> None:
                 {"u": user_id, "url": f"https://s.example/{i}", "unread": int(i % 2 == 0),
                  "archived": int(i % 3 == 0), "c": JAN_2024_US + (i % 3) * MONTH_US}).lastrowid
             for k in range(tags_per):
-                conn.execute(text("INSERT INTO bookmark_tags VALUES (:b, :t)"),
+                conn.execute(text("INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES (:b, :t)"),
                              {"b": bid, "t": tag_ids[(i + k) % 5]})
 
 
