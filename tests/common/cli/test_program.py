@@ -23,7 +23,7 @@ def test_bad_settings_get_one_line_naming_the_variable(kura, monkeypatch: pytest
                                    "(see kura token create --help)"),
     (["user", "list", "--frobnicate"], "kura: unrecognized arguments: --frobnicate (see kura --help)"),
     (["frobnicate"], "kura: argument COMMAND: invalid choice: 'frobnicate' (choose from 'db', 'user', "
-                     "'token', 'import', 'export', 'notify-failure') (see kura --help)"),
+                     "'token', 'import', 'export', 'search', 'notify-failure') (see kura --help)"),
 ], ids=["missing-option", "unknown-option", "unknown-command"])
 def test_usage_mistakes_get_one_line_and_exit_2_touching_nothing(tmp_path: Path, argv: list[str],
                                                                  message: str) -> None:
