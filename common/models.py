@@ -136,6 +136,9 @@ class Bookmark(Base):
         Index("ix_bookmarks_user_unread_created", "user_id", "unread", "created_at", "id"),
         Index("ix_bookmarks_user_archived_created", "user_id", "archived", "created_at", "id"),
         Index("ix_bookmarks_collection_created", "collection_id", "created_at", "id"),
+        # A folder's entries in the imported file's order, for the Netscape export (migration 0006).
+        Index("ix_bookmarks_user_collection_position", "user_id", "collection_id", "position", "id",
+              sqlite_where=text("position IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,6 +155,10 @@ class Bookmark(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    # Import/export facts only (migration 0006), never in the API's answers: the place among its
+    # folder's entries in the imported file, and the browser keyword (Netscape SHORTCUTURL).
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keyword: Mapped[str | None] = mapped_column(String(NAME_MAX), nullable=True)
 
 
 class BackupRun(Base):
