@@ -15,6 +15,8 @@ from common.errors import BadRequest
 from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
 
 MAX_TAGS_PER_BOOKMARK = 100
+# A browser keyword (Netscape SHORTCUTURL): kept by import and export only, one line, capped like a name.
+KEYWORD_MAX = NAME_MAX
 # Every text field a bookmark has, with its cap in characters.
 TEXT_LIMITS = {"url": URL_MAX, "title": TITLE_MAX, "description": TEXT_MAX, "notes": TEXT_MAX}
 # Free text keeps line breaks and tabs; every other field (url, title, tag and collection names)
@@ -47,6 +49,20 @@ def check_text(values: Mapping[str, Any]) -> None:
             raise BadRequest(f"{name} contains a control character" +
                              ("" if name in FREE_TEXT else " (such as a line break or NUL)"),
                              details={"field": name})
+
+
+def clean_keyword(raw: str | None) -> str | None:
+    """A bookmark's keyword: stripped, None when empty, BadRequest when over KEYWORD_MAX or holding a
+    control character."""
+    keyword = (raw or "").strip()
+    if not keyword:
+        return None
+    if len(keyword) > KEYWORD_MAX:
+        raise BadRequest(f"keyword is longer than {KEYWORD_MAX} characters", details={"field": "keyword"})
+    if has_control(keyword):
+        raise BadRequest("keyword contains a control character (such as a line break or NUL)",
+                         details={"field": "keyword"})
+    return keyword
 
 
 def clean_name(raw: str, *, what: str = "name", key: str = "name") -> str:

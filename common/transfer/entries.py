@@ -60,6 +60,8 @@ class Entry:
     unread: bool | None = None
     archived: bool | None = None
     private: bool | None = None
+    position: int | None = None  # its place among its folder's entries (subfolders too) in the file
+    keyword: str | None = None  # the browser keyword (Netscape SHORTCUTURL)
     part: str = ""  # which file of several the line is in (Pocket's zip), as a prefix for reports
 
 

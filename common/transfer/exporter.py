@@ -17,16 +17,21 @@ from common.transfer import jsonformat, netscape_writer
 
 BATCH = 500
 _COLUMNS = ("id, url, title, description, notes, unread, archived, private, collection_id, "
-            "created_at, modified_at")
-_AFTER = "(created_at, id) > (:after_created, :after_id) ORDER BY created_at, id LIMIT :limit"
-# Each scope seeks one index: everything by (user_id, created_at, id), a collection by
-# (collection_id, created_at, id), the bookmarks in no collection by the user's index again.
+            "created_at, modified_at, position, keyword")
+_BY_CREATED = "(created_at, id) > (:after, :after_id) ORDER BY created_at, id LIMIT :limit"
+_BY_POSITION = "(position, id) > (:after, :after_id) ORDER BY position, id LIMIT :limit"
+# Each scope seeks one index: everything by (user_id, created_at, id); a folder's bookmarks with a
+# place from the imported file by the partial (user_id, collection_id, position, id) (`IS` matches
+# the unfiled folder's NULL too); a folder's others, oldest first, by (collection_id, created_at, id)
+# or, for the bookmarks in no collection, by the user's index again. Scope -> (SQL, keyset column).
 _SCOPES = {
-    "all": f"SELECT {_COLUMNS} FROM bookmarks WHERE user_id = :user_id AND {_AFTER}",
-    "collection": f"SELECT {_COLUMNS} FROM bookmarks WHERE collection_id = :collection_id "
-                  f"AND user_id = :user_id AND {_AFTER}",
-    "unfiled": f"SELECT {_COLUMNS} FROM bookmarks WHERE user_id = :user_id AND collection_id IS NULL "
-               f"AND {_AFTER}",
+    "all": (f"SELECT {_COLUMNS} FROM bookmarks WHERE user_id = :user_id AND {_BY_CREATED}", "created_at"),
+    "placed": (f"SELECT {_COLUMNS} FROM bookmarks WHERE user_id = :user_id AND collection_id IS :collection_id "
+               f"AND position IS NOT NULL AND {_BY_POSITION}", "position"),
+    "collection": (f"SELECT {_COLUMNS} FROM bookmarks WHERE collection_id = :collection_id "
+                   f"AND user_id = :user_id AND position IS NULL AND {_BY_CREATED}", "created_at"),
+    "unfiled": (f"SELECT {_COLUMNS} FROM bookmarks WHERE user_id = :user_id AND collection_id IS NULL "
+                f"AND position IS NULL AND {_BY_CREATED}", "created_at"),
 }
 _TAGS = text(
     "SELECT bt.bookmark_id, t.name FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id "
@@ -49,11 +54,13 @@ def tag_names(conn: Connection, *, user_id: int) -> list[str]:
 
 def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
                      collection_id: int | None = None, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    """Batches of bookmark dicts (with "tags"), oldest first, by keyset: never an OFFSET scan."""
-    query = text(_SCOPES[scope])
-    after_created, after_id = -(2**62), 0
+    """Batches of bookmark dicts (with "tags"), oldest first ("placed": by position), by keyset:
+    never an OFFSET scan. "collection" and "unfiled" hold a folder's bookmarks without a position."""
+    sql, key = _SCOPES[scope]
+    query = text(sql)
+    after, after_id = -(2**62), 0
     while True:
-        params = {"user_id": user_id, "collection_id": collection_id, "after_created": after_created,
+        params = {"user_id": user_id, "collection_id": collection_id, "after": after,
                   "after_id": after_id, "limit": batch}
         rows = [dict(row) for row in conn.execute(query, params).mappings()]
         if not rows:
@@ -68,7 +75,7 @@ def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
         yield rows
         if len(rows) < batch:
             return
-        after_created, after_id = rows[-1]["created_at"], rows[-1]["id"]
+        after, after_id = rows[-1][key], rows[-1]["id"]
 
 
 # Kura JSON names fields as the API's answers do (version 2); the columns keep their own names.
@@ -105,20 +112,48 @@ def export_netscape(db: Database, *, user_id: int) -> Iterator[bytes]:
 
 def _folder_contents(conn: Connection, *, user_id: int, children: dict[int | None, list[dict[str, Any]]],
                      parent: int | None, depth: int, seen: set[int]) -> Iterator[bytes]:
-    """A folder's subfolders (each with its contents), then its own bookmarks. Walked with a stack of
-    open folders, not recursion, so no depth of collections meets Python's stack limit."""
-    stack = [(parent, depth, iter(children.get(parent, [])))]
+    """A folder's entries, each subfolder with its contents. Walked with a stack of open folders, not
+    recursion, so no depth of collections meets Python's stack limit."""
+    stack = [(depth, _entries(conn, user_id=user_id, children=children, folder=parent, level=depth))]
     while stack:
-        folder, level, subfolders = stack[-1]
-        col = next((c for c in subfolders if c["id"] not in seen), None)  # seen: a parent loop ends
-        if col is not None:
-            seen.add(col["id"])
-            yield netscape_writer.folder_open(col, level).encode()
-            stack.append((col["id"], level + 1, iter(children.get(col["id"], []))))
-            continue
-        stack.pop()
-        scope = "unfiled" if folder is None else "collection"
-        for rows in bookmark_batches(conn, user_id=user_id, scope=scope, collection_id=folder):
-            yield "".join(netscape_writer.bookmark(row, level) for row in rows).encode()
-        if stack:
-            yield netscape_writer.folder_close(level - 1).encode()
+        level, entries = stack[-1]
+        entry = next(entries, None)
+        if isinstance(entry, str):
+            yield entry.encode()
+        elif entry is not None:
+            if entry["id"] not in seen:  # seen: a parent loop ends
+                seen.add(entry["id"])
+                yield netscape_writer.folder_open(entry, level).encode()
+                stack.append((level + 1, _entries(conn, user_id=user_id, children=children, folder=entry["id"],
+                                                  level=level + 1)))
+        else:
+            stack.pop()
+            if stack:
+                yield netscape_writer.folder_close(level - 1).encode()
+
+
+def _entries(conn: Connection, *, user_id: int, children: dict[int | None, list[dict[str, Any]]],
+             folder: int | None, level: int) -> Iterator[str | dict[str, Any]]:
+    """One folder's entries in order: its subfolders (as collection dicts) and the bookmarks with a
+    position (as written lines) by position, a subfolder first on a tie, then the bookmarks without
+    one (the API's), oldest first."""
+    subfolders = iter(children.get(folder, []))  # already by position, id
+    sub = next(subfolders, None)
+    for rows in bookmark_batches(conn, user_id=user_id, scope="placed", collection_id=folder):
+        lines = []
+        for row in rows:
+            while sub is not None and sub["position"] <= row["position"]:
+                if lines:
+                    yield "".join(lines)
+                    lines = []
+                yield sub
+                sub = next(subfolders, None)
+            lines.append(netscape_writer.bookmark(row, level))
+        if lines:
+            yield "".join(lines)
+    while sub is not None:
+        yield sub
+        sub = next(subfolders, None)
+    scope = "unfiled" if folder is None else "collection"
+    for rows in bookmark_batches(conn, user_id=user_id, scope=scope, collection_id=folder):
+        yield "".join(netscape_writer.bookmark(row, level) for row in rows)

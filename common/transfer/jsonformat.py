@@ -6,7 +6,8 @@ collects the header, the tags and the collection tree, the second hands out the 
 one, so memory does not grow with the number of bookmarks.
 
 Version 2 names the fields as the bookmark API does (`created`, `modified`, `collection`); files of
-version 1 (`created_at`, `modified_at`, `collection_id`) are still read.
+version 1 (`created_at`, `modified_at`, `collection_id`) are still read. A bookmark's `position` and
+`keyword` (what a browser file said) are optional: files written before Kura kept them read as null.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ READABLE_VERSIONS = (1, 2)
 _LINE_SEARCH_MAX = 16 << 20  # past this a syntax error is reported without its line
 _HEADER_KEYS = ("format", "version")
 _LISTS = ("collections", "tags", "bookmarks")
+POSITION_MAX = 2**31 - 1  # a place in a folder; far past any browser's, well inside SQLite's INTEGER
 
 
 class _Loose(BaseModel):
@@ -52,6 +54,8 @@ class BookmarkIn(_Loose):
     private: bool | None = None
     created: int | None = Field(None, validation_alias=AliasChoices("created", "created_at"))
     modified: int | None = Field(None, validation_alias=AliasChoices("modified", "modified_at"))
+    position: int | None = Field(None, ge=0, le=POSITION_MAX)  # absent in files before migration 0006
+    keyword: str | None = None
 
     _dates = field_validator("created", "modified")(check_micros)
 
@@ -173,7 +177,7 @@ def read_items(source: IO[bytes]) -> Iterator[Item]:
             line=None, url=b.url, title=b.title, description=b.description, notes=b.notes, tags=b.tags,
             folder=paths[b.collection] if b.collection is not None else (),
             created=b.created, modified=b.modified, unread=b.unread, archived=b.archived, private=b.private,
-            part=f"bookmarks[{index}]: ",
+            position=b.position, keyword=b.keyword, part=f"bookmarks[{index}]: ",
         )
 
 

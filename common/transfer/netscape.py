@@ -4,8 +4,9 @@ It is fed text in chunks and hands back items as it goes, so memory stays flat h
 file. The standard library's html.parser is forgiving about the unclosed <DT> and <p> tags these
 files are full of and reports the line of every tag through getpos().
 
-Shapes handled: Firefox (TAGS, SHORTCUTURL, ICON_URI, the toolbar and "Other Bookmarks" folders as
-<H3>), Chrome/Edge (PERSONAL_TOOLBAR_FOLDER), Safari (no outer <DL>; its Reading List folder means
+Every folder and bookmark gets its place among its folder's entries, so an export can keep the
+browser's order. Shapes handled: Firefox (TAGS, SHORTCUTURL as the keyword, ICON_URI, the toolbar
+and "Other Bookmarks" folders as <H3>), Chrome/Edge (PERSONAL_TOOLBAR_FOLDER), Safari (no outer <DL>; its Reading List folder means
 unread), Pocket (<ul><li><a time_added tags>, an <h1> per "Unread" / "Read Archive" section),
 linkding (notes as [linkding-notes]…[/linkding-notes] at the end of the <DD>, the archived flag as the
 tag linkding:bookmarks.archived, PRIVATE="0" for a shared bookmark).
@@ -70,6 +71,7 @@ class NetscapeParser(HTMLParser):
         self._entry: Entry | None = None  # waiting for a possible <DD>
         self._reading_list: set[tuple[str, ...]] = set()
         self._roots: set[tuple[str, ...]] = set()  # browser root folders, by path
+        self._places: dict[tuple[str, ...], int] = {}  # per folder path: the next entry's position
         self._section: str = ""  # Pocket: the current <h1>
         self._h1 = False
 
@@ -162,9 +164,15 @@ class NetscapeParser(HTMLParser):
             created = parse_timestamp(attrs.get("add_date"))
         except ValueError:
             created = None  # a folder's date is not worth losing its contents over
-        # No position: the importer appends new folders after the user's existing ones, in file order.
-        self.items.append(Folder(path=path, created=created))
+        # Its place among its parent's entries, counted with the bookmarks: the export interleaves both.
+        self.items.append(Folder(path=path, created=created, position=self._place()))
         self._h3_path = path
+
+    def _place(self) -> int:
+        """The next position in the current folder (a folder met twice by name goes on counting)."""
+        place = self._places.get(self._folder, 0)
+        self._places[self._folder] = place + 1
+        return place
 
     def _close_anchor(self) -> None:
         line, attrs = self._anchor or (0, {})
@@ -207,6 +215,8 @@ class NetscapeParser(HTMLParser):
             unread=unread,
             archived=archived,
             private=flag("private"),
+            position=self._place(),
+            keyword=attrs.get("shortcuturl"),
         )
 
     def _flush_entry(self) -> None:

@@ -1,7 +1,7 @@
 """Write the Netscape bookmark file the way browsers do, so their importers read it back.
 
 Dates are whole seconds, the unit every browser importer expects (Kura's JSON export keeps the
-microseconds). Nesting is <DT><H3>…</H3> followed by the folder's own <DL><p> list.
+microseconds). A keyword is Firefox's SHORTCUTURL, which Firefox's importer reads back. Nesting is <DT><H3>…</H3> followed by the folder's own <DL><p> list.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def bookmark(b: dict[str, Any], depth: int) -> str:
         f'PRIVATE="{int(bool(b["private"]))}"',
         f'TOREAD="{int(bool(b["unread"]))}"',
     ]
+    if b.get("keyword"):
+        attrs.append(f'SHORTCUTURL="{escape(b["keyword"])}"')  # Firefox's name for a keyword
     if b["tags"]:
         attrs.append(f'TAGS="{escape(",".join(b["tags"]))}"')
     line = f'{pad}<DT><A {" ".join(attrs)}>{escape(b["title"] or b["url"], quote=False)}</A>\n'

@@ -22,7 +22,7 @@ BROWSER_INTERNAL = {"place", "javascript", "data", "about", "chrome", "edge", "m
 # The columns a Row's `insert` tuple holds, in order (user_id and collection_id are the writer's).
 ELLIPSIS = "…"
 INSERT_FIELDS = ("url", "title", "description", "notes", "unread", "archived", "private",
-                 "created_at", "modified_at")
+                 "created_at", "modified_at", "position", "keyword")
 
 
 @dataclass(slots=True)
@@ -102,6 +102,8 @@ def prepare(entry: Entry, *, folders_as_tags: bool) -> Row:
         "url": url, "title": title or url, "description": entry.description.strip(),
         "notes": entry.notes.strip(), "unread": entry.unread, "archived": entry.archived,
         "private": entry.private, "created_at": entry.created, "modified_at": entry.modified,
+        # A place in the file's folder means nothing once folders are tags.
+        "position": None if folders_as_tags else entry.position, "keyword": fields.clean_keyword(entry.keyword),
     }
     fields.check_text({**values, "title": title[:TITLE_MAX]})
     folder = folder_path(entry.folder)
@@ -117,7 +119,7 @@ def complete(row: Row, now: int) -> None:
     created = v["created_at"] if v["created_at"] is not None else now
     modified = v["modified_at"] if v["modified_at"] is not None else created
     row.insert = (v["url"], v["title"], v["description"], v["notes"], bool(v["unread"]),
-                  bool(v["archived"]), bool(v["private"]), created, modified)
+                  bool(v["archived"]), bool(v["private"]), created, modified, v["position"], v["keyword"])
 
 
 def _earlier(new: int, old: int) -> bool:
@@ -137,7 +139,8 @@ def merge(base: dict[str, Any], incoming: Row) -> dict[str, Any]:
     if new["modified_at"] is None or (base["modified_at"] is not None and new["modified_at"] <= base["modified_at"]):
         return changes
     stated = {k: new[k] for k in ("description", "notes") if new[k]}
-    stated |= {k: new[k] for k in ("unread", "archived", "private", "collection_id") if new[k] is not None}
+    stated |= {k: new[k] for k in ("unread", "archived", "private", "collection_id", "position", "keyword")
+               if new[k] is not None}
     if incoming.title_given:
         stated["title"] = new["title"]
     changes |= {k: v for k, v in stated.items() if base.get(k) != v}

@@ -19,7 +19,7 @@ IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 IMPORT_CACHE_KIB = 32 * 1024
 BOOKMARK_COLUMNS = (
     "id", "url", "title", "description", "notes", "unread", "archived", "private", "collection_id",
-    "created_at", "modified_at",
+    "created_at", "modified_at", "position", "keyword",
 )
 nocase = tag_key  # the key SQLite's NOCASE collation compares by: only ASCII letters fold
 
@@ -37,7 +37,7 @@ _IDS = text("SELECT id, url FROM bookmarks WHERE user_id = :user_id AND url IN :
 
 # The order of a row's tuple: user_id, the importer's Row.insert fields, collection_id.
 INSERT_COLUMNS = ("user_id", "url", "title", "description", "notes", "unread", "archived", "private",
-                  "created_at", "modified_at", "collection_id")
+                  "created_at", "modified_at", "position", "keyword", "collection_id")
 # exec_driver_sql with tuples: no per-row parameter compilation, which would dominate a bulk insert.
 _INSERT = f"INSERT INTO bookmarks ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 FTS_COLUMNS = "title, description, url, notes"  # as migrations/versions/0001_initial.py defines them

@@ -107,7 +107,8 @@ def test_the_json_export_names_fields_as_the_bookmark_api_answers(db, alice) -> 
     doc = orjson.loads(export_bytes(export_json, db, alice.user_id))
     assert doc["version"] == 2
     assert set(doc["bookmarks"][0]) == {"url", "title", "description", "notes", "tags", "collection", "unread",
-                                        "archived", "private", "created", "modified"}
+                                        "archived", "private", "created", "modified",
+                                        "position", "keyword"}  # the two a browser file adds
     assert set(doc["collections"][0]) == {"id", "parent_id", "name", "position", "created"}
 
 
