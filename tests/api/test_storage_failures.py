@@ -32,12 +32,12 @@ def new_account(db: Database) -> Account:
 
 
 def fill(path: Path) -> None:
-    """Write until the file system says it is full."""
-    with path.open("wb") as out:
+    """Write until the file system says it is full. Unbuffered: a buffered file would try again to
+    write its rest when closed, and raise ENOSPC a second time outside this function's handling."""
+    with path.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
 

@@ -2,8 +2,10 @@
 
 The kura user cannot read a 0700 home and runs in `/`, so the wrapper reads FILE as the user who ran
 sudo and hands kura the bytes on standard input. systemd cannot run here: a stand-in `systemd-run`
-on PATH does the part of the transient unit that matters to this, running the program as another
-user (`daemon`, for `kura`) in `/`; everything else is the real wrapper, runuser and `kura`.
+on PATH does the part of the transient unit that matters to this, running the program in `/` without
+the power to read other users' files (root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, as the
+`kura` user has none: unlike switching to another user, it still reaches a checkout in a 0700
+folder, as CI's may be); everything else is the real wrapper, runuser and `kura`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROME = ROOT / "tests" / "fixtures" / "bookmarks" / "chrome.html"
 VENV = Path(sys.executable).parent.parent  # the wrapper runs $PREFIX/bin/kura
 STAND_IN = """#!/bin/sh
-# systemd-run's stand-in: the transient unit's other user and working directory, nothing more.
+# systemd-run's stand-in: the transient unit's working directory, and no reading of others' files.
 while [ $# -gt 0 ]; do case "$1" in -p) shift 2 ;; -*) shift ;; *) break ;; esac; done
-cd / && exec setpriv --reuid=daemon --regid=daemon --clear-groups "$@"
+cd / && exec setpriv --bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search "$@"
 """
 Wrapper = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -50,7 +52,6 @@ def sudo_kura(box: Path) -> Wrapper:
               f"ETC={box / 'etc'}; write_admin_wrappers")  # install.sh without its last line, main "$@"
     subprocess.run(["bash", "-c", script], check=True, timeout=30)
     (box / "data").mkdir()
-    os.chown(box / "data", 1, 1)  # daemon's, as /var/lib/kura is kura's
     env = {**os.environ, "PATH": f"{box / 'bin'}:{os.environ['PATH']}", "KURA_DATA_DIR": str(box / "data"),
            "SUDO_USER": "nobody"}
 
