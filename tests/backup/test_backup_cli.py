@@ -71,7 +71,8 @@ def test_verify_reports_a_damaged_backup_and_exits_1(
 ) -> None:
     assert run(capsys, "run")[0] == 0
     path = list_backups(load_settings().backups_path)[0].data_path
-    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # always a different last byte
     code, out, err = run(capsys, "verify", "--all")
     assert code == 1
     assert out.startswith(f"FAILED  {path.name}: ")
