@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.transactions import Transactions
 from common.errors import KuraError
+from common.memory import give_back_freed_memory
 from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
 from common.settings import Settings
 
@@ -37,6 +38,8 @@ async def open_index(settings: Settings, tx: Transactions) -> LiveIndex | None:
     except (IndexBusy, IndexUnusable, OSError, sqlite3.Error, ValueError) as exc:
         logger.error("search index unavailable ({}); searching with SQLite FTS5 instead", exc)
         return None
+    finally:
+        give_back_freed_memory()  # a rebuild's 64 MB writer heap, which glibc would otherwise keep
     tx.search_index = index
     return index
 

@@ -9,6 +9,8 @@ bounded moment for the syncer, so a client that writes and then searches finds w
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -23,6 +25,7 @@ CATCH_UP_WAIT_S = 0.5
 # A tantivy commit costs about as much CPU as the write that asked for it: gathering the writes of
 # this long into one commit makes the index's share of a write small under load.
 COALESCE_S = 0.05
+SYNC_NICENESS = 10
 READER_CACHE_KB = 512
 
 
@@ -106,6 +109,10 @@ class LiveIndex:
             self._opened.clear()
 
     def _run(self) -> None:
+        # Keeping the index current must not take CPU from requests when the machine is busy (a
+        # backup compressing): this thread, and the threads tantivy starts from it, run niced.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SYNC_NICENESS)
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
                                check_same_thread=False)
         try:

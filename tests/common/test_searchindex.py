@@ -7,6 +7,9 @@ FTS5 search in common.listing.
 
 from __future__ import annotations
 
+import os
+import time
+
 import fcntl
 import json
 import random
@@ -24,6 +27,7 @@ from common import bookmarks, tags  # noqa: E402
 from common.db import Database  # noqa: E402
 from common.listing import list_bookmarks  # noqa: E402
 from common.search import parse_query  # noqa: E402
+from common.searchindex.live import SYNC_NICENESS
 from common.searchindex import (  # noqa: E402
     PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex, SearchIndex, ensure_current, rebuild,
 )
@@ -411,3 +415,18 @@ def test_an_index_directory_can_be_copied_and_opened_elsewhere(conn: sqlite3.Con
     copy = SearchIndex.open(tmp_path / "copy")
     assert index_ids(conn, copy, users[0], "heron") == index_ids(conn, index, users[0], "heron")
     copy.close()
+
+
+def test_the_live_index_keeps_current_on_a_niced_thread(db_path: Path, tmp_path: Path) -> None:
+    live = LiveIndex(db_path, tmp_path / "live")
+    live.start()
+    try:
+        wanted = min(19, os.getpriority(os.PRIO_PROCESS, 0) + SYNC_NICENESS)
+        for _ in range(500):  # the thread sets it first thing; give it up to ~5 s on a busy machine
+            nice = os.getpriority(os.PRIO_PROCESS, live._thread.native_id)  # type: ignore[arg-type]
+            if nice == wanted:
+                break
+            time.sleep(0.01)
+        assert nice == wanted
+    finally:
+        live.stop()
