@@ -20,6 +20,7 @@ from common.db import open_database
 from common.settings import load_settings
 
 SKIP = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+ETAGS: dict[str, str] = {}
 
 
 def _request(client: TestClient, case: case_defs.Case, meta: dict, n: int):  # type: ignore[no-untyped-def]
@@ -35,8 +36,10 @@ def _request(client: TestClient, case: case_defs.Case, meta: dict, n: int):  # t
         return client.patch(f"{base}/{user['first_id'] + 1}", json={"title": f"u{n}"}, headers=headers)
     if case.kind == "delete":
         return client.delete(f"{base}/{user['last_id'] - n}", headers=headers)
-    if case.kind == "conditional":
-        headers["If-None-Match"] = client.get(case.path, headers=headers).headers["etag"]
+    if case.kind == "conditional":  # the warm-up call fetches the ETag, so only the 304 is counted
+        if case.name not in ETAGS:
+            ETAGS[case.name] = client.get(case.path, headers=headers).headers["etag"]
+        headers["If-None-Match"] = ETAGS[case.name]
     return client.get(case.path, headers=headers)
 
 
@@ -55,6 +58,7 @@ def count_at(size: int, directory: Path) -> dict[str, int]:
         record(None, None, statement)
 
     counts: dict[str, int] = {}
+    ETAGS.clear()  # another database, other data versions
     try:
         with TestClient(create_app(settings, db)) as client:
             for case in case_defs.load_cases(meta):
