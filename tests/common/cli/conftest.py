@@ -1,34 +1,26 @@
-"""`kura` in this process (`kura` fixture: exit code, stdout, stderr) on a data dir in tmp_path."""
+"""`kura` as a real process (`kura` fixture: exit code, stdout, stderr) on a data dir in tmp_path."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from loguru import logger
 
-from common.cli import main
+from tests.common.cli.process import kura_process
 
 Run = tuple[int, str, str]
 
 
 @pytest.fixture
-def kura(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Run]]:
-    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
+def kura(tmp_path: Path) -> Callable[..., Run]:
+    """`kura ARGS` as its own process (as an admin runs it), with this test's environment."""
 
     def run(*argv: str) -> Run:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
+        done = kura_process(tmp_path / "data", *argv)
+        return done.returncode, done.stdout.decode(), done.stderr.decode()
 
-    yield run
-    # main() pointed loguru at this test's captured stderr, which closes now: later tests' log lines
-    # would hit a closed file. Write to whatever stderr is current instead.
-    logger.remove()
-    logger.add(lambda message: sys.stderr.write(message))
+    return run
 
 
 @pytest.fixture
