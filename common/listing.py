@@ -23,6 +23,7 @@ from common.bookmark_rows import COLUMNS, to_dicts
 from common.errors import BadRequest
 from common.models import from_micros, to_micros
 from common.search import ParsedQuery, parse_query
+from common.searchindex.live import IndexBehind
 
 Sort = Literal["newest", "oldest", "modified", "title", "relevance"]
 
@@ -202,8 +203,11 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
             not any(options.get(name) for name in SQL_ONLY):
         parsed = parse_query(options.get("q") or "")
         if parsed.include and not search_index.few_matches(parsed, most=FTS_MATCHES_MAX):
-            return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
-                                cursor=options.get("cursor"))
+            try:
+                return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
+                                    cursor=options.get("cursor"))
+            except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
+                pass
     sql, params, sort = build_query(user_id=user_id, limit=limit, **options)
     return _page(session.connection().exec_driver_sql(sql, params).all(), limit=limit, sort=sort)
 

@@ -22,6 +22,11 @@ from common.searchindex.build import ensure_current, rebuild
 from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 CATCH_UP_WAIT_S = 0.5
+
+
+class IndexBehind(Exception):
+    """The index did not catch up with the log within CATCH_UP_WAIT_S."""
+
 # A tantivy commit costs about as much CPU as the write that asked for it: gathering the writes of
 # this long into one commit makes the index's share of a write small under load.
 COALESCE_S = 0.05
@@ -77,7 +82,9 @@ class LiveIndex:
         if self._index.is_behind(conn):
             self.poke(urgent=True)
             with self._synced:
-                self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
+                caught_up = self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
+            if not caught_up:  # a large backlog (an import, a busy machine): SQLite answers this one
+                raise IndexBehind("the search index is still catching up")
         return self._index.search_ids(conn, user_id=user_id, query=query, limit=limit, after=after)
 
     def few_matches(self, query: ParsedQuery, *, most: int) -> bool:
