@@ -197,12 +197,13 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
     """One page of the caller's bookmarks and the cursor for the next (None on the last page).
 
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
-    A relevance search with no other filter goes to `search_index` when there is one.
+    A relevance search with no other filter goes to `search_index` when there is one; the caller
+    has already sent a `cheap_search` to FTS5 (api/routes/bookmarks.py's read_page decides once).
     """
     if search_index is not None and options.get("sort", "newest") == "relevance" and \
             not any(options.get(name) for name in SQL_ONLY):
         parsed = parse_query(options.get("q") or "")
-        if parsed.include and not search_index.few_matches(parsed, most=FTS_MATCHES_MAX):
+        if parsed.include:
             try:
                 return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
                                     cursor=options.get("cursor"))
