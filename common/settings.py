@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     # call the API; the browser refuses every other origin's requests (no CORS headers are sent).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # --- web interface (api/web) ----------------------------------------------------------
+    web_session_days: float = Field(30.0, gt=0, le=365)  # a sign-in lasts this long without use
+    # /add with only a URL fetches the page's title and description (short timeout, size cap, http/s).
+    web_fetch_meta: bool = True
+    web_fetch_timeout_s: float = Field(5.0, gt=0, le=60)
+    web_fetch_max_bytes: int = Field(1_048_576, ge=1024, le=16 * 1_048_576)
+    # Off: a fetch never reaches private, loopback or link-local addresses (no probing the LAN).
+    web_fetch_private: bool = False
+
     # --- logging and error reporting ----------------------------------------------------
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False

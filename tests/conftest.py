@@ -26,6 +26,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("KURA_") or name in {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
                                                 "JOURNAL_STREAM", "STATE_DIRECTORY"}:
             monkeypatch.delenv(name, raising=False)
+    # The web interface's page-metadata fetch stays off unless a test turns it on against its own
+    # local server: no test reaches out to the network (issue 14).
+    monkeypatch.setenv("KURA_WEB_FETCH_META", "false")
 
 
 @pytest.fixture
