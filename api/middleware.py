@@ -23,7 +23,7 @@ from api.errors import error_response
 from common import timing
 from common.settings import Settings
 
-IMPORT_PREFIX = "/api/v1/import"
+IMPORT_PATHS = ("/api/v1/import", "/import")  # the API's import and the web page's upload
 TIMING_KEY = "kura.timing"
 GZIP_MINIMUM = 1024
 # zlib level 1: a 50-bookmark page compresses in ~0.2 ms instead of ~0.85 ms at Starlette's default 9,
@@ -134,7 +134,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limiter = self.imports if scope["path"].startswith(IMPORT_PREFIX) else self.default
+        limiter = self.imports if scope["path"].startswith(IMPORT_PATHS) else self.default
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limiter.max_body_size:
             response = error_response(
