@@ -17,8 +17,11 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, DatabaseDep, SettingsDep, TxDep
 from api.errors import responses
+from api.transactions import Transactions
 from common import transfer
+from common.db import Database
 from common.errors import BadRequest, PayloadTooLarge, Unavailable
+from common.settings import Settings
 
 router = APIRouter(tags=["import and export"])
 SPOOL_BYTES = 1 << 20  # uploads past this go to a temporary file, not memory
@@ -97,15 +100,21 @@ async def import_bookmarks(
     mode: Literal["skip", "strict"] = Query("skip", description="strict: one broken entry rejects the file"),
 ) -> ImportOut:
     options = transfer.ImportOptions(folders_as_tags=folders_as_tags, mode=mode)
+    result = await import_upload(request, user_id=user.user_id, settings=settings, tx=tx, options=options)
+    return ImportOut.model_validate(result.as_dict())
+
+
+async def import_upload(request: Request, *, user_id: int, settings: Settings, tx: Transactions,
+                        options: transfer.ImportOptions) -> transfer.ImportResult:
+    """The request's file imported for the user: the API's import and the web page's upload both."""
     async with _upload(request, settings.import_max_bytes) as source:
         # Read and checked on a worker thread first: other users' writes go on meanwhile.
         parsed = await run_in_threadpool(transfer.parse_file, source=source, options=options)
     try:
         # Then one transaction on the writer thread, with the write turn held: it commits before we answer.
-        result = await tx.run_writer(transfer.write_parsed, tx.db, user_id=user.user_id, parsed=parsed)
+        return await tx.run_writer(transfer.write_parsed, tx.db, user_id=user_id, parsed=parsed)
     finally:
         parsed.close()
-    return ImportOut.model_validate(result.as_dict())
 
 
 @router.get(
@@ -125,10 +134,16 @@ async def export_bookmarks(
     request: Request, user: CurrentUser, db: DatabaseDep,
     format: Literal["netscape", "json"] = Query("netscape", description="netscape (browsers) or json (everything)"),
 ) -> StreamingResponse:
+    return await export_download(request, db=db, user_id=user.user_id, format=format)
+
+
+async def export_download(request: Request, *, db: Database, user_id: int,
+                          format: Literal["netscape", "json"]) -> StreamingResponse:
+    """The user's export as a download: the API's export and the web page's link both."""
     filename = f"kura-bookmarks-{date.today():%Y-%m-%d}.{transfer.SUFFIXES[format]}"
     slots = export_slots(request.app.state)
     release = await slots.take()
-    stream = transfer.EXPORTERS[format](db, user_id=user.user_id)
+    stream = transfer.EXPORTERS[format](db, user_id=user_id)
     return StreamingResponse(
         _held(stream, release), media_type=transfer.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},

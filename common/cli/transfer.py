@@ -40,12 +40,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
         bar.close()
         source.close()
         db.dispose()
-    for verb, entries in (("skipped", result.errors), ("adjusted", result.adjusted)):
-        for entry in entries:
-            where = f"line {entry['line']}: " if entry["line"] is not None else ""
-            print(f"{verb} {where}{entry['reason']}", file=sys.stderr)
-    print(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
-          f"skipped {result.skipped}")
+    for line in result.entry_lines():  # the same report the web import page shows
+        print(line, file=sys.stderr)
+    print(result.summary())
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> None:

@@ -57,6 +57,20 @@ class ImportResult:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "skipped": self.skipped, "errors": self.errors, "adjusted": self.adjusted}
 
+    def summary(self) -> str:
+        """The report's last line, as `kura import` prints it and the web import page shows it."""
+        return (f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"skipped {self.skipped}")
+
+    def entry_lines(self) -> list[str]:
+        """One line per skipped or adjusted entry, with its line in the file where known."""
+        lines = []
+        for verb, entries in (("skipped", self.errors), ("adjusted", self.adjusted)):
+            for entry in entries:
+                where = f"line {entry['line']}: " if entry["line"] is not None else ""
+                lines.append(f"{verb} {where}{entry['reason']}")
+        return lines
+
 
 class StrictImportFailed(BadRequest):
     code = "import_rejected"
