@@ -68,6 +68,7 @@ install_dev() {
         || die "pip install from $TEST_LOCK failed (see above)"
     "${pip[@]}" install --quiet --no-deps -e "$here" || die "pip install -e $here failed (see above)"
     install_test_programs
+    install_test_browser
     echo "Kura development environment ready in $here/.venv (dependencies as pinned in $(basename "$TEST_LOCK"))"
     echo "  run the API:    .venv/bin/kura db upgrade && .venv/bin/kura-api"
     echo "  run the tests:  .venv/bin/python -m pytest"
@@ -105,6 +106,23 @@ install_test_programs() {
         done
     fi
     [ "$ok" = 1 ] || echo "install.sh: apt-get could not install ${missing[*]}; the tests that run them will fail" >&2
+}
+
+# The browser tests (tests/browser/) drive Debian's chromium through Playwright: a browser from the
+# distribution's packages, never one downloaded by `playwright install`. Installed only where that can
+# happen unattended (root, apt-get); `apt-get update` only when the install fails, e.g. for want of a
+# package list. Elsewhere: a note, and the browser tests skip (or fail under CI) saying what is missing.
+BROWSER=/usr/bin/chromium
+install_test_browser() {
+    [ -x "$BROWSER" ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "note: the browser tests need $BROWSER: sudo apt-get install chromium"
+        return 0
+    fi
+    say "installing chromium from Debian's packages for the browser tests"
+    local get=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+    "${get[@]}" >/dev/null 2>&1 || { apt-get update -qq && "${get[@]}" >/dev/null; } \
+        || echo "install.sh: apt-get could not install chromium; the browser tests will fail" >&2
 }
 
 # --- checks ------------------------------------------------------------------------------
