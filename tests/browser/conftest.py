@@ -1,0 +1,74 @@
+"""Fixtures for the browser tests: one headless chromium for the session, one real kura-api per module,
+a fresh browser context (cookies, storage) per test, and screenshots under the test's tmp_path.
+
+Without /usr/bin/chromium the tests skip, saying so; under CI (`CI` set) they fail instead, since
+`./install.sh --dev` installs it there and a missing browser must not pass as a green run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.browser.live import CHROMIUM, VIEWPORT, Site, launch_chromium, sign_in, start_site
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        message = f"the browser tests need {CHROMIUM} (Debian's chromium): ./install.sh --dev installs it as root"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    running = start_site(tmp_path_factory.mktemp("kura"))
+    yield running
+    status = running.api.stop()
+    assert status == 0, running.api.exited()
+
+
+@pytest.fixture
+def context(chromium: Browser, site: Site) -> Iterator[BrowserContext]:
+    ctx = chromium.new_context(base_url=site.base, viewport=VIEWPORT)
+    ctx.set_default_timeout(20_000)  # generous for two busy cores; every wait is on a condition
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def as_user(page: Page, site: Site) -> Callable[[str], Page]:
+    """`as_user("alice")`: this test's page, signed in as that user through the sign-in form."""
+
+    def signed_in(name: str) -> Page:
+        sign_in(page, site, name)
+        return page
+
+    return signed_in
+
+
+@pytest.fixture
+def shoot(tmp_path: Path) -> Callable[[Page, str], Path]:
+    """`shoot(page, "list")`: a full-page screenshot in tmp_path, its path printed for the record."""
+
+    def take(page: Page, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot {name}: {path}")
+        return path
+
+    return take
