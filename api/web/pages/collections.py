@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import TxDep
 from api.schemas_resources import Id, PathId
@@ -58,7 +58,7 @@ async def _tree(request: Request, user: WebUser, tx: TxDep, *, error: str | None
 
 
 async def _change(request: Request, user: WebUser, tx: TxDep, fn: Any, notice: str,
-                  **kwargs: Any) -> HTMLResponse | RedirectResponse:
+                  **kwargs: Any) -> Response:
     """Run one change for the user; a refusal (bad name, cycle) shows the tree again with the message,
     while another user's id stays the 404 page."""
     try:
@@ -81,21 +81,21 @@ async def collections_page(request: Request, user: WebUser, tx: TxDep) -> HTMLRe
 
 @router.post("/collections")
 async def create_collection(request: Request, user: WebUser, tx: TxDep, _: CsrfChecked,
-                            name: Annotated[str, Form()], parent_id: Parent = None) -> HTMLResponse | RedirectResponse:
+                            name: Annotated[str, Form()], parent_id: Parent = None) -> Response:
     return await _change(request, user, tx, collections.create_collection, f"Collection “{name.strip()}” created.",
                          name=name, parent_id=parent_id)
 
 
 @router.post("/collections/{collection_id:int}/rename")
 async def rename_collection(request: Request, collection_id: PathId, user: WebUser, tx: TxDep, _: CsrfChecked,
-                            name: Annotated[str, Form()]) -> HTMLResponse | RedirectResponse:
+                            name: Annotated[str, Form()]) -> Response:
     return await _change(request, user, tx, collections.update_collection, f"Renamed to “{name.strip()}”.",
                          collection_id=collection_id, name=name)
 
 
 @router.post("/collections/{collection_id:int}/move")
 async def move_collection(request: Request, collection_id: PathId, user: WebUser, tx: TxDep, _: CsrfChecked,
-                          parent_id: Parent = None) -> HTMLResponse | RedirectResponse:
+                          parent_id: Parent = None) -> Response:
     return await _change(request, user, tx, collections.update_collection, "Collection moved.",
                          collection_id=collection_id, parent_id=parent_id)
 
