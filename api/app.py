@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,13 +18,15 @@ from api.conditional import Versions
 from api.cors import install_cors
 from api.errors import install_error_handlers
 from api.hot import HotReads
-from api.middleware import install_middleware, name_route
+from api.edge import Edge
+from api.middleware import name_route
 from api.openapi import install_openapi
-from api.request_metrics import install_request_metrics
+from api.request_metrics import RequestMetrics
 from api.routes import api_router, root_router
 from api.housekeeping import housekeeping
 from api.searching import close_index, open_index
 from api.transactions import Transactions
+from api.web import install_web
 from common.db import Database
 from common.version import VERSION
 from common.settings import Settings
@@ -33,6 +36,12 @@ DESCRIPTION = """Kura is a self-hosted personal bookmark service.
 Authenticate every `/api/v1` call with `Authorization: Bearer <token>` (create one with
 `kura token create NAME --label L`). Errors share one body: `{"error": {"code", "message", "details"}}`.
 """
+
+
+# FastAPI's own OpenTelemetry hooks (0.165+) ask on every request whether a provider is configured;
+# Kura reports through its /metrics and Sentry, so they are turned off where FastAPI has them.
+NO_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+                if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
 @asynccontextmanager
@@ -45,7 +54,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         chores.cancel()
-        app.state.authenticator.close()
         close_index(app.state.tx, index)
         app.state.tx.close()
 
@@ -63,6 +71,7 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
         docs_url="/docs",
         redoc_url="/redoc",
         dependencies=[Depends(name_route)],
+        **NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.db = db
@@ -74,10 +83,12 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
     install_error_handlers(app)
     install_openapi(app)
     if hot_reads:
-        app.add_middleware(HotReads, state=app.state)  # innermost: ETag, gzip and timing wrap it too
-    install_middleware(app, settings)
-    install_request_metrics(app)  # outermost, so it times everything the client waits for
+        app.add_middleware(HotReads, state=app.state)
+    app.state.request_metrics = RequestMetrics()
+    # Outside the hot reads, so metrics, timing, headers, gzip and ETag cover their answers too.
+    app.add_middleware(Edge, settings=settings, metrics=app.state.request_metrics)
     install_cors(app, settings)  # outside even that: a preflight is answered before any other work
     app.include_router(root_router)
     app.include_router(api_router, prefix="/api/v1")
+    install_web(app)  # the web pages (issue 14), after the API: its JSON routes come first
     return app

@@ -10,12 +10,10 @@ from typing import NoReturn
 
 from fastapi import Request
 from loguru import logger
-from sqlalchemy import Connection
 
 from api.transactions import Transactions
 from common import accounts
 from common.accounts import Principal
-from common.dberrors import storage_errors
 from common.errors import KuraError
 
 SCHEMES = ("bearer", "token")
@@ -85,23 +83,22 @@ def bearer_token(request: Request) -> str | None:
 class Authenticator:
     """Resolves the caller on the event loop, so authentication costs no thread-pool hand-off.
 
-    The lookup is a point read on a unique index over a connection that only the event loop uses:
-    it never waits for the pool (whose connections the worker threads hold), and in WAL mode a
-    reader never waits for a writer. The occasional last_used_at write goes through the write turn:
+    The lookup is a point read on a unique index over the event loop's own plain connection
+    (`tx.loop`): it never waits for the pool (whose connections the worker threads hold), in WAL mode
+    a reader never waits for a writer, and a rare lock there sends it to a worker thread instead. The occasional last_used_at write goes through the write turn:
     at once when the turn is free, else in the background, so a read never queues behind writes.
     """
 
     def __init__(self, tx: Transactions, limiter: FailureLimiter) -> None:
         self.tx, self.db, self.limiter = tx, tx.db, limiter
         self._touched: dict[int, float] = {}
-        self._conn: Connection | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, request: Request) -> Principal:
         """The caller. A valid token is always let in, whatever failed from the same address before:
         the limiter only ever refuses requests that would have failed anyway."""
         token = bearer_token(request)
-        principal = None if token is None else self._lookup(token)
+        principal = None if token is None else await self._lookup(token)
         if principal is None:
             self._refuse(request, "missing or malformed Authorization header" if token is None
                          else "invalid, expired or revoked token")
@@ -112,7 +109,7 @@ class Authenticator:
         """The caller when everything is in order, else None with nothing counted or raised: the hot
         reads (api/hot.py) then hand the request to the full path, which answers 401/429 itself."""
         token = bearer_token(request)
-        principal = None if token is None else self._lookup(token)
+        principal = None if token is None else await self._lookup(token)
         if principal is not None:
             await self._used(principal, request)
         return principal
@@ -140,17 +137,10 @@ class Authenticator:
             else:
                 await self._touch(principal.token_id)
 
-    def _lookup(self, token: str) -> Principal | None:
-        with storage_errors(self.db.health.failed):
-            if self._conn is None or self._conn.closed:
-                self._conn = self.db.engine.connect()
-            with self._conn.begin():  # a short read transaction: never pin an old WAL snapshot
-                return accounts.authenticate(self._conn, token=token)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    async def _lookup(self, token: str) -> Principal | None:
+        # On the loop's own plain connection (a point read on a unique index): through a SQLAlchemy
+        # connection the same lookup cost half of a 304's CPU (measured for "Ten times less CPU").
+        return await self.tx.read_quick(accounts.authenticate, accounts.authenticate_in, token=token)
 
     def _touch_due(self, token_id: int) -> bool:
         # last_used_at is informative; writing it on every request would make every read a write.

@@ -1,29 +1,19 @@
-"""HTTP middleware, all pure ASGI (BaseHTTPMiddleware costs a task and a queue per request).
+"""The ETag layer and the route naming that logs and metrics share; api/edge.py is the layer around it.
 
-Outermost first: Server-Timing and the slow-request log, the security and cache headers, the request
-body limit, gzip, ETag. The ETag sits inside gzip so it hashes the identity body and stays the same
-whatever the client accepts.
-Streamed responses (``more_body=True``) are never buffered: they pass through ETag and timing as is.
+Pure ASGI (BaseHTTPMiddleware costs a task and a queue per request). The ETag sits inside gzip so it
+hashes the identity body and stays the same whatever the client accepts. Streamed responses
+(``more_body=True``) are never buffered: they pass through as they come.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 
-from fastapi import FastAPI, Request
-from loguru import logger
+from fastapi import Request
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import ADMIN_KEY
-from api.errors import error_response
-from common import timing
-from common.settings import Settings
 
-IMPORT_PATHS = ("/api/v1/import", "/import")  # the API's import and the web page's upload
 TIMING_KEY = "kura.timing"
 GZIP_MINIMUM = 1024
 # zlib level 1: a 50-bookmark page compresses in ~0.2 ms instead of ~0.85 ms at Starlette's default 9,
@@ -55,96 +45,6 @@ async def name_route(request: Request) -> None:
     record = request.scope.get(TIMING_KEY)
     if record is not None:
         record.route = route_name(request.scope)
-
-
-class TimingMiddleware:
-    """Adds `Server-Timing: db;dur=…, total;dur=…` and logs requests slower than the threshold.
-
-    The timings tell how much work a request caused, which is an oracle for what another user's data
-    holds; so only admins' answers carry them, unless KURA_SERVER_TIMING puts them on every answer.
-    """
-
-    def __init__(self, app: ASGIApp, *, slow_request_ms: float, everyone: bool = False) -> None:
-        self.app, self.slow_request_ms, self.everyone = app, slow_request_ms, everyone
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        t0 = time.perf_counter()
-        record = scope[TIMING_KEY] = timing.start(route_name(scope))
-
-        async def send_with_timing(message: Message) -> None:
-            if message["type"] == "http.response.start" and (self.everyone or scope.get(ADMIN_KEY)):
-                total_ms = (time.perf_counter() - t0) * 1000
-                MutableHeaders(scope=message).append(
-                    "Server-Timing", f"db;dur={record.db_seconds * 1000:.1f}, total;dur={total_ms:.1f}"
-                )
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_timing)
-        finally:
-            total_ms = (time.perf_counter() - t0) * 1000
-            if total_ms > self.slow_request_ms:
-                logger.warning(
-                    "slow request ({:.0f} ms, db {:.0f} ms in {} statements): {}",
-                    total_ms, record.db_seconds * 1000, record.statements, route_name(scope),
-                )
-
-
-class HeadersMiddleware:
-    """`X-Content-Type-Options: nosniff` on every answer, and `Cache-Control: no-store` on answers to
-    requests that carried credentials: a user's bookmarks stay out of shared and browser caches. An
-    API client that keeps its own copy still revalidates it with ETag / If-None-Match (304)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        private = any(name == b"authorization" for name, _ in scope["headers"])
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                if private:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimitMiddleware:
-    """413 in the standard error body for bodies over the limit (imports have their own, larger one).
-
-    A declared Content-Length is refused before the app runs; streamed bytes are counted by
-    Starlette's limiter, whose HTTPException reaches our handlers and so gets the same body.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, import_max_bytes: int) -> None:
-        self.app = app
-        self.default = RequestBodyLimitMiddleware(app, max_body_bytes)
-        self.imports = RequestBodyLimitMiddleware(app, import_max_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limiter = self.imports if scope["path"].startswith(IMPORT_PATHS) else self.default
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > limiter.max_body_size:
-            response = error_response(
-                413,
-                f"request body of {declared} bytes exceeds the limit of {limiter.max_body_size} bytes",
-                details={"limit": limiter.max_body_size},
-            )
-            await response(scope, receive, send)
-            return
-        await limiter(scope, receive, send)
 
 
 def _etag(body: bytes) -> str:
@@ -205,14 +105,3 @@ class ETagMiddleware:
             return
         await send(start)
         await send(message)
-
-
-def install_middleware(app: FastAPI, settings: Settings) -> None:
-    # add_middleware wraps what is already there, so the innermost goes first.
-    app.add_middleware(ETagMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
-    app.add_middleware(
-        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, import_max_bytes=settings.import_max_bytes
-    )
-    app.add_middleware(HeadersMiddleware)
-    app.add_middleware(TimingMiddleware, slow_request_ms=settings.slow_request_ms, everyone=settings.server_timing)

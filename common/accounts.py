@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from common.errors import BadRequest, Conflict, NotFound
@@ -107,11 +110,20 @@ TOKEN_SQL = (
 )
 
 
-def authenticate(conn: Connection, *, token: str) -> Principal | None:
-    """The principal for a live token (not revoked, not expired), or None. The lookup is by hash, then
-    compared in constant time."""
+def authenticate(conn: sqlite3.Connection, *, token: str) -> Principal | None:
+    """The principal for a live token (not revoked, not expired), or None, on a plain sqlite3
+    connection (the event loop's: api/auth.py). The lookup is by hash, then compared in constant time."""
     digest = hash_token(token)
-    row = conn.exec_driver_sql(TOKEN_SQL, (digest,)).first()
+    return _live(conn.execute(TOKEN_SQL, (digest,)).fetchone(), digest)
+
+
+def authenticate_in(session: Session, *, token: str) -> Principal | None:
+    """`authenticate` in a session, for a worker thread when the loop's connection met a lock."""
+    digest = hash_token(token)
+    return _live(session.connection().exec_driver_sql(TOKEN_SQL, (digest,)).first(), digest)
+
+
+def _live(row: Sequence[Any] | None, digest: str) -> Principal | None:
     if row is None or row[2] is not None or not hmac.compare_digest(row[1], digest):
         return None
     if row[6] is not None and row[6] <= to_micros(utcnow()):  # expires_at, stored as microseconds

@@ -44,10 +44,15 @@ def to_dicts(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """API-shaped bookmarks for rows that start with COLUMNS."""
     return [
         {"id": r[0], "url": r[1], "title": r[2], "description": r[3], "notes": r[4],
-         "tags": sorted(orjson.loads(r[11]), key=tag_key), "collection": r[8], "unread": bool(r[5]),
+         "tags": sorted_tags(orjson.loads(r[11])), "collection": r[8], "unread": bool(r[5]),
          "archived": bool(r[6]), "private": bool(r[7]), "created": r[9], "modified": r[10]}
         for r in rows
     ]
+
+
+def sorted_tags(names: list[str]) -> list[str]:
+    # For ASCII names str.lower is the NOCASE key and runs in C: half the cost of a page's sorting.
+    return sorted(names, key=str.lower) if all(map(str.isascii, names)) else sorted(names, key=tag_key)
 
 
 def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:

@@ -93,8 +93,8 @@ class BookmarkPage(BaseModel):
 class ListParams(StrictModel):
     q: str | None = Field(None, max_length=MAX_QUERY_CHARS,
                           description='Search: words (ANDed), "phrases", -exclude, #tag, prefix*')
-    tag: list[Name] = Field([], max_length=MAX_TERMS, description=f"Repeatable (up to {MAX_TERMS}); every tag must match")
-    any_tag: list[Name] = Field([], max_length=MAX_TERMS,
+    tag: list[Name] = Field(default_factory=list, max_length=MAX_TERMS, description=f"Repeatable (up to {MAX_TERMS}); every tag must match")
+    any_tag: list[Name] = Field(default_factory=list, max_length=MAX_TERMS,
                                 description=f"Repeatable (up to {MAX_TERMS}); any of these tags matches")
     collection: Id | None = None
     unread: bool | None = None

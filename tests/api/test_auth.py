@@ -135,6 +135,6 @@ def test_a_token_revoked_elsewhere_fails_on_the_very_next_request(app, db, alice
 def test_the_lookup_connection_is_closed_when_the_app_stops(app, alice) -> None:  # type: ignore[no-untyped-def]
     with TestClient(app) as client:
         assert client.get("/api/v1/tokens", headers=alice.headers).status_code == 200
-        conn = app.state.authenticator._conn
-        assert conn is not None and not conn.closed
-    assert conn.closed and app.state.authenticator._conn is None
+        conn = app.state.tx.loop._raw  # the lookup ran on the event loop's own connection
+        assert conn is not None and conn.driver_connection is not None
+    assert conn.driver_connection is None and app.state.tx.loop._raw is None

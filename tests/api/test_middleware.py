@@ -130,16 +130,19 @@ def test_a_slow_request_is_logged_with_its_route_template(client: TestClient, wa
 
 def test_slow_sql_names_the_route_template(tmp_path: Path, warnings_logged: list[str]) -> None:
     from api.app import create_app
-    from common import migrate
+    from common import accounts, migrate
     from common.db import open_database
 
     settings = load_settings(data_dir=tmp_path / "slow", slow_sql_ms=0.000001)
     db = open_database(settings, create=True)
     try:
         migrate.upgrade(db)
+        with db.write_session() as session:
+            user = accounts.create_user(session, name="slow")
+            _, token = accounts.create_token(session, user_id=user.id, label="t")
         with TestClient(create_app(settings, db)) as client:
-            warnings_logged.clear()
-            client.delete("/api/v1/tokens/42", headers={"Authorization": "Bearer nope"})
+            warnings_logged.clear()  # the token lookup reads on the loop's plain connection; the delete is SQLAlchemy's
+            client.delete("/api/v1/tokens/42", headers={"Authorization": f"Bearer {token}"})
         assert any("route DELETE /api/v1/tokens/{token_id}" in line for line in warnings_logged)
     finally:
         db.dispose()

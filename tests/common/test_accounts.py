@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,10 +33,14 @@ def test_an_expired_token_no_longer_authenticates(db: Database) -> None:
         user = accounts.create_user(session, name="eve")
         _, plaintext = accounts.create_token(session, user_id=user.id, label="soon",
                                              expires=datetime.now(UTC) + timedelta(minutes=5))
-    with db.engine.connect() as conn:
-        assert accounts.authenticate(conn, token=plaintext) is not None
+    with db.read_session() as session:
+        assert accounts.authenticate_in(session, token=plaintext) is not None
+    with closing(db.engine.raw_connection()) as conn:
+        assert accounts.authenticate(conn.driver_connection, token=plaintext) is not None
     with db.write_session() as session:  # as if five minutes had passed
         [token] = accounts.list_tokens(session, user_id=user.id)
         token.expires_at = datetime.now(UTC) - timedelta(seconds=1)
-    with db.engine.connect() as conn:
-        assert accounts.authenticate(conn, token=plaintext) is None
+    with db.read_session() as session:
+        assert accounts.authenticate_in(session, token=plaintext) is None
+    with closing(db.engine.raw_connection()) as conn:
+        assert accounts.authenticate(conn.driver_connection, token=plaintext) is None
