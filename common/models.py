@@ -68,6 +68,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    # Argon2 hash for the web sign-in (migration 0007); null: this user cannot sign in on the web.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class ApiToken(Base):
@@ -84,6 +86,21 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)  # null: never (migration 0004)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A browser's sign-in (migration 0007). Only the SHA-256 of the cookie's value is stored;
+    `csrf` is the token every form of this session posts back."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCMicros, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCMicros)
 
 
 class Collection(Base):

@@ -1,0 +1,7 @@
+"""Web pages: bookmarks (a stub from W-core; its owner replaces this)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
