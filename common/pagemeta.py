@@ -75,16 +75,26 @@ async def fetch_page_meta(url: str, *, settings: Settings) -> PageMeta:
 
 def _target(raw: str, *, redirect: bool = False) -> URL:
     """A fetchable URL, or FetchProblem: the API's URL rules (common/urls.py), then http(s) only."""
-    where = "a redirect to " if redirect else ""
     try:
         url = URL(normalize_url(raw))
     except InvalidURL as exc:
-        raise FetchProblem(f"refused: {where}{exc.message}" if redirect else exc.message) from None
-    if url.scheme not in ("http", "https"):
-        raise FetchProblem(f"refused: {where}a {url.scheme}: address (only http and https pages are fetched)")
-    if not url.raw_host:
-        raise FetchProblem(f"refused: {where}an address without a host")
+        raise FetchProblem(f"refused: a redirect to an unusable address ({exc.message})" if redirect
+                           else exc.message) from None
+    if url.scheme not in ("http", "https") or not url.raw_host:
+        what = "addresses without a host" if url.scheme in ("http", "https") else f"{url.scheme}: addresses"
+        raise FetchProblem(f"refused: {'a redirect to ' if redirect else ''}{what} "
+                           "(only http and https pages are fetched)")
     return url
+
+
+def _redirect(url: URL, location: str) -> URL:
+    """Where a redirect points, resolved against the page that sent it, and checked like the first."""
+    location = location.encode("latin-1").decode("utf-8", "replace")  # bytes on the wire; UTF-8 in practice
+    try:
+        target = str(url.join(URL(location.strip())))
+    except ValueError:
+        raise FetchProblem(f"refused: a redirect to a malformed address ({location[:80]})") from None
+    return _target(target, redirect=True)
 
 
 async def _fetch_html(url: URL, *, settings: Settings) -> tuple[bytes, str]:
@@ -94,9 +104,7 @@ async def _fetch_html(url: URL, *, settings: Settings) -> tuple[bytes, str]:
                            allow_private=settings.web_fetch_private)
         location = answer.headers.get("location")
         if answer.status in _REDIRECTS and location:
-            # Location is bytes on the wire; in practice UTF-8 when it is not ASCII.
-            location = location.encode("latin-1").decode("utf-8", "replace")
-            url = _target(str(url.join(URL(location))), redirect=True)
+            url = _redirect(url, location)
             continue
         if not 200 <= answer.status < 300:
             raise FetchProblem(f"{url.host} answered {answer.status}")

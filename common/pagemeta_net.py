@@ -104,8 +104,6 @@ async def connect(addresses: list[str], port: int, *, host: str, tls: bool) -> B
             raise FetchProblem(f"{host}'s certificate was refused ({exc.verify_message})") from None
         except ssl.SSLError as exc:
             raise FetchProblem(f"{host}: TLS failed ({exc.reason or exc})") from None
-        except TimeoutError:
-            raise
         except (OSError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
             cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
             reason = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
@@ -143,15 +141,19 @@ async def _next_event(stream: ByteStream, conn: h11.Connection) -> object:
 
 async def _read_head(stream: ByteStream, conn: h11.Connection) -> Answer:
     while True:
-        event = await _next_event(stream, conn)
+        try:
+            event = await _next_event(stream, conn)
+        except h11.RemoteProtocolError:
+            if conn.trailing_data == (b"", True):  # not a byte before the connection closed
+                raise FetchProblem("the server closed the connection without answering") from None
+            raise
         if isinstance(event, h11.Response):
             headers: dict[str, str] = {}
             for name, value in event.headers:
                 headers.setdefault(name.decode("ascii").lower(), value.decode("latin-1"))
             return Answer(status=event.status_code, headers=headers)
-        if isinstance(event, h11.ConnectionClosed):
+        if not isinstance(event, h11.InformationalResponse):  # 1xx (103 Early Hints): the answer follows
             raise FetchProblem("the server closed the connection without answering")
-        # an InformationalResponse (100 Continue, 103 Early Hints): the real answer follows
 
 
 async def _read_body(stream: ByteStream, conn: h11.Connection, answer: Answer, *, max_bytes: int) -> None:

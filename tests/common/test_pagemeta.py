@@ -6,10 +6,13 @@ network. The server lets loopback through only where a test sets web_fetch_priva
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import ipaddress
 import socket
+import subprocess
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,10 +22,13 @@ from pathlib import Path
 import anyio
 import pytest
 
+from common import pagemeta_net
+
 from common.pagemeta import PageMeta, fetch_page_meta, parse_page
 from common.pagemeta_net import address_kind
 from common.settings import Settings, load_settings
 from common.version import VERSION
+from tests.support import program
 
 HUGE_TOTAL = 64 * 1024 * 1024  # far beyond what loopback's socket buffers can hold
 
@@ -89,19 +95,29 @@ def _dynamic(path: str) -> Page | None:
     return None
 
 
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[LocalServer]:
     kura = LocalServer()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     httpd.kura = kura  # type: ignore[attr-defined]
     kura.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield kura
-    kura.release.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    try:
+        yield kura
+    finally:
+        kura.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with serving() as kura:
+        yield kura
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -165,6 +181,9 @@ def test_entities_are_unescaped_and_whitespace_collapsed(server: LocalServer, tm
     ("text/html", "", "日本語のページ".encode(), "日本語のページ"),
     ("text/html", "", b"broken \xff byte", "broken \ufffd byte"),
     ("text/html; charset=base64", "", b"plain", "plain"),  # not a text encoding: UTF-8 instead
+    ("text/html; charset=x-no-such-charset", "", "ünknown".encode(), "ünknown"),
+    # A page whose <meta> could be read as ASCII is not UTF-16, whatever it claims (HTML standard).
+    ("text/html", '<meta charset="utf-16">', "ça".encode(), "ça"),
 ])
 def test_a_page_is_decoded_by_its_declared_charset(server: LocalServer, tmp_path: Path, content_type: str,
                                                    head: str, encoded: bytes, expected: str) -> None:
@@ -173,9 +192,24 @@ def test_a_page_is_decoded_by_its_declared_charset(server: LocalServer, tmp_path
     assert fetch(server.url("/p"), _settings(tmp_path)).title == expected
 
 
+def test_a_utf_16_page_is_recognised_by_its_byte_order_mark(server: LocalServer, tmp_path: Path) -> None:
+    server.routes["/p"] = Page("\ufeff<html><head><title>Zweibyte</title></head>".encode("utf-16-le"), "text/html")
+    assert fetch(server.url("/p"), _settings(tmp_path)).title == "Zweibyte"
+
+
 def test_a_gzip_page_is_read(server: LocalServer, tmp_path: Path) -> None:
     server.routes["/p"] = Page(gzip.compress(html("<title>Squeezed</title>")), headers={"Content-Encoding": "gzip"})
     assert fetch(server.url("/p"), _settings(tmp_path)) == PageMeta("Squeezed", None, None)
+
+
+def test_a_page_in_an_encoding_kura_did_not_ask_for_is_a_problem(server: LocalServer, tmp_path: Path) -> None:
+    server.routes["/p"] = Page(b"\x0b\x02\x80", headers={"Content-Encoding": "br"})
+    assert fetch(server.url("/p"), _settings(tmp_path)) == PageMeta(
+        None, None, "the page came in an encoding Kura does not read (br)")
+
+
+def test_a_title_cut_off_by_the_cap_keeps_what_was_read() -> None:
+    assert parse_page(b"<html><head><title>Cut  off") == PageMeta("Cut off", None, None)
 
 
 def test_an_svg_title_is_not_the_page_title() -> None:
@@ -204,13 +238,17 @@ def test_a_redirect_loop_stops_after_five_redirects(server: LocalServer, tmp_pat
     assert len(server.seen) == 6
 
 
-@pytest.mark.parametrize("location", ["ftp://127.0.0.1/file.html", "file:///etc/passwd"])
-def test_a_redirect_to_another_scheme_is_refused(server: LocalServer, tmp_path: Path, location: str) -> None:
+@pytest.mark.parametrize(("location", "problem"), [
+    ("ftp://127.0.0.1/file.html", "refused: a redirect to ftp: addresses (only http and https pages are fetched)"),
+    ("file:///etc/passwd", "refused: a redirect to file: addresses (only http and https pages are fetched)"),
+    ("javascript:alert(1)", "refused: a redirect to an unusable address (url scheme 'javascript' is not bookmarkable)"),
+    ("http://[::1/", "refused: a redirect to a malformed address (http://[::1/)"),
+])
+def test_a_redirect_to_an_unusable_address_is_refused(server: LocalServer, tmp_path: Path,
+                                                      location: str, problem: str) -> None:
     server.routes["/p"] = Page(status=302, headers={"Location": location})
-    meta = fetch(server.url("/p"), _settings(tmp_path))
-    assert meta.title is None
-    assert meta.problem is not None and meta.problem.startswith("refused: a redirect to a ")
-    assert "only http and https" in meta.problem
+    assert fetch(server.url("/p"), _settings(tmp_path)) == PageMeta(None, None, problem)
+    assert len(server.seen) == 1
 
 
 # --- what is not a page ----------------------------------------------------------------------------
@@ -232,6 +270,12 @@ def test_an_answer_that_is_not_http_is_a_problem(server: LocalServer, tmp_path: 
     assert meta.problem is not None and meta.problem.startswith("the server's answer could not be read")
 
 
+def test_a_server_that_hangs_up_without_answering_is_a_problem(server: LocalServer, tmp_path: Path) -> None:
+    server.routes["/p"] = lambda handler: None
+    assert fetch(server.url("/p"), _settings(tmp_path)) == PageMeta(
+        None, None, "the server closed the connection without answering")
+
+
 def test_a_closed_port_is_a_problem(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -244,6 +288,66 @@ def test_https_to_a_server_that_speaks_no_tls_is_a_problem(server: LocalServer, 
     meta = fetch(f"https://127.0.0.1:{server.port}/", _settings(tmp_path))
     assert meta.title is None
     assert meta.problem is not None and "TLS" in meta.problem
+
+
+@dataclass
+class Certificate:
+    cert: Path
+    key: Path
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> Certificate:
+    """A self-signed certificate for the name localhost (and 127.0.0.1), made with openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([program("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return Certificate(cert, key)
+
+
+@pytest.fixture
+def tls_server(certificate: Certificate) -> Iterator[tuple[LocalServer, list[str | None]]]:
+    """An HTTPS server with that certificate; the list collects the host names clients asked for (SNI)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert, certificate.key)
+    names: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)  # type: ignore[assignment,misc,return-value]
+    with serving(context) as kura:
+        kura.routes["/p"] = Page(html("<title>Over TLS</title>"))
+        yield kura, names
+
+
+@pytest.fixture
+def system_trust(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    """Point the system trust store at a file (SSL_CERT_FILE, as an operator can) for this test."""
+    def trust(cert: Path) -> None:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        pagemeta_net._tls_context.cache_clear()
+
+    yield trust
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    pagemeta_net._tls_context.cache_clear()
+
+
+def test_an_untrusted_certificate_is_refused(tls_server: tuple[LocalServer, list[str | None]],
+                                             tmp_path: Path) -> None:
+    kura, _names = tls_server
+    meta = fetch(f"https://localhost:{kura.port}/p", _settings(tmp_path))
+    assert meta.title is None
+    assert meta.problem is not None and meta.problem.startswith("localhost's certificate was refused (")
+    assert kura.seen == []
+
+
+def test_a_trusted_certificate_is_checked_for_the_host_name_not_the_address(
+        tls_server: tuple[LocalServer, list[str | None]], certificate: Certificate,
+        system_trust: Callable[[Path], None], tmp_path: Path) -> None:
+    kura, names = tls_server
+    system_trust(certificate.cert)
+    assert fetch(f"https://localhost:{kura.port}/p", _settings(tmp_path)) == PageMeta("Over TLS", None, None)
+    assert names == ["localhost"]  # SNI named the host, though the connection went to 127.0.0.1
+    assert kura.seen[0][1]["Host"] == f"localhost:{kura.port}"
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -345,7 +449,8 @@ def test_the_test_environment_keeps_the_fetch_off(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("url", "problem"), [
     ("", "url is empty"),
     ("example.com/page", "is not bookmarkable"),
-    ("ftp://example.com/file", "refused: a ftp: address (only http and https pages are fetched)"),
+    ("ftp://example.com/file", "refused: ftp: addresses (only http and https pages are fetched)"),
+    ("file:///etc/passwd", "refused: file: addresses (only http and https pages are fetched)"),
     ("javascript:alert(1)", "is not bookmarkable"),
     ("http:///path", "url has no host"),
     ("http://[::1/", "url is malformed"),
