@@ -1,0 +1,163 @@
+"""What the bookmark pages read: the list page's parameters, its rows (the JSON list's own functions)
+and the page's state (data version and collection tree), and the list page's ETag.
+
+The list page must stay within twice the CPU of the JSON list (issue 14), so it reads the same way:
+one statement for the page's rows (on the event loop when that is cheap by construction, as
+api/routes/bookmarks.py's read_page decides), plus one small read for the data version and the
+collection names — no per-collection bookmark counts, which cost a walk of every collected bookmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from api.conditional import SALT
+from api.routes.bookmarks import ListParams
+from api.transactions import Transactions
+from common import listing
+from common.data_version import VERSION_SQL
+from common.errors import BadRequest
+from common.settings import Settings
+
+# Only names and parents: the side panel's tree and each row's collection name.
+COLLECTIONS_SQL = "SELECT id, name, parent_id FROM collections WHERE user_id = ? ORDER BY name, id"
+FLAGS = ("unread", "archived")
+
+
+@dataclass(frozen=True)
+class PageState:
+    version: int
+    collections: tuple[tuple[int, str, int | None], ...]
+
+    def names(self) -> dict[int, str]:
+        return {cid: name for cid, name, _ in self.collections}
+
+
+def _state(run: Any, user_id: int) -> PageState:
+    # The version is read first: if a write lands in between, the ETag is older than the page and
+    # the next request simply reads again; never the other way round.
+    row = run(VERSION_SQL, (user_id,)).fetchone()
+    rows = run(COLLECTIONS_SQL, (user_id,)).fetchall()
+    return PageState(0 if row is None else int(row[0]), tuple((r[0], r[1], r[2]) for r in rows))
+
+
+def state_plain(conn: sqlite3.Connection, *, user_id: int) -> PageState:
+    """On the event loop's connection (api/transactions.py's LoopReader): two index reads."""
+    return _state(conn.execute, user_id)
+
+
+def state_session(session: Session, *, user_id: int) -> PageState:
+    return _state(session.connection().exec_driver_sql, user_id)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The collections as the side panel nests them and as a select lists them, siblings by name."""
+
+    nested: list[dict[str, Any]]
+    flat: list[tuple[int, int, str]]  # (depth, id, name) in tree order
+
+
+def collection_tree(collections: Sequence[tuple[int, str, int | None]]) -> Tree:
+    known = {cid for cid, _, _ in collections}
+    nodes = {cid: {"id": cid, "name": name, "children": []} for cid, name, _ in collections}
+    roots: list[dict[str, Any]] = []
+    for cid, _, parent in collections:
+        (nodes[parent]["children"] if parent in known and parent != cid else roots).append(nodes[cid])
+    flat: list[tuple[int, int, str]] = []
+    seen: set[int] = set()
+
+    def walk(level: list[dict[str, Any]], depth: int) -> None:
+        for node in level:
+            if node["id"] not in seen:  # the tree is acyclic by construction; this only guards the walk
+                seen.add(node["id"])
+                flat.append((depth, node["id"], node["name"]))
+                walk(node["children"], depth + 1)
+
+    walk(roots, 0)
+    return Tree(nested=roots, flat=flat)
+
+
+def list_params(query: QueryParams) -> ListParams:
+    """The list page's query as the JSON list's parameters; a search ranks by relevance, as /search does."""
+    data: dict[str, Any] = {"tag": [t for t in query.getlist("tag") if t.strip()]}
+    q = (query.get("q") or "").strip()
+    if q:
+        data["q"], data["sort"] = q, "relevance"
+    for name in ("collection", "cursor", *FLAGS):
+        if query.get(name):
+            data[name] = query[name]
+    try:
+        return ListParams.model_validate(data)
+    except ValidationError as err:
+        raise BadRequest(f"this list cannot be shown: {describe(err)}") from None
+
+
+def describe(err: ValidationError) -> str:
+    """A pydantic error in one line for a person: `field: what is wrong; ...`."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"] if not isinstance(p, int)) or "input"
+        parts.append(f"{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+async def read_list(tx: Transactions, settings: Settings, *, user_id: int, params: ListParams) -> dict[str, Any]:
+    """One page of rows, chosen exactly as the JSON list's read_page chooses (api/routes/bookmarks.py)."""
+    limit = min(params.limit, settings.list_limit_max)
+    filters = params.model_dump(exclude={"limit", "sort", "cursor"}, exclude_defaults=True)
+    if not filters or (set(filters) == {"q"} and params.sort == "relevance" and
+                       listing.cheap_search(tx.search_index, filters["q"])):
+        return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, limit=limit,
+                                   sort=params.sort, cursor=params.cursor, **filters)
+    return await tx.read(listing.list_bookmarks, user_id=user_id, search_index=tx.search_index, limit=limit,
+                         **params.model_dump(exclude={"limit"}))
+
+
+def filters_of(params: ListParams) -> dict[str, Any]:
+    """The page's filters as query parameters (no cursor): what "More" and the side panel's links keep."""
+    out: dict[str, Any] = {}
+    if params.q:
+        out["q"] = params.q
+    if params.tag:
+        out["tag"] = list(params.tag)
+    if params.collection is not None:
+        out["collection"] = params.collection
+    for flag in FLAGS:
+        value = getattr(params, flag)
+        if value is not None:
+            out[flag] = int(value)
+    return out
+
+
+def list_url(filters: Mapping[str, Any], **changes: Any) -> str:
+    """`/` with these filters, changed (a None value drops that filter)."""
+    merged = {**filters, **changes}
+    query = urlencode({k: v for k, v in merged.items() if v is not None and v != []}, doseq=True)
+    return f"/?{query}" if query else "/"
+
+
+def page_etag(*, user_id: int, state: PageState, path: str, query: bytes, session_key: str) -> str:
+    """Like the API's (api/conditional.py: data version, what was asked, per-process salt), and also the
+    collection names (not part of the data version) and the session (the page embeds its CSRF token)."""
+    asked = hashlib.blake2b(b"%d %s?%s %s %r" % (user_id, path.encode(), query, session_key.encode(),
+                                                 state.collections), digest_size=8, key=SALT).hexdigest()
+    return f'W/"p{state.version}-{asked}"'
+
+
+def domain(url: str) -> str:
+    """The host a row shows (URLs are stored normalised: scheme://[user@]host[:port]/...)."""
+    rest = url.partition("://")[2]
+    if not rest:
+        return url.partition(":")[0]
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    return host.removeprefix("www.")
