@@ -15,7 +15,7 @@ import ipaddress
 import socket
 import ssl
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 import h11
@@ -36,9 +36,7 @@ class FetchProblem(Exception):
 class Answer:
     status: int
     headers: dict[str, str]  # lower-case names; the first of repeated headers
-    body: bytes = b""
-    truncated: bool = False  # the body was cut at the size cap
-    read_bytes: int = field(default=0, repr=False)
+    body: bytes = b""  # read only for a 2xx HTML answer
 
 
 def media_type(headers: dict[str, str]) -> str:
@@ -125,7 +123,7 @@ async def get(url: URL, *, user_agent: str, max_bytes: int, allow_private: bool)
         await stream.send(conn.send(request) + (conn.send(h11.EndOfMessage()) or b""))
         answer = await _read_head(stream, conn)
         if 200 <= answer.status < 300 and media_type(answer.headers) in HTML_TYPES:
-            await _read_body(stream, conn, answer, max_bytes=max_bytes)
+            answer.body = await _read_body(stream, conn, answer, max_bytes=max_bytes)
         return answer
 
 
@@ -156,28 +154,25 @@ async def _read_head(stream: ByteStream, conn: h11.Connection) -> Answer:
             raise FetchProblem("the server closed the connection without answering")
 
 
-async def _read_body(stream: ByteStream, conn: h11.Connection, answer: Answer, *, max_bytes: int) -> None:
+async def _read_body(stream: ByteStream, conn: h11.Connection, answer: Answer, *, max_bytes: int) -> bytes:
+    """At most max_bytes of the page (decompressed, and on the wire), ending early after the head."""
     encoding = answer.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
         raise FetchProblem(f"the page came in an encoding Kura does not read ({encoding})")
-    # wbits 47: gzip or zlib framing, whichever the header says; output capped like the input
+    # wbits 47: gzip or zlib framing, whichever the data has; its output is capped like the input
     decoder = zlib.decompressobj(wbits=47) if encoding not in ("identity", "") else None
     parts: list[bytes] = []
-    size, tail = 0, b""
-    while size < max_bytes and answer.read_bytes < max_bytes:
+    size = received = 0
+    tail = b""
+    while size < max_bytes and received < max_bytes:
         event = await _next_event(stream, conn)
         if not isinstance(event, h11.Data):
-            return _finish(answer, parts)  # EndOfMessage or ConnectionClosed: the whole page is here
-        answer.read_bytes += len(event.data)
+            break  # EndOfMessage or ConnectionClosed: the whole page is here
+        received += len(event.data)
         chunk = decoder.decompress(event.data, max_bytes - size) if decoder else event.data[:max_bytes - size]
         parts.append(chunk)
         size += len(chunk)
         if b"</head" in (tail + chunk).lower():
-            return _finish(answer, parts)  # the title and meta tags are all in the head
+            break  # the title and meta tags are all in the head
         tail = chunk[-6:]
-    answer.truncated = True
-    _finish(answer, parts)
-
-
-def _finish(answer: Answer, parts: list[bytes]) -> None:
-    answer.body = b"".join(parts)
+    return b"".join(parts)

@@ -313,7 +313,11 @@ def tls_server(certificate: Certificate) -> Iterator[tuple[LocalServer, list[str
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate.cert, certificate.key)
     names: list[str | None] = []
-    context.sni_callback = lambda _socket, name, _context: names.append(name)  # type: ignore[assignment,misc,return-value]
+
+    def record_name(_socket: ssl.SSLSocket, name: str | None, _context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    context.sni_callback = record_name
     with serving(context) as kura:
         kura.routes["/p"] = Page(html("<title>Over TLS</title>"))
         yield kura, names
