@@ -54,11 +54,19 @@ class Summary:
     style: str  # how its line is drawn, so the table says which line is which without colour
 
 
+def _with_unit(text: str, unit: str) -> str:
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}".rstrip()
+
+
 def fmt(value: float, unit: str) -> str:
     """A value with its unit, with as many decimals as its size needs."""
     digits = 0 if value == 0 or abs(value) >= 100 else 1 if abs(value) >= 1 else 2
-    text = f"{value:.{digits}f}"
-    return f"{text}{unit}" if unit == "%" else f"{text} {unit}".rstrip()
+    return _with_unit(f"{value:.{digits}f}", unit)
+
+
+def tick(value: float, unit: str) -> str:
+    """An axis label: axis values are round, so no trailing zeros ("50%", "2.5 MB")."""
+    return _with_unit(f"{value:g}", unit)
 
 
 def downsample(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
@@ -141,7 +149,7 @@ def _axes(chart: Chart, top: float, x, y) -> list[str]:  # type: ignore[no-untyp
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}"'
                      ' stroke="currentColor" stroke-opacity="0.2"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
-                     f'{escape(fmt(value, chart.unit))}</text>')
+                     f'{escape(tick(value, chart.unit))}</text>')
     for t, label in _time_ticks(chart.since, chart.until):
         parts.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"'
                      ' stroke="currentColor" stroke-opacity="0.1"/>')

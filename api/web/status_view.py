@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psutil
 from fastapi.concurrency import run_in_threadpool
 from loguru import logger
 
@@ -39,6 +38,9 @@ RECENT_RUNS = 5
 RECENT_ALERTS = 20
 SYSTEMCTL_TIMEOUT_S = 2.0
 API_PROGRAM = "kura-api"
+# When this process loaded its pages, i.e. when kura-api started (create_app imports them). Not
+# psutil's create_time: it needs /proc/stat for the boot time, which the unit's ProcSubset=pid hides.
+LOADED_AT = time.time()
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,9 @@ def _draw(db: Database | None, spec: ChartSpec, *, since: datetime, until: datet
 
 
 def _availability(db: Database | None, *, since: datetime, until: datetime, settings: Settings) -> float | None:
-    found = query.series(db, metric="api_up", since=since, until=until, step_s=(until - since).total_seconds(),
-                         settings=settings)
+    # Each point is a 5-minute (or wider, equal) bucket's average: their mean weighs the range evenly.
+    found = query.series(db, metric="api_up", since=since, until=until,
+                         step_s=(until - since).total_seconds() / charts.MAX_POINTS, settings=settings)
     points = [p for s in found["series"] for p in s["points"]]
     return 100 * sum(p[1] for p in points) / len(points) if points else None
 
@@ -221,9 +224,8 @@ async def _readiness(tx: Transactions) -> tuple[bool, str]:
 async def gather(*, tx: Transactions, settings: Settings, recorder: RequestMetrics | None, range_name: str,
                  now: datetime | None = None) -> StatusView:
     view = StatusView(now=now or datetime.now(UTC), range_name=range_name)
-    started = psutil.Process().create_time()
-    view.started_at = datetime.fromtimestamp(started, tz=UTC)
-    view.requests = request_totals(recorder, uptime_s=time.time() - started)
+    view.started_at = datetime.fromtimestamp(LOADED_AT, tz=UTC)
+    view.requests = request_totals(recorder, uptime_s=time.time() - LOADED_AT)
     view.ready, view.ready_detail = await _readiness(tx)
     view.runs = await tx.read(runlog.recent_runs, limit=RECENT_RUNS)
     await run_in_threadpool(read_backups, view, settings=settings)

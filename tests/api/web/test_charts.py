@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from api.web.charts import MAX_POINTS, Chart, Line, downsample, fmt, nice_ceiling, segments, summaries, svg
+from api.web.charts import MAX_POINTS, Chart, Line, downsample, fmt, nice_ceiling, segments, summaries, svg, tick
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY = 86400.0
@@ -74,7 +74,7 @@ def test_the_chart_is_an_image_with_a_title_a_description_and_axes_with_units() 
     desc = root.find(f"{SVG}desc").text
     assert "min 12.0%" in desc and "max 75.0%" in desc and "latest 75.0%" in desc
     labels = [t.text for t in root.iter(f"{SVG}text")]
-    assert {"0%", "50.0%", "100%"} <= set(labels)  # y axis with units
+    assert {"0%", "50%", "100%"} <= set(labels)  # y axis with units
     assert "time (UTC)" in labels and "06:00" in labels  # x axis: every 6 hours over a day
 
 
@@ -135,3 +135,5 @@ def test_long_series_are_downsampled_to_a_bounded_number_of_points() -> None:
 def test_values_carry_their_units() -> None:
     assert [fmt(0, "%"), fmt(5.25, "%"), fmt(0.123, "req/s"), fmt(512, "MB"), fmt(3, "")] == [
         "0%", "5.2%", "0.12 req/s", "512 MB", "3.0"]
+    assert [tick(0, "%"), tick(50.0, "%"), tick(2.5, "MB"), tick(200.0, "req/s")] == [
+        "0%", "50%", "2.5 MB", "200 req/s"]
