@@ -12,7 +12,8 @@ import base64
 import binascii
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from common.bookmark_rows import COLUMNS, to_dicts
 from common.errors import BadRequest
+from common.fields import tag_key
 from common.models import from_micros, to_micros
 from common.search import ParsedQuery, parse_query
 from common.searchindex.live import IndexBehind
@@ -62,6 +64,23 @@ DRIVE_RAREST = ("drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name 
                 f" FROM (SELECT 1 FROM bookmark_tags AS c WHERE c.tag_id = tags.id LIMIT {RAREST_CAP})), id LIMIT 1)")
 ALSO_TAGGED = ("EXISTS (SELECT 1 FROM bookmark_tags AS bt WHERE bt.bookmark_id = drive.bookmark_id"
                " AND bt.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?))")
+# Counting the links costs more than the walk itself, so the rarest tag's id is remembered from the
+# page that counted it (each such page carries it in a column). A remembered id is walked only while
+# it is still one of the user's named tags; as every named tag is probed on each row anyway, a stale
+# choice costs speed, never a row. When it walks nothing at all, the page is counted afresh.
+DRIVE_KNOWN = "drive.tag_id = ? AND drive.tag_id IN (SELECT id FROM tags WHERE user_id = ? AND name IN ({}))"
+DRIVER_COLUMN = 12  # after the 12 COLUMNS (to_dicts reads r[0] to r[11]); then the sort key
+DRIVERS_MAX = 4096
+# Per process, which serves one database (tests, which open many, clear it between them).
+_drivers: dict[tuple[int, tuple[str, ...]], int] = {}  # (user, tag keys) -> the rarest tag's id
+
+
+@dataclass(frozen=True)
+class Drive:
+    """A walk from the rarest of several tags: what to remember it by, and whether it was known."""
+
+    key: tuple[int, tuple[str, ...]]
+    known: int | None
 
 
 class BadCursor(BadRequest):
@@ -115,14 +134,19 @@ class _Where:
         self.add(TAGGED.format(", ".join("?" * len(names))), user_id, *names)
 
 
-def _filters(where: _Where, user_id: int, f: dict[str, Any], parsed: Any, key: str, *, driven: bool) -> None:
+def _filters(where: _Where, user_id: int, f: dict[str, Any], parsed: Any, key: str, *, driven: bool,
+             drive: Drive | None) -> None:
     where.add("bookmarks.user_id = ?", user_id)
     names = [*f.get("tag", ()), *parsed.tags]
     if driven:  # the rarest tag's links are the rows walked; every tag is one probe per row
         if len(names) == 1:
             where.add(DRIVE_TAG, user_id, names[0])
         else:
-            where.add(DRIVE_RAREST.format(", ".join("?" * len(names))), user_id, *names)
+            marks = ", ".join("?" * len(names))
+            if drive is not None and drive.known is not None:
+                where.add(DRIVE_KNOWN.format(marks), drive.known, user_id, *names)
+            else:
+                where.add(DRIVE_RAREST.format(marks), user_id, *names)
             for name in names:
                 where.add(ALSO_TAGGED, user_id, name)
     for name in [] if driven else names:  # every tag must match: one IN per tag
@@ -146,9 +170,9 @@ def _filters(where: _Where, user_id: int, f: dict[str, Any], parsed: Any, key: s
 
 
 def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor: str | None = None,
-                **filters: Any) -> tuple[str, tuple[Any, ...], str]:
+                **filters: Any) -> tuple[str, tuple[Any, ...], str, Drive | None]:
     """The page SELECT (limit + 1 rows, so the caller can tell whether another page follows), its
-    parameters, and the sort it really uses."""
+    parameters, the sort it really uses, and the walk from the rarest tag when it takes one."""
     parsed = parse_query(filters.get("q") or "")
     match = parsed.include_match()
     if sort == "relevance" and match is None:
@@ -157,17 +181,39 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     driven = match is None and sort in ("newest", "oldest") and bool(filters.get("tag") or parsed.tags)
     key, tie, source = (DRIVEN_KEY, DRIVEN_TIE, DRIVEN_FROM) if driven else \
         (key, "bookmarks.id", SEARCH_FROM if match is not None else "bookmarks")
+    names = [*filters.get("tag", ()), *parsed.tags]
+    drive = None
+    if driven and len(names) > 1:
+        remembered = (user_id, tuple(sorted({tag_key(name) for name in names})))
+        drive = Drive(remembered, _drivers.get(remembered))
     where = _Where()
     if match is not None:
         where.add("bookmarks_fts MATCH ?", match)
-    _filters(where, user_id, filters, parsed, key, driven=driven)
+    _filters(where, user_id, filters, parsed, key, driven=driven, drive=drive)
     if cursor:
         last_key, last_id = decode_cursor(cursor, sort=sort)
         where.add(f"({key}, {tie}) {'<' if descending else '>'} (?, ?)", last_key, last_id)
     order = "DESC" if descending else "ASC"
-    sql = (f"SELECT {COLUMNS}, {key} AS sort_key FROM {source} "
+    extra = "drive.tag_id, " if drive is not None else ""
+    sql = (f"SELECT {COLUMNS}, {extra}{key} AS sort_key FROM {source} "
            f"WHERE {' AND '.join(where.parts)} ORDER BY {key} {order}, {tie} {order} LIMIT ?")
-    return sql, (*where.params, limit + 1), sort
+    return sql, (*where.params, limit + 1), sort, drive
+
+
+def _rows(execute: Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]], *, user_id: int, limit: int,
+          **options: Any) -> dict[str, Any]:
+    """Build, run (`execute(sql, params)`) and shape one page, remembering the rarest tag's id."""
+    sql, params, sort, drive = build_query(user_id=user_id, limit=limit, **options)
+    rows = execute(sql, params)
+    if drive is not None and drive.known is not None and not rows:
+        _drivers.pop(drive.key, None)  # the remembered tag may be gone: count again (one more statement)
+        sql, params, sort, drive = build_query(user_id=user_id, limit=limit, **options)
+        rows = execute(sql, params)
+    if drive is not None and drive.known is None and rows:
+        if len(_drivers) >= DRIVERS_MAX:
+            _drivers.clear()
+        _drivers[drive.key] = rows[0][DRIVER_COLUMN]
+    return _page(rows, limit=limit, sort=sort)
 
 
 class RankedIndex(Protocol):
@@ -209,8 +255,8 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
                                     cursor=options.get("cursor"))
             except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
                 pass
-    sql, params, sort = build_query(user_id=user_id, limit=limit, **options)
-    return _page(session.connection().exec_driver_sql(sql, params).all(), limit=limit, sort=sort)
+    return _rows(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(),
+                 user_id=user_id, limit=limit, **options)
 
 
 def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
@@ -226,8 +272,8 @@ def list_plain(conn: sqlite3.Connection, *, user_id: int, limit: int, sort: Sort
     """A page on a plain sqlite3 connection, for the reads cheap by construction: an unfiltered page
     (a walk of the sort's index for limit + 1 rows) or a `cheap_search`. api/transactions.py may run
     it on the event loop."""
-    sql, params, sort = build_query(user_id=user_id, limit=limit, sort=sort, cursor=cursor, q=q)
-    return _page(conn.execute(sql, params).fetchall(), limit=limit, sort=sort)
+    return _rows(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
+                 sort=sort, cursor=cursor, q=q)
 
 
 def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from loguru import logger
 from sqlalchemy import event
 
 from api.app import create_app
-from common import accounts, migrate
+from common import accounts, listing, migrate
 from common.db import Database, open_database
 from common.settings import Settings, load_settings
 
@@ -29,6 +29,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The web interface's page-metadata fetch stays off unless a test turns it on against its own
     # local server: no test reaches out to the network (issue 14).
     monkeypatch.setenv("KURA_WEB_FETCH_META", "false")
+    # The rarest-tag memory is per process, which serves one database; tests open many.
+    listing._drivers.clear()
 
 
 @pytest.fixture
