@@ -7,6 +7,7 @@ Tokens stay the API's credential; a password only opens a web session. A user wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -17,10 +18,15 @@ from common.errors import BadRequest, NotFound
 from common.models import User, WebSession
 
 PASSWORD_MAX = 1024  # Argon2 takes any length; a megabyte "password" would only be a CPU sink
-HASHER = PasswordHasher()
-# Verified against when the name is unknown or has no password, so that a wrong name costs the same
-# time as a wrong password and the answer's timing does not tell which names exist.
-_DUMMY_HASH = HASHER.hash("no such user")
+HASHER = PasswordHasher()  # module-level so tests can swap in cheap parameters
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the name is unknown or has no password, so that a wrong name costs the
+    same time as a wrong password and the timing does not tell which names exist. Made on first use:
+    an Argon2 hash costs as much as the rest of a `kura` command's start."""
+    return hasher.hash("no such user")
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def verify(found: Candidate, password: str) -> tuple[bool, str | None]:
 
 def _burn(password: str) -> None:
     try:
-        HASHER.verify(_DUMMY_HASH, password[:PASSWORD_MAX] or "-")
+        HASHER.verify(_dummy_hash(HASHER), password[:PASSWORD_MAX] or "-")
     except VerificationError:
         pass
 

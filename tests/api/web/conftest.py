@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -21,6 +22,13 @@ from tests.conftest import Account
 
 PASSWORD = "correct horse battery staple"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its real cost takes about a second here per hash; these tests check sign-in, not
+    Argon2 (tests/common/test_passwords.py does), so they hash with the cheapest parameters."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def form_csrf(html: str) -> str:
