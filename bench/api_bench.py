@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import cases as case_defs
-from bench import load, report, servers
+from bench import datagen, load, report, servers
 
 CEILING_CASE = case_defs.Case("ceiling", "static", "/")
 
@@ -46,6 +46,7 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
              log=print) -> dict:
     cases = [c for c in case_defs.load_cases(meta) if not only or c.name in only]
     runs: dict[tuple[str, int], list[dict]] = {}
+    meta = {**meta, "web_cookie": _web_session(data_dir, user=case_defs.user_of(meta, datagen.MAIN_USER))}
     ceiling = servers.start_ceiling(log_dir)
     api = servers.start_api(data_dir, log_dir)
     run_id = time.strftime("%Y%m%d%H%M%S")
@@ -85,6 +86,20 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
         "api_rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1), "peak": round(peak, 1)},
         "slow_request_warnings": _count_slow(api.log_path),
     }
+
+
+def _web_session(data_dir: Path, *, user: dict) -> str:
+    """A signed-in browser's session cookie for `user`, made in the run's copy of the database."""
+    from common import sessions
+    from common.db import open_database
+    from common.settings import load_settings
+
+    db = open_database(load_settings(data_dir=data_dir))
+    try:
+        with db.write_session() as session:
+            return sessions.start_session(session, user_id=user["id"], days=1).token
+    finally:
+        db.dispose()
 
 
 def _merge_status(runs: list[dict]) -> dict[str, int]:

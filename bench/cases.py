@@ -11,8 +11,8 @@ PREFIX = "/api/v1"
 @dataclass(frozen=True)
 class Case:
     name: str
-    kind: str  # "static" (fixed GET), "conditional" (the same GET with the current ETag), or
-    #            get_one / create / update / delete (built in Lua)
+    kind: str  # "static" (fixed GET), "conditional" (the same GET with the current ETag), "page" (a
+    #            GET with the web session's cookie), or get_one / create / update / delete (built in Lua)
     path: str = ""
     user: str = "bench"  # whose token: export uses a 10,000-bookmark user
     write: bool = False
@@ -41,6 +41,8 @@ def load_cases(meta: dict) -> list[Case]:
         Case("search_rare", "static", _search(meta["rare_word"])),
         Case("search_phrase", "static", _search(f'"{meta["phrase"]}"')),
         Case("get_one", "get_one"),
+        # The web interface's list of the same 50 (issue 14: at most 2x the JSON list's CPU).
+        Case("html_list_50", "page", "/?limit=50"),
         Case("export_10k", "static", f"{PREFIX}/export?format=json", user="user01", timeout_s=30,
              min_seconds=20),
         Case("create", "create", write=True),
@@ -64,4 +66,5 @@ def wrk_params(case: Case, meta: dict, *, run_id: str, delete_offset: int = 0) -
         "kind": case.kind, "path": case.path, "prefix": PREFIX, "token": user["token"], "seed": 42,
         "first_id": first, "last_id": middle if case.kind != "delete" else last - delete_offset,
         "run": run_id, "word": meta["common_word"], "tag1": tag1, "tag2": tag2,
+        "cookie": meta.get("web_cookie", ""),  # a web session of the main user (api_bench)
     }

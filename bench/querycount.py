@@ -16,6 +16,7 @@ from sqlalchemy import event
 from api.app import create_app
 from bench import cases as case_defs
 from bench import datagen
+from common import sessions
 from common.db import open_database
 from common.settings import load_settings
 
@@ -36,6 +37,8 @@ def _request(client: TestClient, case: case_defs.Case, meta: dict, n: int):  # t
         return client.patch(f"{base}/{user['first_id'] + 1}", json={"title": f"u{n}"}, headers=headers)
     if case.kind == "delete":
         return client.delete(f"{base}/{user['last_id'] - n}", headers=headers)
+    if case.kind == "page":  # a browser: the web session's cookie, no token
+        return client.get(case.path, headers={"Cookie": f"kura_session={meta['web_cookie']}"})
     if case.kind == "conditional":  # the warm-up call fetches the ETag, so only the 304 is counted
         if case.name not in ETAGS:
             ETAGS[case.name] = client.get(case.path, headers=headers).headers["etag"]
@@ -59,6 +62,9 @@ def count_at(size: int, directory: Path) -> dict[str, int]:
 
     counts: dict[str, int] = {}
     ETAGS.clear()  # another database, other data versions
+    with db.write_session() as session:
+        main = case_defs.user_of(meta, datagen.MAIN_USER)["id"]
+        meta = {**meta, "web_cookie": sessions.start_session(session, user_id=main, days=1).token}
     try:
         with TestClient(create_app(settings, db)) as client:
             for case in case_defs.load_cases(meta):

@@ -74,6 +74,8 @@ def _load_targets(add, load: dict) -> None:  # type: ignore[no-untyped-def]
         add(f"p99 {case} @32 (ms)", fig(case, 32, "p99_ms"), 100)
     add("get_one / ceiling @32", fig("get_one", 32, "ratio"), 0.5, at_least=True)
     add("list_newest_50_304 / ceiling @32", fig("list_newest_50_304", 32, "ratio"), 0.7, at_least=True)
+    html, json_list = fig("html_list_50", 4, "cpu_ms_per_req"), fig("list_newest_50", 4, "cpu_ms_per_req")
+    add("html_list_50 CPU / list_newest_50 CPU @4", html / json_list if html and json_list else None, 2.0)
     add("search_common CPU ms/req @4", fig("search_common", 4, "cpu_ms_per_req"), 3.0)
     add("p99 search_common @4 (ms)", fig("search_common", 4, "p99_ms"), 50)
     add("search_rare CPU ms/req @4", fig("search_rare", 4, "cpu_ms_per_req"), 1.0)

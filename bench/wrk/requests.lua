@@ -10,7 +10,11 @@ end
 
 function init(args)
   math.randomseed(P.seed + tid)
-  wrk.headers["Authorization"] = "Bearer " .. P.token
+  if P.kind == "page" then
+    wrk.headers["Cookie"] = "kura_session=" .. P.cookie  -- a browser: the session, no token
+  else
+    wrk.headers["Authorization"] = "Bearer " .. P.token
+  end
 end
 
 function request()
@@ -36,6 +40,9 @@ function request()
     local h = headers(false)
     h["If-None-Match"] = P.etag
     return wrk.format("GET", P.path, h)
+  end
+  if P.kind == "page" then
+    return wrk.format("GET", P.path)
   end
   return wrk.format("GET", P.path, headers(false))
 end
