@@ -27,6 +27,10 @@ class Node:
     path: str  # "Parent / Child", for the parent selects
     children: list[Node] = field(default_factory=list)
 
+    def subtree(self) -> set[int]:
+        """Its own id and every descendant's: the parents a move may not offer (the domain refuses them)."""
+        return {self.id}.union(*(child.subtree() for child in self.children))
+
 
 def build_tree(rows: list[dict[str, Any]]) -> list[Node]:
     """The flat list (sorted by name) as nested nodes, roots first; a parent the rows lack counts as a root."""

@@ -143,3 +143,15 @@ def test_a_post_without_the_forms_token_is_refused_and_changes_nothing(
     assert c.post(f"/collections/{ident}/{action}", data=data).status_code == 403
     assert c.post("/collections", data={"name": "new"}).status_code == 403
     assert collections(c, alice) == before
+
+
+def test_a_move_offers_no_parent_inside_the_collection_itself(web, alice: Account) -> None:
+    c = web(alice)
+    top = make(c, alice, "Top")
+    middle = make(c, alice, "Middle", top)
+    other = make(c, alice, "Other")
+    html = c.get("/collections").text
+    select = re.search(rf'<select id="move-{top}" name="parent_id">(.*?)</select>', html, re.S)
+    assert select, html
+    offered = re.findall(r'<option value="(\d*)"', select[1])
+    assert offered == ["", str(other)] and str(middle) not in offered

@@ -117,7 +117,8 @@ def test_each_tag_has_a_labelled_rename_field_and_a_clearly_named_delete_button(
     save(c, alice, "https://a.example/", ["solo"])
     ident = tag_id(c, alice, "solo")
     html = row(c.get("/tags").text, ident)
-    assert f'<label for="rename-{ident}">' in html and f'id="rename-{ident}"' in html
+    assert f'<label for="rename-{ident}" class="visually-hidden">New name for “solo”' in html
+    assert f'id="rename-{ident}"' in html
     assert "Delete tag “solo”" in html
 
 
