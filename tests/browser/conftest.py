@@ -1,5 +1,6 @@
-"""Fixtures for the browser tests: one headless chromium for the session, one real kura-api per module,
-a fresh browser context (cookies, storage) per test, and screenshots under the test's tmp_path.
+"""Fixtures for the browser tests: one headless chromium and one real kura-api for the session (its
+set-up runs several command lines; tests keep to their own bookmarks or only read), a fresh browser
+context (cookies, storage) per test, and screenshots under the test's tmp_path.
 
 Without /usr/bin/chromium the tests skip, saying so; under CI (`CI` set) they fail instead, since
 `./install.sh --dev` installs it there and a missing browser must not pass as a green run."""
@@ -11,9 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.browser.live import CHROMIUM, VIEWPORT, Site, launch_chromium, sign_in, start_site
+
+# Generous for two busy cores; every wait is on a condition, so a quick page costs no more.
+WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +34,7 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     running = start_site(tmp_path_factory.mktemp("kura"))
     yield running
@@ -40,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def context(chromium: Browser, site: Site) -> Iterator[BrowserContext]:
     ctx = chromium.new_context(base_url=site.base, viewport=VIEWPORT)
-    ctx.set_default_timeout(20_000)  # generous for two busy cores; every wait is on a condition
+    ctx.set_default_timeout(WAIT_MS)
     yield ctx
     ctx.close()
 

@@ -40,12 +40,23 @@ def launch_chromium(playwright: Playwright) -> Browser:
 def kura(data_dir: Path, *args: str, stdin: str | None = None, program: str = "kura") -> str:
     """Run a Kura command line (`kura`, `kura-backup`) on `data_dir`, as `sudo kura ...` would on a
     host; its stdout."""
+    return kura_each(data_dir, [(program, list(args), stdin)])[0]
+
+
+def kura_each(data_dir: Path, commands: list[tuple[str, list[str], str | None]]) -> list[str]:
+    """Run several (program, args, stdin) at once, each its own process (a command line costs seconds
+    of start-up on a busy host; their writes simply queue for SQLite's lock); their stdouts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KURA_")}
     env.update(KURA_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
-    done = subprocess.run([str(BIN / program), *args], input=stdin, capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
-    assert done.returncode == 0, f"{program} {' '.join(args)} exited {done.returncode}: {done.stderr}"
-    return done.stdout
+    running = [(program, args, stdin, subprocess.Popen(
+        [str(BIN / program), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env, cwd=ROOT)) for program, args, stdin in commands]
+    outputs = []
+    for program, args, stdin, proc in running:
+        out, err = proc.communicate(stdin, timeout=120)
+        assert proc.returncode == 0, f"{program} {' '.join(args)} exited {proc.returncode}: {err}"
+        outputs.append(out)
+    return outputs
 
 
 SAMPLE_EVERY = timedelta(minutes=5)
@@ -105,11 +116,11 @@ def start_site(root: Path, *, sample_for: tuple[str, ...] = ("admin", "alice"),
     data_dir = root / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     kura(data_dir, "db", "upgrade")
-    for name, (password, admin) in USERS.items():
-        kura(data_dir, "user", "add", name, *(["--admin"] if admin else []))
-        kura(data_dir, "user", "passwd", name, "--stdin", stdin=password + "\n")
-    for name in sample_for:
-        kura(data_dir, "import", str(EXAMPLE), "--user", name)
+    kura_each(data_dir, [("kura", ["user", "add", name, *(["--admin"] if admin else [])], None)
+                         for name, (_, admin) in USERS.items()])
+    kura_each(data_dir, [("kura", ["user", "passwd", name, "--stdin"], password + "\n")
+                         for name, (password, _) in USERS.items()]
+              + [("kura", ["import", str(EXAMPLE), "--user", name], None) for name in sample_for])
     write_history(data_dir, span=history)
     # The page-metadata fetch stays off: no test reaches beyond loopback (the fetcher has its own tests).
     api = LiveApi(data_dir=data_dir, log_path=root / "kura-api.log", env={"KURA_WEB_FETCH_META": "false"})
@@ -124,3 +135,4 @@ def sign_in(page: Page, site: Site, name: str, *, then: str = "/") -> None:
     page.get_by_label(re.compile("^password", re.I)).fill(USERS[name][0])
     page.get_by_role("button", name=re.compile("sign in", re.I)).click()
     expect(page).not_to_have_url(re.compile(r"/login"))
+
