@@ -63,15 +63,16 @@ async def _tree(request: Request, user: WebUser, tx: TxDep, *, error: str | None
 
 async def _change(request: Request, user: WebUser, tx: TxDep, fn: Any, notice: str,
                   **kwargs: Any) -> Response:
-    """Run one change for the user; a refusal (bad name, cycle) shows the tree again with the message,
-    while another user's id stays the 404 page."""
+    """Run one change for the user and say what it did (`notice` filled from the collection as the domain
+    left it); a refusal (bad name, cycle) shows the tree again with the message, while another user's id
+    stays the 404 page."""
     try:
-        await tx.write(fn, user_id=user.user_id, **kwargs)
+        changed = await tx.write(fn, user_id=user.user_id, **kwargs)
     except NotFound:
         raise
     except KuraError as exc:
         return await _tree(request, user, tx, error=exc.message, status_code=exc.status)
-    return see_other("/collections", notice=notice)
+    return see_other("/collections", notice=notice.format(**changed))
 
 
 # The parent select: its empty option ("top level") arrives as "", which FastAPI reads as the default.
@@ -86,21 +87,21 @@ async def collections_page(request: Request, user: WebUser, tx: TxDep) -> HTMLRe
 @router.post("/collections")
 async def create_collection(request: Request, user: WebUser, tx: TxDep, _: CsrfChecked,
                             name: Annotated[str, Form()], parent_id: Parent = None) -> Response:
-    return await _change(request, user, tx, collections.create_collection, f"Collection “{name.strip()}” created.",
+    return await _change(request, user, tx, collections.create_collection, "Collection “{name}” created.",
                          name=name, parent_id=parent_id)
 
 
 @router.post("/collections/{collection_id:int}/rename")
 async def rename_collection(request: Request, collection_id: PathId, user: WebUser, tx: TxDep, _: CsrfChecked,
                             name: Annotated[str, Form()]) -> Response:
-    return await _change(request, user, tx, collections.update_collection, f"Renamed to “{name.strip()}”.",
+    return await _change(request, user, tx, collections.update_collection, "Renamed to “{name}”.",
                          collection_id=collection_id, name=name)
 
 
 @router.post("/collections/{collection_id:int}/move")
 async def move_collection(request: Request, collection_id: PathId, user: WebUser, tx: TxDep, _: CsrfChecked,
                           parent_id: Parent = None) -> Response:
-    return await _change(request, user, tx, collections.update_collection, "Collection moved.",
+    return await _change(request, user, tx, collections.update_collection, "Moved “{name}”.",
                          collection_id=collection_id, parent_id=parent_id)
 
 

@@ -54,11 +54,11 @@ def test_the_tree_nests_children_under_their_parent_with_counts_and_links(web, a
 def test_creating_a_collection_inside_another(web, alice: Account) -> None:
     c = web(alice)
     parent = make(c, alice, "Parent")
-    response = c.post("/collections", data={"csrf": c.csrf, "name": "  Child ", "parent_id": str(parent)},
+    response = c.post("/collections", data={"csrf": c.csrf, "name": "  Child {id} ", "parent_id": str(parent)},
                       follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/collections")
-    assert collections(c, alice)["Child"]["parent_id"] == parent
-    assert "Collection “Child” created." in unescape(c.get("/collections").text)
+    assert collections(c, alice)["Child {id}"]["parent_id"] == parent
+    assert "Collection “Child {id}” created." in unescape(c.get("/collections").text)
 
 
 def test_creating_at_the_top_level_with_the_empty_parent_choice(web, alice: Account) -> None:
@@ -98,7 +98,7 @@ def test_moving_a_collection_under_another_and_back_to_the_top(web, alice: Accou
     c.post(f"/collections/{b}/move", data={"csrf": c.csrf, "parent_id": str(a)})
     assert collections(c, alice)["B"]["parent_id"] == a
     page = c.post(f"/collections/{b}/move", data={"csrf": c.csrf, "parent_id": ""})
-    assert "Collection moved." in page.text
+    assert "Moved “B”." in unescape(page.text)
     assert collections(c, alice)["B"]["parent_id"] is None
 
 
