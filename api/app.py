@@ -22,6 +22,7 @@ from api.edge import Edge
 from api.middleware import name_route
 from api.openapi import install_openapi
 from api.request_metrics import RequestMetrics
+from api.request_stats import start_publishing, stop_publishing
 from api.routes import api_router, root_router
 from api.housekeeping import housekeeping
 from api.searching import close_index, open_index
@@ -50,10 +51,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.api_threads
     index = await open_index(app.state.settings, app.state.tx)
     chores = asyncio.create_task(housekeeping(app.state.tx, index))
+    stats = start_publishing(app.state.request_metrics, app.state.settings)  # for kura-monitor's charts
     try:
         yield
     finally:
         chores.cancel()
+        await stop_publishing(stats)  # its last write holds the final figures
         close_index(app.state.tx, index)
         app.state.tx.close()
 

@@ -6,6 +6,8 @@ path, so a scan of random URLs cannot blow up the number of series; unmatched pa
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -14,6 +16,19 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 UNMATCHED = "<unmatched>"
 # Seconds; dense below the 200 ms / 500 ms P95 / P99 targets, where the interesting changes happen.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Every label set summed: the figures api/request_stats.py publishes for kura-monitor."""
+
+    by_class: dict[str, int]  # "2xx": 120, "4xx": 3
+    buckets: tuple[tuple[float, int], ...]  # cumulative counts by upper bound (seconds), +Inf last
+    seconds_sum: float
+
+    @property
+    def requests(self) -> int:
+        return sum(self.by_class.values())
 
 
 class RequestMetrics:
@@ -38,3 +53,20 @@ class RequestMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def totals(self) -> Totals:
+        """The counters summed over routes and methods, read through prometheus_client's own collect()
+        (a few thousand samples at most: meant for a reader every few seconds, not per request)."""
+        by_class: dict[str, int] = {}
+        buckets = dict.fromkeys((*BUCKETS, math.inf), 0)
+        seconds = 0.0
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if sample.name == "kura_http_requests_total":
+                    status_class = sample.labels["status"][:1] + "xx"
+                    by_class[status_class] = by_class.get(status_class, 0) + int(sample.value)
+                elif sample.name == "kura_http_request_duration_seconds_bucket":
+                    buckets[float(sample.labels["le"])] += int(sample.value)
+                elif sample.name == "kura_http_request_duration_seconds_sum":
+                    seconds += sample.value
+        return Totals(by_class=by_class, buckets=tuple(buckets.items()), seconds_sum=seconds)

@@ -44,6 +44,10 @@ METRICS: dict[str, Metric] = {
     "process_threads": Metric("Threads of a Kura program", "program"),
     "database_file_bytes": Metric("Size of the bookmark database file and its write-ahead log", "file"),
     "api_up": Metric("1 when the API's /readyz answered 200 at the last check, else 0"),
+    "api_requests_per_second": Metric("Requests the API answered per second, from the figures it publishes in "
+                                      "api-requests.json, between its two newest writes"),
+    "api_request_latency_ms": Metric("Time the API took to answer the requests of that interval, milliseconds: "
+                                     "the median (p50) and the 99th percentile (p99)", "percentile"),
     "backup_fresh": Metric("1 when the newest verified backup is within KURA_BACKUP_MAX_AGE_HOURS, else 0"),
     "backup_last_success_timestamp_seconds": Metric("Creation time of the newest verified backup, Unix seconds"),
 }

@@ -21,7 +21,9 @@ from typing import Any, Protocol
 import psutil
 from loguru import logger
 
+from api.request_stats import stats_path
 from common.settings import Settings
+from monitor.api_requests import ApiRequests
 from monitor.metrics import Reading, SeriesKey, reading_from
 from monitor.processes import ProcessTracker
 
@@ -124,7 +126,8 @@ def backup_probe(settings: Settings) -> tuple[dict[SeriesKey, float], str]:
 
 
 class PsutilSource:
-    """The real source: host, file systems, Kura's processes, the API's /readyz and the backups."""
+    """The real source: host, file systems, Kura's processes, the API's /readyz and request figures, and
+    the backups."""
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
@@ -133,6 +136,7 @@ class PsutilSource:
         self._processes = ProcessTracker(settings, clock=clock)
         self._counters: tuple[float, Any, Any] | None = None
         self._backup: tuple[float, dict[SeriesKey, float], str] | None = None
+        self._api_requests = ApiRequests(stats_path(settings))
         self._cpu_primed = False
 
     def read(self) -> Reading:
@@ -190,13 +194,14 @@ class PsutilSource:
             "filesystems": lambda: filesystem_probe({settings.data_dir, settings.backups_path}),
             "database": lambda: database_probe(settings.db_path),
             "readyz": lambda: readyz_probe(settings.monitor_api_url, settings.monitor_probe_timeout_s),
+            "api_requests": self._api_requests.probe,
         }
         if self._backup is None or self._clock() - self._backup[0] >= BACKUP_CHECK_S:
             probes["backup"] = lambda: backup_probe(settings)
         results = self._timebox.run(probes)
         if "backup" in results:
             self._backup = (self._clock(), *results.pop("backup"))
-        values: dict[SeriesKey, float] = {}
+        values: dict[SeriesKey, float] = self._api_requests.update(results.pop("api_requests", None))
         for part in results.values():
             values.update(part)
         if self._backup is not None:
