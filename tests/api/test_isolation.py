@@ -69,7 +69,8 @@ def routes_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     found = []
     for path, methods in walk_routes(app):
         params = ID_PARAM.findall(path)
-        if params and not path.startswith(SKIP_PREFIXES):
+        # The web pages' own routes (outside /api/) have their test: tests/api/web/test_page_isolation.py.
+        if params and path.startswith("/api/") and not path.startswith(SKIP_PREFIXES):
             found.extend((method, path, params) for method in sorted(methods - {"HEAD", "OPTIONS"}))
     return found
 
