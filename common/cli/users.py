@@ -1,15 +1,16 @@
-"""`kura user add|list|remove` and `kura token create|list|revoke`: accounts and API tokens."""
+"""`kura user add|list|remove|passwd` and `kura token create|list|revoke`: accounts and API tokens."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from datetime import datetime
 
 from sqlalchemy import func, select
 
-from common import accounts
-from common.cli.helpers import confirm, open_db
+from common import accounts, passwords
+from common.cli.helpers import CliError, confirm, open_db
 from common.errors import BadRequest
 from common.models import Bookmark, utcnow
 from common.names import clean_name
@@ -41,6 +42,30 @@ def cmd_user_remove(settings: Settings, args: argparse.Namespace) -> None:
     with db.write_session() as session:
         accounts.remove_user(session, name=args.name)
     print(f"removed {going}")
+
+
+def _new_password(name: str, *, from_stdin: bool) -> str:
+    """One line from standard input (`--stdin`, for scripts), or typed twice at the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the password on; pipe it in with --stdin")
+    first = getpass.getpass(f"New password for {name}: ")
+    if first and getpass.getpass("The same again: ") != first:
+        raise CliError("the two passwords differ; nothing changed")
+    return first
+
+
+def cmd_user_passwd(settings: Settings, args: argparse.Namespace) -> None:
+    db = open_db(settings)
+    with db.read_session() as session:
+        user_id = accounts.get_user(session, name=args.name).id  # before asking: a bad name asks nothing
+    password = _new_password(args.name, from_stdin=args.stdin)
+    if not password:
+        raise CliError("the password is empty; nothing changed")
+    with db.write_session() as session:
+        passwords.set_password(session, user_id=user_id, password=password)
+    print(f"password set for {args.name}: they can sign in on the web; their earlier web sessions are ended")
 
 
 def expiry(duration: str) -> datetime:
@@ -96,6 +121,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rm.add_argument("name", help="the user to remove")
     rm.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
     rm.set_defaults(func=cmd_user_remove)
+    pw = user.add_parser("passwd", help="set a user's password for the web sign-in (asked twice)")
+    pw.add_argument("name", help="the user")
+    pw.add_argument("--stdin", action="store_true", help="read the password as one line from standard input")
+    pw.set_defaults(func=cmd_user_passwd)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="create a token for a user (printed once)")

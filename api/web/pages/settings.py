@@ -15,8 +15,8 @@ router = APIRouter()
 
 def bookmarklet(origin: str) -> str:
     """A javascript: URL opening `{origin}/add` prefilled with the page's address, title and the
-    selected text, in a new tab (or this one when pop-ups are blocked). No spaces and no "%": the
-    browser percent-decodes a javascript: URL before running it."""
+    selected text, in a new tab (or this one when pop-ups are blocked). No "%" in the code: the browser
+    percent-decodes a javascript: URL before running it."""
     add = json.dumps(f"{origin}/add?url=")
     code = (
         "(function(){var d=document,w=window,s=String(w.getSelection?w.getSelection():'').slice(0,2000),"
