@@ -5,9 +5,9 @@ comes back empty and the page says "no data yet". The history is read from the m
 rollups (both ranges are longer than the raw window the query module serves from samples), at most
 charts.MAX_POINTS points per series, so the page costs a few index seeks whatever the range.
 
-The monitor keeps no request rate or latency over time (it samples the host, Kura's processes and
-/readyz; the API's request counters live in the API process and start at zero with it), so the
-history charts show the API process's CPU and memory, and the request figures are "since start".
+The API's request rate and latency over time come from the monitor too: kura-api publishes its
+request figures every few seconds (api/request_stats.py) and the monitor stores their rate and p50/p99
+(monitor/api_requests.py). The "since start" figures come from this process's own histogram.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class ChartSpec:
     unit: str
     y_max: float | None = None
     label: str | None = None  # one label of a labelled metric; None: every label, one chart each
+    lines: tuple[str, ...] = ()  # these labels as the lines of one chart instead (p50 and p99)
     scale: float = 1.0  # stored unit → shown unit
     invert: bool = False  # show 100 - value (memory *used* from memory *available*)
 
@@ -59,6 +60,8 @@ SPECS = (
     ChartSpec("cpu", "Host CPU use", "cpu_percent", "%", 100),
     ChartSpec("memory", "Memory used", "memory_available_percent", "%", 100, label="", invert=True),
     ChartSpec("disk", "Disk free on {label}", "filesystem_avail_percent", "%", 100),
+    ChartSpec("api-rate", "API requests per second", "api_requests_per_second", "req/s"),
+    ChartSpec("api-latency", "API latency (p50 and p99)", "api_request_latency_ms", "ms", lines=("p50", "p99")),
     ChartSpec("api-cpu", "API process CPU (percent of one core)", "process_cpu_percent", "%", label=API_PROGRAM),
     ChartSpec("api-memory", "API process memory (resident)", "process_resident_memory_bytes", "MB",
               label=API_PROGRAM, scale=1e-6),
@@ -119,24 +122,32 @@ def _points(raw: list[list[float]], spec: ChartSpec) -> list[charts.Point]:
     return out
 
 
+def _drawn(spec: ChartSpec, title: str, lines: list[charts.Line], *, chart_id: str, since: datetime,
+           until: datetime, gap_s: float) -> DrawnChart:
+    chart = charts.Chart(title=title, unit=spec.unit, since=since.timestamp(), until=until.timestamp(),
+                         lines=lines, gap_s=gap_s, y_max=spec.y_max)
+    return DrawnChart(chart, chart_id, charts.svg(chart, chart_id=chart_id), charts.summaries(chart))
+
+
 def _draw(db: Database | None, spec: ChartSpec, *, since: datetime, until: datetime, range_name: str,
           settings: Settings) -> list[DrawnChart]:
     step_s = (until - since).total_seconds() / charts.MAX_POINTS
     found = query.series(db, metric=spec.metric, since=since, until=until, step_s=step_s, settings=settings)
     # A missing bucket is a gap; half a step of slack absorbs partly filled edge buckets.
-    gap_s = 1.5 * (found["step"] or step_s)
-    wanted = [s for s in found["series"] if spec.label is None or next(iter(s["labels"].values()), "") == spec.label]
+    drawing = {"since": since, "until": until, "gap_s": 1.5 * (found["step"] or step_s)}
+    by_label = {next(iter(s["labels"].values()), ""): s["points"] for s in found["series"]}
+    if spec.lines:  # one chart, one line per label, told apart by their dash patterns
+        lines = [charts.Line(label, _points(by_label.get(label, []), spec)) for label in spec.lines]
+        return [_drawn(spec, spec.title, lines, chart_id=f"chart-{spec.key}-{range_name}", **drawing)]
+    wanted = [label for label in by_label if spec.label is None or label == spec.label]
     if not wanted:  # still one chart, saying "no data yet"
-        wanted = [{"labels": {}, "points": []}]
+        wanted, by_label = [spec.label or ""], {spec.label or "": []}
     drawn = []
-    for index, series in enumerate(wanted):
-        label = next(iter(series["labels"].values()), spec.label or "")
+    for index, label in enumerate(wanted):
         title = spec.title.format(label=label or "the data folder")
-        chart = charts.Chart(title=title, unit=spec.unit, since=since.timestamp(), until=until.timestamp(),
-                             lines=[charts.Line(label or spec.title, _points(series["points"], spec))],
-                             gap_s=gap_s, y_max=spec.y_max)
+        lines = [charts.Line(label or spec.title, _points(by_label[label], spec))]
         chart_id = f"chart-{spec.key}-{index}-{range_name}" if len(wanted) > 1 else f"chart-{spec.key}-{range_name}"
-        drawn.append(DrawnChart(chart, chart_id, charts.svg(chart, chart_id=chart_id), charts.summaries(chart)))
+        drawn.append(_drawn(spec, title, lines, chart_id=chart_id, **drawing))
     return drawn
 
 
@@ -190,24 +201,17 @@ def request_totals(recorder: RequestMetrics | None, *, uptime_s: float) -> Reque
     """Requests answered since this API process started, from its own latency histogram."""
     if recorder is None:
         return None
-    buckets: dict[float, float] = {}
-    total = 0.0
-    for family in recorder.registry.collect():
-        for sample in family.samples:
-            if sample.name.endswith("_bucket"):
-                le = float(sample.labels["le"])
-                buckets[le] = buckets.get(le, 0.0) + sample.value
-            elif sample.name.endswith("_count"):
-                total += sample.value
+    totals = recorder.totals()
+    total = totals.requests
 
     def quantile(q: float) -> str | None:
         if not total:
             return None
-        bound = next(le for le, count in sorted(buckets.items()) if count >= q * total)
-        finite = max(le for le in buckets if le != math.inf)
+        bound = next(le for le, count in totals.buckets if count >= q * total)
+        finite = totals.buckets[-2][0]  # the last bucket is +Inf
         return f"over {finite:g} s" if bound == math.inf else f"≤ {bound * 1000:g} ms"
 
-    return Requests(total=int(total), per_second=total / uptime_s if uptime_s > 0 else 0.0,
+    return Requests(total=total, per_second=total / uptime_s if uptime_s > 0 else 0.0,
                     p50=quantile(0.5), p99=quantile(0.99))
 
 

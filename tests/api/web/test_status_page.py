@@ -21,7 +21,7 @@ from monitor.rules import AlertEvent, AlertState
 from monitor.store import MetricsStore
 
 SVG = "{http://www.w3.org/2000/svg}"
-CHARTS_PER_RANGE = 5  # CPU, memory, disk free on "/", API process CPU, API process memory
+CHARTS_PER_RANGE = 7  # CPU, memory, disk free on "/", API requests/s and latency, API process CPU and memory
 
 
 @pytest.fixture
@@ -42,6 +42,8 @@ def fill_history(store: MetricsStore, *, now: datetime) -> None:
             ("filesystem_avail_percent", "/"): 40,
             ("process_cpu_percent", "kura-api"): 3, ("process_cpu_percent", "kura-monitor"): 1,
             ("process_resident_memory_bytes", "kura-api"): 80e6,
+            "api_requests_per_second": 2.5, ("api_request_latency_ms", "p50"): 4,
+            ("api_request_latency_ms", "p99"): 120,
         }))
     store.rollup(now=now + timedelta(minutes=5))
 
@@ -112,6 +114,7 @@ def test_each_chart_has_a_text_table_with_units(web, admin, metrics) -> None:
     assert html.count("<caption>") == CHARTS_PER_RANGE
     assert "40.0%" in html  # disk free, every sample
     assert "80.0 MB" in html  # the API's resident memory
+    assert "2.5 req/s" in html and "4.0 ms" in html and "120 ms" in html  # the API's rate, p50 and p99
 
 
 def test_a_fresh_install_shows_no_data_yet_everywhere_and_creates_nothing(web, admin, settings) -> None:
@@ -178,3 +181,27 @@ def test_ages_and_sizes_read_like_a_person_says_them() -> None:
     assert [status_view.age(s) for s in (5, 600, 7200, 3 * 86400)] == ["5 s", "10 min", "2.0 h", "3.0 days"]
     assert [status_view.size(n) for n in (None, 512, 1500, 2_500_000, 3 * 10**9)] == [
         "-", "512 bytes", "1.5 kB", "2.5 MB", "3.0 GB"]
+
+
+def test_the_api_latency_is_one_chart_with_p50_and_p99_told_apart_by_dashes(web, admin, metrics) -> None:
+    fill_history(metrics, now=datetime.now(UTC))
+    html = web(admin).get("/status").text
+    [latency] = [c for c in svgs(html) if c.get("id") == "chart-api-latency-24h"]
+    lines = latency.findall(f"{SVG}g")
+    assert [g.find(f"{SVG}title").text for g in lines] == ["p50", "p99"]
+    dashes = [{p.get("stroke-dasharray") for p in g.iter(f"{SVG}polyline")} for g in lines]
+    assert dashes[0] == {None} and len(dashes[1]) == 1 and None not in dashes[1]  # solid, then dashed
+    rows = text_of(html, "chart-api-latency-24h-table")
+    assert "p50 solid 4.0 ms" in rows and "p99 dashed 120 ms" in rows
+    [rate] = [c for c in svgs(html) if c.get("id") == "chart-api-rate-24h"]
+    assert len(list(rate.iter(f"{SVG}polyline"))) == 2  # the hour without samples is a gap here too
+
+
+def test_a_metrics_db_without_api_figures_says_no_data_yet_for_the_api_charts(web, admin, metrics) -> None:
+    now = datetime.now(UTC)
+    metrics.insert(at=now - timedelta(minutes=30), reading=reading_from({"cpu_percent": 12}))
+    metrics.rollup(now=now)
+    html = web(admin).get("/status").text
+    assert "API requests per second: no data yet" in html
+    assert "API latency (p50 and p99): no data yet" in html
+    assert {c.get("id") for c in svgs(html)} == {"chart-cpu-24h"}
