@@ -72,6 +72,10 @@ def sample(at: datetime, rng: random.Random) -> dict[tuple[str, str], float]:
         ("filesystem_avail_percent", "/"): 61 + hours_ago * 0.012,
         ("process_cpu_percent", "kura-api"): max(0.1, 1.2 + 0.9 * day + rng.gauss(0, 0.4)),
         ("process_resident_memory_bytes", "kura-api"): 62e6 + 4e6 * day + rng.gauss(0, 1e6),
+        ("api_up", ""): 1.0,
+        ("api_requests_per_second", ""): max(0.0, 0.6 + 0.5 * day + rng.gauss(0, 0.2)),
+        ("api_request_latency_ms", "p50"): max(0.5, 3 + day + rng.gauss(0, 0.5)),
+        ("api_request_latency_ms", "p99"): max(5.0, 24 + 8 * day + rng.gauss(0, 4)),
     }
 
 

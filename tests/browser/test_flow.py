@@ -6,6 +6,7 @@ and label, as assistive technology finds the controls: a control without a name 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,34 @@ def test_the_bookmarklet_url_saves_the_page_and_a_second_visit_says_it_is_alread
     expect(page.get_by_role("status")).to_contain_text(re.compile("saved this page already", re.I))
     expect(page.get_by_label(re.compile("^title", re.I))).to_have_value(title)  # that bookmark's own form
     expect(page.get_by_role("button", name=re.compile("delete", re.I))).to_be_visible()
+
+
+def test_the_bookmarklet_from_settings_opens_the_add_page_for_the_page_it_is_clicked_on(
+        context: BrowserContext, as_user: SignedIn) -> None:
+    page = as_user("alice")
+    page.goto("/settings")
+    code = page.get_by_role("link", name="Save to Kura").get_attribute("href") or ""
+    assert code.startswith("javascript:")
+    article = "https://example.net/an-article-worth-keeping"
+    # The page it is clicked on comes from the browser itself (a route), so nothing leaves loopback;
+    # the bookmarklet sits on it as a link, as on a toolbar: clicking runs it in that page.
+    context.route(article, lambda route: route.fulfill(content_type="text/html", body=(
+        f'<!doctype html><title>An article &amp; its title</title><p id="quote">A sentence worth quoting.</p>'
+        f'<p><a href="{html.escape(code)}">Save to Kura</a></p>')))
+    page.goto(article)
+    page.locator("#quote").select_text()
+    with context.expect_page() as opened:
+        page.get_by_role("link", name="Save to Kura").click()
+    added = opened.value
+    expect(added).to_have_url(re.compile(r"/add\?url="))
+    expect(added.get_by_label("URL", exact=True)).to_have_value(article)
+    expect(added.get_by_label(re.compile("^title", re.I))).to_have_value("An article & its title")
+    expect(added.get_by_label(re.compile("^description", re.I))).to_have_value("A sentence worth quoting.")
+    added.get_by_role("button", name=re.compile("^save", re.I)).click()
+    expect(added.get_by_role("link", name="An article & its title", exact=True)).to_be_visible()
+    with context.expect_page() as again:
+        page.get_by_role("link", name="Save to Kura").click()
+    expect(again.value.get_by_role("status")).to_contain_text(re.compile("saved this page already", re.I))
 
 
 def test_a_search_narrows_the_list_with_the_api_syntax(as_user: SignedIn) -> None:
