@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.live import LiveApi, call
 from api.request_metrics import RequestMetrics
 from api.request_stats import Publisher, stats_path
+from common import migrate
 from common.db import open_database
 from common.settings import load_settings
 from monitor import query
-from monitor.api_requests import ApiRequests, histogram_quantile
+from monitor.api_requests import ApiRequests, Published, histogram_quantile
 from monitor.metrics import Reading
 from monitor.sources import PsutilSource
 from monitor.store import MetricsStore
@@ -170,3 +172,26 @@ def test_the_monitor_samples_stores_and_rolls_up_the_api_figures(tmp_path: Path)
 
 def api_part(reading: Reading) -> Reading:
     return Reading(values={k: v for k, v in reading.values.items() if k[0].startswith("api_request")})
+
+
+@pytest.mark.slow  # two starts of kura-api, a few seconds each
+def test_a_real_kura_api_leaves_its_figures_at_shutdown_and_a_restart_is_seen(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    db = open_database(settings, create=True)
+    migrate.upgrade(db)
+    db.dispose()
+    api = LiveApi(settings.data_dir, tmp_path / "kura-api.log", measured=False)
+    reader = ApiRequests(stats_path(settings))
+    runs: list[Published] = []
+    for _ in range(2):
+        api.start()
+        for _ in range(5):
+            assert call(api.port, "GET", "/healthz").status == 200
+        assert api.stop() == 0
+        got = reader.probe()
+        assert isinstance(got, Published), got
+        assert reader.update(got) == {}  # the first run's only reading; then a new run: no step
+        runs.append(got)
+    first, second = runs
+    assert first.pid != second.pid and second.started_at > first.started_at
+    assert first.requests >= 5 and first.buckets[-1][1] == first.requests  # its /readyz polls count too
