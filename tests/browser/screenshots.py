@@ -4,6 +4,8 @@ monitor history. The history is made up (a monitor left running for a week is no
 script): plausible daily curves written through the monitor's own store, then rolled up as it does.
 
     .venv/bin/python -m tests.browser.screenshots [OUTPUT_DIR]      # default: docs/screenshots
+
+The example's Japanese titles need a font for them (Debian: fonts-ipafont-gothic), or they show as boxes.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from bench.live import ROOT
 from tests.browser.live import VIEWPORT, kura, launch_chromium, sign_in, start_site
 
 WEEK = timedelta(days=7)
+
+
+def shot(page: Page, path: Path, *, height: float | None = None) -> None:
+    """The window (1200 x 800), or the page's top `height` pixels at its width."""
+    clip = None if height is None else {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+    page.screenshot(path=str(path), full_page=clip is not None, clip=clip)  # type: ignore[arg-type]
+    print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
 def main(argv: list[str]) -> int:
@@ -32,10 +41,13 @@ def main(argv: list[str]) -> int:
                 browser = launch_chromium(playwright)
                 page = browser.new_context(base_url=site.base, viewport=VIEWPORT).new_page()
                 sign_in(page, site, "admin")
-                for name, path in (("list", "/"), ("status", "/status")):
-                    page.goto(path)
-                    page.screenshot(path=str(out / f"{name}.png"))
-                    print(f"wrote {out / f'{name}.png'} ({(out / f'{name}.png').stat().st_size:,} bytes)")
+                page.goto("/")
+                shot(page, out / "list.png")
+                page.goto("/status?range=7d")
+                # The page down to the end of its first chart: everything at a glance, and one chart.
+                chart = page.locator("figure.chart svg").first.bounding_box()
+                assert chart is not None, "the status page drew no chart"
+                shot(page, out / "status.png", height=chart["y"] + chart["height"] + 16)
                 browser.close()
         finally:
             site.api.stop()

@@ -110,14 +110,14 @@ def test_the_bookmarklet_from_settings_opens_the_add_page_for_the_page_it_is_cli
 
 def test_a_search_narrows_the_list_with_the_api_syntax(as_user: SignedIn) -> None:
     page = as_user("alice")
-    search = page.get_by_role("searchbox").or_(page.locator("#search"))
+    search = page.get_by_role("searchbox", name="Search bookmarks")
     search.fill("sqlite")
     search.press("Enter")
     expect(page).to_have_url(re.compile(r"[?&]q=sqlite"))
     expect(page.get_by_role("link", name="The WITH Clause", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Example Domain", exact=True)).to_have_count(0)
-    page.locator("#search").fill("#python -sqlite")
-    page.locator("#search").press("Enter")
+    search.fill("#python -sqlite")
+    search.press("Enter")
     expect(page.get_by_role("link", name=re.compile("^html.parser"))).to_be_visible()
     expect(page.get_by_role("link", name="The WITH Clause", exact=True)).to_have_count(0)
 
