@@ -6,6 +6,7 @@ path, so a scan of random URLs cannot blow up the number of series; unmatched pa
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -55,18 +56,20 @@ class RequestMetrics:
         return generate_latest(self.registry)
 
     def totals(self) -> Totals:
-        """The counters summed over routes and methods, read through prometheus_client's own collect()
-        (a few thousand samples at most: meant for a reader every few seconds, not per request)."""
+        """The counters summed over routes and methods (api/request_stats.py reads them every few seconds).
+
+        Read from the children's values directly: prometheus_client's collect() builds a labelled
+        sample per bucket per label set, about 100 times the work, all of it on the event loop.
+        tests/api/test_request_stats.py checks these sums against collect()'s."""
         by_class: dict[str, int] = {}
-        buckets = dict.fromkeys((*BUCKETS, math.inf), 0)
+        per_bucket = [0.0] * (len(BUCKETS) + 1)  # the histogram keeps a count per bucket, +Inf last
         seconds = 0.0
-        for family in self.registry.collect():
-            for sample in family.samples:
-                if sample.name == "kura_http_requests_total":
-                    status_class = sample.labels["status"][:1] + "xx"
-                    by_class[status_class] = by_class.get(status_class, 0) + int(sample.value)
-                elif sample.name == "kura_http_request_duration_seconds_bucket":
-                    buckets[float(sample.labels["le"])] += int(sample.value)
-                elif sample.name == "kura_http_request_duration_seconds_sum":
-                    seconds += sample.value
-        return Totals(by_class=by_class, buckets=tuple(buckets.items()), seconds_sum=seconds)
+        for (_, _, status), (counter, histogram) in list(self._children.items()):
+            status_class = f"{status // 100}xx"
+            by_class[status_class] = by_class.get(status_class, 0) + int(counter._value.get())
+            for index, bucket in enumerate(histogram._buckets):
+                per_bucket[index] += bucket.get()
+            seconds += histogram._sum.get()
+        cumulative = itertools.accumulate(int(count) for count in per_bucket)
+        return Totals(by_class=by_class, buckets=tuple(zip((*BUCKETS, math.inf), cumulative, strict=True)),
+                      seconds_sum=seconds)

@@ -62,39 +62,37 @@ class Publisher:
         self.metrics, self.path, self.clock = metrics, path, clock
         self.pid, self.started_at = os.getpid(), clock()
         self._failing = False
-        # Serialises the writes: the final one at shutdown waits for one still on a worker thread,
-        # so older figures never replace newer ones.
+        # Serialises reading and writing: the final write at shutdown waits for one still on a worker
+        # thread, so older figures never replace newer ones.
         self._lock = threading.Lock()
 
     def snapshot(self) -> bytes:
         return encode(self.metrics.totals(), pid=self.pid, started_at=self.started_at, written_at=self.clock())
 
-    def write(self, data: bytes) -> bool:
+    def publish(self) -> bool:
+        """Read the figures and write them; False (and at most one WARNING in a row) when that failed."""
         with self._lock:
             try:
-                write_atomic(self.path, data)  # temp file, fsync, os.replace, fsync the directory
+                write_atomic(self.path, self.snapshot())  # temp file, fsync, os.replace, fsync the directory
             except OSError as exc:
                 if not self._failing:
                     logger.warning("cannot write {}: {}; kura-monitor gets no request rate or latency until "
                                    "it can", self.path, exc.strerror or exc)
                 self._failing = True
                 return False
-        if self._failing:
-            logger.info("{} is written again", self.path)
-        self._failing = False
-        return True
-
-    def publish(self) -> bool:
-        return self.write(self.snapshot())
+            if self._failing:
+                logger.info("{} is written again", self.path)
+            self._failing = False
+            return True
 
 
 async def publish_request_stats(publisher: Publisher, *, every_s: float = EVERY_S) -> None:
     """Write the figures now and every ``every_s`` seconds until cancelled, then once more."""
     try:
         while True:
-            # Read on the event loop, where the requests are counted: the figures are consistent.
-            data = publisher.snapshot()
-            await anyio.to_thread.run_sync(publisher.write, data)  # the fsync waits on a worker thread
+            # On a worker thread, reading and fsync alike: the values are prometheus_client's locked
+            # ones, so the event loop serving requests does none of this work.
+            await anyio.to_thread.run_sync(publisher.publish)
             await asyncio.sleep(every_s)
     finally:
         publisher.publish()  # at shutdown: the last figures, a brief wait on the loop, once

@@ -73,13 +73,24 @@ def test_a_data_dir_it_cannot_write_is_one_warning_and_no_error(tmp_path: Path, 
     assert [p.name for p in path.parent.iterdir()] == ["api-requests.json"]  # no temp file left behind
 
 
-def test_totals_sum_every_route_method_and_status() -> None:
+def test_totals_sum_every_route_method_and_status_as_prometheus_collects_them() -> None:
     metrics = RequestMetrics()
     metrics.observe(method="GET", route="/a", status=200, seconds=0.004)
     metrics.observe(method="POST", route="/b", status=201, seconds=0.3)
     metrics.observe(method="GET", route="/a", status=404, seconds=20.0)
+    for index in range(40):
+        metrics.observe(method="GET", route=f"/r{index % 7}", status=(200, 304, 500)[index % 3], seconds=index / 20)
     totals = metrics.totals()
-    assert totals.requests == 3 and totals.by_class == {"2xx": 2, "4xx": 1}
+    assert totals.requests == 43 and totals.by_class == {"2xx": 16, "3xx": 13, "4xx": 1, "5xx": 13}
     counts = dict(totals.buckets)
-    assert (counts[0.005], counts[0.3], counts[10.0], counts[math.inf]) == (1, 2, 2, 3)
-    assert totals.seconds_sum == pytest.approx(20.304)
+    assert (counts[0.005], counts[0.3], counts[math.inf]) == (2, 9, 43)
+    # totals() reads prometheus_client's values directly; the library's own collect() agrees.
+    collected: dict[float, float] = {}
+    seconds = 0.0
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                collected[float(sample.labels["le"])] = collected.get(float(sample.labels["le"]), 0) + sample.value
+            elif sample.name.endswith("_sum"):
+                seconds += sample.value
+    assert counts == collected and totals.seconds_sum == pytest.approx(seconds)
