@@ -195,3 +195,11 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(alice_web,
         assert r.status_code == 403, path
     assert row_ids(alice_web.get("/").text) == [bid]
     assert stored(db, alice.user_id, bid)["title"] == "Same"
+
+
+@pytest.mark.parametrize("bad_id", ["0", str(2**63), "-1"])
+def test_an_impossible_id_is_an_error_page_not_a_crash(alice_web, bad_id) -> None:
+    r = alice_web.get(f"/b/{bad_id}/edit", headers={"Accept": "text/html"})  # as a browser asks
+    assert r.status_code in (404, 422) and r.headers["content-type"].startswith("text/html")
+    r = alice_web.post(f"/b/{bad_id}/delete", data={"csrf": alice_web.csrf})
+    assert r.status_code in (404, 422)
