@@ -75,5 +75,5 @@ def install_web(app: FastAPI) -> None:
     """Call after the API's error handlers are installed: the web's wrap theirs."""
     for kind in (KuraError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(kind, _dispatch(app.exception_handlers[kind]))
-    app.add_api_route("/static/{name:path}", static_file, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/static/{name:path}", static_file, methods=["GET", "HEAD"], include_in_schema=False)
     app.include_router(web_router)

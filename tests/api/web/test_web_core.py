@@ -57,6 +57,7 @@ def test_assets_have_hashed_names_and_a_year_long_immutable_cache(web: Web, alic
         assert answer.status_code == 200
         assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert answer.headers["content-type"].split(";")[0] in ("text/css", "text/javascript", "application/javascript")
+        assert browser.head(url).status_code == 200
     assert browser.get("/static/kura.00000000.css").status_code == 404
     assert browser.get("/static/kura.css").status_code == 404  # only the fingerprinted name
 
