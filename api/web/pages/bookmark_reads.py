@@ -24,6 +24,7 @@ from api.conditional import SALT
 from api.routes.bookmarks import ListParams
 from api.transactions import Transactions
 from common import listing
+from common.accounts import Principal
 from common.data_version import VERSION_SQL
 from common.errors import BadRequest
 from common.settings import Settings
@@ -146,11 +147,13 @@ def list_url(filters: Mapping[str, Any], **changes: Any) -> str:
     return f"/?{query}" if query else "/"
 
 
-def page_etag(*, user_id: int, state: PageState, path: str, query: bytes, session_key: str) -> str:
-    """Like the API's (api/conditional.py: data version, what was asked, per-process salt), and also the
-    collection names (not part of the data version) and the session (the page embeds its CSRF token)."""
-    asked = hashlib.blake2b(b"%d %s?%s %s %r" % (user_id, path.encode(), query, session_key.encode(),
-                                                 state.collections), digest_size=8, key=SALT).hexdigest()
+def page_etag(*, user: Principal, state: PageState, path: str, query: bytes, session_key: str) -> str:
+    """Like the API's (api/conditional.py: data version, what was asked, per-process salt), and also what
+    else the page shows: the collection names (not part of the data version), the session (the page
+    embeds its CSRF token) and the header's name and admin link."""
+    asked = hashlib.blake2b(b"%d %s?%s %s %r %r" % (user.user_id, path.encode(), query, session_key.encode(),
+                                                    (user.name, user.is_admin), state.collections),
+                            digest_size=8, key=SALT).hexdigest()
     return f'W/"p{state.version}-{asked}"'
 
 

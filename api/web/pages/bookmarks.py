@@ -8,13 +8,13 @@ bookmark is a 404 here exactly as it is there. Forms are checked by the API's ow
 
 from __future__ import annotations
 
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from api.deps import SettingsDep, TxDep
 from api.schemas_resources import PathId
+from api.transactions import Transactions
 from api.middleware import etag_matches
 from api.web import render
 from api.web.deps import CsrfChecked, WebUser
@@ -22,6 +22,7 @@ from api.web.pages import bookmark_reads as reads
 from api.web.pages.bookmark_forms import BULK_ACTIONS, BULK_DONE, BookmarkForm, BulkForm, failure
 from api.web.pages.bookmark_views import form_page, list_context, local_path
 from common import bookmarks, lookup
+from common.accounts import Principal
 from common.bookmark_rows import get_bookmark, get_plain
 from common.errors import BadRequest, Conflict, KuraError, NotFound
 from common.pagemeta import fetch_page_meta
@@ -40,7 +41,7 @@ async def bookmark_list(request: Request, user: WebUser) -> Response:
     tx, settings = request.app.state.tx, request.app.state.settings
     params = reads.list_params(request.query_params)
     state = await tx.read_quick(reads.state_plain, reads.state_session, user_id=user.user_id)
-    etag = _list_etag(request, user.user_id, state)
+    etag = _list_etag(request, user, state)
     wanted = request.headers.get("if-none-match")
     if etag is not None and wanted and etag_matches(wanted, etag):
         return _not_modified(request, etag)
@@ -54,11 +55,11 @@ async def bookmark_list(request: Request, user: WebUser) -> Response:
     return response
 
 
-def _list_etag(request: Request, user_id: int, state: reads.PageState) -> str | None:
+def _list_etag(request: Request, user: Principal, state: reads.PageState) -> str | None:
     """None when the page shows a one-shot notice: such a page must not be answered 304 later."""
     if request.cookies.get(render.NOTICE_COOKIE):
         return None
-    return reads.page_etag(user_id=user_id, state=state, path=request.url.path,
+    return reads.page_etag(user=user, state=state, path=request.url.path,
                            query=request.scope["query_string"], session_key=render.session_csrf(request))
 
 
@@ -129,7 +130,7 @@ async def edit(request: Request, bookmark_id: PathId, user: WebUser, tx: TxDep, 
     return render.see_other("/", notice=f"Saved “{saved['title'] or saved['url']}”.")
 
 
-async def _refused(request: Request, user: Any, tx: Any, form: BookmarkForm, exc: Exception, *,
+async def _refused(request: Request, user: Principal, tx: Transactions, form: BookmarkForm, exc: Exception, *,
                    bookmark_id: int | None = None) -> Response:
     """The form again, with what was typed and why it was not saved."""
     status, message = failure(exc)

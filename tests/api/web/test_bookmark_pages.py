@@ -177,3 +177,17 @@ def test_signed_out_the_list_sends_to_the_sign_in_page(client) -> None:
     r = client.get("/?tag=x", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login?next=")
+
+
+def test_becoming_an_admin_changes_the_etag_as_the_header_gains_a_link(alice_web, alice, db) -> None:
+    etag = alice_web.get("/").headers["etag"]
+    with db.write_session() as session:
+        session.connection().exec_driver_sql("UPDATE users SET is_admin = 1 WHERE id = ?", (alice.user_id,))
+    r = alice_web.get("/", headers={"If-None-Match": etag})
+    assert r.status_code == 200 and 'href="/status"' in r.text
+
+
+def test_a_forged_cursor_is_an_error_page(alice_web) -> None:
+    r = alice_web.get("/", params={"cursor": "bm90IG91cnM"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "cursor" in r.text
