@@ -50,11 +50,15 @@ SESSION_SQL = (
 )
 
 
-def start_session(session: Session, *, user_id: int, days: float) -> NewSession:
-    """A new session for `user_id`; expired sessions of every user go at the same time (sign-ins
-    are rare, so this keeps the table small without a timer)."""
+def start_session(session: Session, *, user_id: int, days: float, replacing: str | None = None) -> NewSession:
+    """A new session for `user_id`, ending the browser's previous one (`replacing`, its cookie) if
+    any; expired sessions of every user go at the same time (sign-ins are rare, so this keeps the
+    table small without a timer)."""
     now = utcnow()
-    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    stale = WebSession.expires_at <= now
+    if replacing:
+        stale = stale | (WebSession.token_hash == hash_token(replacing))
+    session.execute(delete(WebSession).where(stale))
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + timedelta(days=days)
     session.add(WebSession(user_id=user_id, token_hash=hash_token(token), csrf=csrf,

@@ -80,3 +80,12 @@ def test_removing_a_user_removes_their_sessions(db: Database, alice: Account) ->
     assert live(db, new.token) is None
     with db.read_session() as session:
         assert session.scalars(select(WebSession)).all() == []
+
+
+def test_a_new_sign_in_in_the_same_browser_ends_its_previous_session(db: Database, alice: Account) -> None:
+    with db.write_session() as session:
+        first = sessions.start_session(session, user_id=alice.user_id, days=1)
+        other = sessions.start_session(session, user_id=alice.user_id, days=1)
+        second = sessions.start_session(session, user_id=alice.user_id, days=1, replacing=first.token)
+    assert live(db, first.token) is None
+    assert live(db, second.token) is not None and live(db, other.token) is not None

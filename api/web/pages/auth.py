@@ -91,7 +91,8 @@ async def login(request: Request, tx: TxDep, settings: SettingsDep, name: Annota
     if rehashed is not None:
         await tx.write(passwords.store_rehash, user_id=found.user_id, old_hash=found.password_hash,
                        new_hash=rehashed)
-    new = await tx.write(sessions.start_session, user_id=found.user_id, days=settings.web_session_days)
+    new = await tx.write(sessions.start_session, user_id=found.user_id, days=settings.web_session_days,
+                         replacing=request.cookies.get(SESSION_COOKIE))
     response = see_other(safe_next(next))
     set_session_cookie(response, request, new.token, days=settings.web_session_days)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
