@@ -42,7 +42,8 @@ def open_edit(page: Page, title: str) -> None:
     expect(page).to_have_url(re.compile(r"/b/\d+/edit$"))
 
 
-def test_signing_in_opens_the_list_and_signing_out_ends_the_session(page: Page, site: Site, shoot: Shoot) -> None:
+def test_signing_in_opens_the_list_and_signing_out_ends_the_session(
+        context: BrowserContext, page: Page, site: Site, shoot: Shoot) -> None:
     response = page.goto("/")
     assert response is not None
     expect(page).to_have_url(re.compile(r"/login(\?next=(/|%2F))?$"))
@@ -50,10 +51,16 @@ def test_signing_in_opens_the_list_and_signing_out_ends_the_session(page: Page, 
     sign_in(page, site, "alice")
     expect(page.get_by_role("link", name="The WITH Clause", exact=True)).to_be_visible()
     shoot(page, "list")
+    (cookie,) = [c for c in context.cookies() if c["name"] == "kura_session"]
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Lax", False)  # plain http here
+    assert "kura_session" not in page.evaluate("document.cookie")  # no script can read it
     page.get_by_role("button", name=re.compile("sign out", re.I)).click()
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto("/tags")
     expect(page).to_have_url(re.compile(r"/login\?next=(/|%2F)tags$"))
+    with_old_cookie = page.request.get(f"{site.base}/tags", headers={"Cookie": f"kura_session={cookie['value']}"},
+                                       max_redirects=0)
+    assert with_old_cookie.status == 303, "signing out ends the session on the server, not only the cookie"
 
 
 def test_a_wrong_password_is_refused_on_the_form(page: Page) -> None:
