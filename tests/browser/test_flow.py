@@ -279,3 +279,20 @@ def test_the_list_page_has_no_horizontal_scroll_at_320_pixels(as_user: SignedIn,
     shoot(page, "list-320px")
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def test_with_javascript_off_a_person_can_still_sign_in_save_and_see_the_status_charts(
+        context: BrowserContext, site: Site) -> None:
+    browser = context.browser
+    assert browser is not None
+    no_script = browser.new_context(base_url=site.base, java_script_enabled=False)
+    try:
+        page = no_script.new_page()
+        sign_in(page, site, "admin")
+        add_through_bookmarklet(page, "https://example.net/no-script", "Saved with JavaScript off")
+        page.goto("/")
+        expect(row(page, "Saved with JavaScript off")).to_be_visible()
+        page.goto("/status")
+        expect(page.get_by_role("img", name="Host CPU use")).to_be_visible()
+    finally:
+        no_script.close()
