@@ -13,7 +13,7 @@ import hashlib
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -60,32 +60,35 @@ def state_session(session: Session, *, user_id: int) -> PageState:
     return _state(session.connection().exec_driver_sql, user_id)
 
 
-@dataclass(frozen=True)
-class Tree:
-    """The collections as the side panel nests them and as a select lists them, siblings by name."""
+class TreeRow(NamedTuple):
+    depth: int
+    id: int
+    name: str
+    opens: bool  # children follow: the side panel opens a nested list here
+    closes: int  # how many nested lists end after this leaf
 
-    nested: list[dict[str, Any]]
-    flat: list[tuple[int, int, str]]  # (depth, id, name) in tree order
 
-
-def collection_tree(collections: Sequence[tuple[int, str, int | None]]) -> Tree:
+def collection_tree(collections: Sequence[tuple[int, str, int | None]]) -> list[TreeRow]:
+    """The collections in tree order (siblings by name), flat, with what the side panel needs to nest
+    them as lists: one pass in the template, no recursion however deep the tree."""
     known = {cid for cid, _, _ in collections}
-    nodes = {cid: {"id": cid, "name": name, "children": []} for cid, name, _ in collections}
-    roots: list[dict[str, Any]] = []
-    for cid, _, parent in collections:
-        (nodes[parent]["children"] if parent in known and parent != cid else roots).append(nodes[cid])
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for cid, name, parent in collections:
+        children.setdefault(parent if parent in known and parent != cid else None, []).append((cid, name))
     flat: list[tuple[int, int, str]] = []
+    stack = [(0, node) for node in reversed(children.get(None, []))]
     seen: set[int] = set()
-
-    def walk(level: list[dict[str, Any]], depth: int) -> None:
-        for node in level:
-            if node["id"] not in seen:  # the tree is acyclic by construction; this only guards the walk
-                seen.add(node["id"])
-                flat.append((depth, node["id"], node["name"]))
-                walk(node["children"], depth + 1)
-
-    walk(roots, 0)
-    return Tree(nested=roots, flat=flat)
+    while stack:
+        depth, (cid, name) = stack.pop()
+        if cid not in seen:  # the tree is acyclic by construction; this only guards the walk
+            seen.add(cid)
+            flat.append((depth, cid, name))
+            stack.extend((depth + 1, node) for node in reversed(children.get(cid, [])))
+    out = []
+    for i, (depth, cid, name) in enumerate(flat):
+        following = flat[i + 1][0] if i + 1 < len(flat) else 0
+        out.append(TreeRow(depth, cid, name, following > depth, max(depth - following, 0)))
+    return out
 
 
 def list_params(query: QueryParams) -> ListParams:

@@ -34,7 +34,7 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     join = "&" if "?" in filtered else "?"
     query = request.scope["query_string"].decode("latin-1")
     return {
-        "rows": rows(page["items"], names, tag_href), "filters": filters, "nested": tree.nested,
+        "rows": rows(page["items"], names, tag_href), "filters": filters, "tree": tree,
         "cursor": params.cursor, "heading": heading(params, names),
         "here": f"/?{query}" if query else "/",
         "next_url": reads.list_url(filters, cursor=page["next_cursor"]) if page["next_cursor"] else None,
@@ -90,7 +90,7 @@ def form_page(request: Request, user: Any, state: reads.PageState, form: Bookmar
         heading="Edit bookmark" if editing else "Save a page",
         action=f"/b/{bookmark_id}/edit" if editing else "/add", submit="Save changes" if editing else "Save",
         already=already, meta_problem=meta_problem, existing_id=existing_id, limits=TEXT_LIMITS,
-        tree=tree.flat, nested=tree.nested, filters={}, page_tags=[],
+        tree=tree, filters={}, page_tags=[],
         with_tag={}, without_tag={})
 
 

@@ -191,3 +191,18 @@ def test_a_forged_cursor_is_an_error_page(alice_web) -> None:
     r = alice_web.get("/", params={"cursor": "bm90IG91cnM"})
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
     assert "cursor" in r.text
+
+
+def test_the_tree_nests_any_depth_as_well_formed_lists(alice_web, alice, db) -> None:
+    with db.write_session() as session:
+        parent = None
+        for depth in range(1200):  # deeper than Python's recursion limit: the page does not recurse
+            parent = collections.create_collection(session, user_id=alice.user_id, name=f"level {depth:04}",
+                                                   parent_id=parent)["id"]
+    top = make_collection(db, alice.user_id, "another top")
+    page = alice_web.get("/").text
+    tree = page[page.index('<ul class="list tree">'):page.index('<p><a href="/collections">')]
+    assert tree.count("<ul") - 1 == tree.count("</ul>") - 1 == 1199
+    assert tree.count("<li>") == tree.count("</li>") == 1201
+    # siblings by name, children under their parent, in order
+    assert tree.index(f'collection={top}"') < tree.index("level 0000") < tree.index("level 1199")
