@@ -1,6 +1,7 @@
 """A Kura for the browser tests and the README's screenshots: a real `kura-api` on a free port of
 127.0.0.1 over a fresh data directory, its users made with the `kura` command line as an admin makes
-them (`kura user add`, `kura user passwd NAME --stdin`), and Debian's chromium to look at it with."""
+them (`kura user add`, `kura user passwd NAME --stdin`), Debian's chromium to look at it with, and
+the few steps every browser test takes (sign in, save a page, find a bookmark in the list)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 
 from bench.live import BIN, ROOT, LiveApi
 from common.db import open_database
@@ -140,3 +142,22 @@ def sign_in(page: Page, site: Site, name: str, *, then: str = "/") -> None:
     page.get_by_role("button", name=re.compile("sign in", re.I)).click()
     expect(page).not_to_have_url(re.compile(r"/login"))
 
+
+def add_through_bookmarklet(page: Page, url: str, title: str, *, tags: str = "") -> None:
+    """What the bookmarklet does: open /add with the page's URL and title, then save."""
+    page.goto("/add?" + urlencode({"url": url, "title": title}))
+    expect(page.get_by_label(re.compile("^title", re.I))).to_have_value(title)
+    if tags:
+        page.get_by_role("textbox", name=re.compile("^tags", re.I)).fill(tags)
+    page.get_by_role("button", name=re.compile("^(save|add)", re.I)).click()
+    expect(page).not_to_have_url(re.compile(r"/add\b"))
+
+
+def row(page: Page, title: str) -> Locator:
+    """The list item of the bookmark with this title."""
+    return page.get_by_role("listitem").filter(has=page.get_by_role("link", name=title, exact=True))
+
+
+def open_edit(page: Page, title: str) -> None:
+    row(page, title).get_by_role("link", name=re.compile("^edit", re.I)).click()
+    expect(page).to_have_url(re.compile(r"/b/\d+/edit$"))

@@ -1,7 +1,8 @@
-"""A person using Kura in a real headless chromium, against a real kura-api (issue 14's Proof).
+"""A person keeping bookmarks in a real headless chromium, against a real kura-api (issue 14's Proof):
+the bookmarklet, search, filters, bulk tagging, edit, delete, import, keys, a narrow screen, no script.
 
 The site has examples/bookmarks.html imported for alice and admin; tests that change bookmarks add
-their own first (through the bookmarklet URL), so each test stands on its own. Locators are by role
+their own first (through the bookmarklet's URL), so each test stands on its own. Locators are by role
 and label, as assistive technology finds the controls: a control without a name fails here too."""
 
 from __future__ import annotations
@@ -15,61 +16,11 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.live import EXAMPLE, Site, sign_in
+from tests.browser.live import EXAMPLE, Site, add_through_bookmarklet, open_edit, row, sign_in
 
 pytestmark = pytest.mark.browser
 Shoot = Callable[[Page, str], Path]
 SignedIn = Callable[[str], Page]
-
-
-def add_through_bookmarklet(page: Page, url: str, title: str, *, tags: str = "") -> None:
-    """What the bookmarklet does: open /add with the page's URL and title, then save."""
-    page.goto("/add?" + urlencode({"url": url, "title": title}))
-    expect(page.get_by_label(re.compile("^title", re.I))).to_have_value(title)
-    if tags:
-        page.get_by_role("textbox", name=re.compile("^tags", re.I)).fill(tags)
-    page.get_by_role("button", name=re.compile("^(save|add)", re.I)).click()
-    expect(page).not_to_have_url(re.compile(r"/add\b"))
-
-
-def row(page: Page, title: str):  # type: ignore[no-untyped-def]
-    """The list item of the bookmark with this title."""
-    return page.get_by_role("listitem").filter(has=page.get_by_role("link", name=title, exact=True))
-
-
-def open_edit(page: Page, title: str) -> None:
-    row(page, title).get_by_role("link", name=re.compile("^edit", re.I)).click()
-    expect(page).to_have_url(re.compile(r"/b/\d+/edit$"))
-
-
-def test_signing_in_opens_the_list_and_signing_out_ends_the_session(
-        context: BrowserContext, page: Page, site: Site, shoot: Shoot) -> None:
-    response = page.goto("/")
-    assert response is not None
-    expect(page).to_have_url(re.compile(r"/login(\?next=(/|%2F))?$"))
-    shoot(page, "login")
-    sign_in(page, site, "alice")
-    expect(page.get_by_role("link", name="The WITH Clause", exact=True)).to_be_visible()
-    shoot(page, "list")
-    (cookie,) = [c for c in context.cookies() if c["name"] == "kura_session"]
-    assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Lax", False)  # plain http here
-    assert "kura_session" not in page.evaluate("document.cookie")  # no script can read it
-    page.get_by_role("button", name=re.compile("sign out", re.I)).click()
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.goto("/tags")
-    expect(page).to_have_url(re.compile(r"/login\?next=(/|%2F)tags$"))
-    with_old_cookie = page.request.get(f"{site.base}/tags", headers={"Cookie": f"kura_session={cookie['value']}"},
-                                       max_redirects=0)
-    assert with_old_cookie.status == 303, "signing out ends the session on the server, not only the cookie"
-
-
-def test_a_wrong_password_is_refused_on_the_form(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label(re.compile("user ?name", re.I)).fill("alice")
-    page.get_by_label(re.compile("^password", re.I)).fill("not alice's password")
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-    expect(page).to_have_url(re.compile(r"/login"))
-    expect(page.get_by_role("alert")).to_be_visible()
 
 
 def test_the_bookmarklet_url_saves_the_page_and_a_second_visit_says_it_is_already_saved(
@@ -187,78 +138,6 @@ def test_importing_a_browser_file_shows_the_report(as_user: SignedIn, shoot: Sho
     shoot(page, "import-report")
     page.goto("/")
     expect(page.get_by_role("link", name="The WITH Clause", exact=True)).to_be_visible()
-
-
-def test_a_new_token_is_shown_once_and_can_be_revoked(as_user: SignedIn, site: Site, shoot: Shoot) -> None:
-    page = as_user("alice")
-    page.goto("/tokens")
-    page.get_by_label(re.compile("label", re.I)).fill("browser-test")
-    page.get_by_role("button", name=re.compile("create", re.I)).click()
-    shown = page.get_by_label("Token", exact=True)
-    expect(shown).to_be_visible()
-    token = shown.input_value()
-    assert len(token) >= 20
-    shoot(page, "tokens")
-    assert page.request.get(f"{site.base}/api/v1/bookmarks", headers={"Authorization": f"Bearer {token}"}).ok
-    page.goto("/tokens")
-    expect(page.get_by_role("row").filter(has_text="browser-test")).to_have_count(1)
-    expect(page.get_by_label("Token", exact=True)).to_have_count(0)  # shown once
-    assert token not in page.content()
-    page.get_by_role("row").filter(has_text="browser-test").get_by_role("button", name=re.compile("revoke", re.I)).click()
-    expect(page.get_by_role("row").filter(has_text="browser-test")).to_contain_text(re.compile("revoked", re.I))
-    gone = page.request.get(f"{site.base}/api/v1/bookmarks", headers={"Authorization": f"Bearer {token}"})
-    assert gone.status == 401
-
-
-def test_the_status_page_shows_its_charts_to_an_admin_and_is_hidden_from_others(
-        context: BrowserContext, site: Site, as_user: SignedIn, shoot: Shoot) -> None:
-    page = as_user("admin")
-    page.get_by_role("link", name="Status", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/status$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile("status", re.I))
-    for chart in ("Host CPU use", "Memory used"):  # drawn from the site's day of monitor history
-        expect(page.get_by_role("img", name=chart)).to_be_visible()
-    expect(page.locator("svg.chart polyline").first).to_be_attached()
-    shoot(page, "status")
-    other = context.browser.new_context(base_url=site.base)  # type: ignore[union-attr]
-    try:
-        alice = other.new_page()
-        sign_in(alice, site, "alice")
-        expect(alice.get_by_role("link", name="Status", exact=True)).to_have_count(0)
-        assert alice.goto("/status").status == 404  # type: ignore[union-attr]
-    finally:
-        other.close()
-
-
-def test_a_form_post_without_the_csrf_field_is_refused(as_user: SignedIn, site: Site) -> None:
-    page = as_user("alice")
-    refused = page.request.post(f"{site.base}/add", form={"url": "https://example.net/forged", "title": "Forged"},
-                                max_redirects=0)
-    assert refused.status == 403
-    page.goto("/?" + urlencode({"q": "Forged"}))
-    expect(page.get_by_role("link", name="Forged", exact=True)).to_have_count(0)
-
-
-def test_another_users_bookmark_answers_404(context: BrowserContext, as_user: SignedIn, site: Site) -> None:
-    page = as_user("alice")
-    page.goto("/")
-    open_edit(page, "Example Domain")
-    alices = page.url
-    other = context.browser.new_context(base_url=site.base)  # type: ignore[union-attr]
-    try:
-        bob = other.new_page()
-        sign_in(bob, site, "bob")
-        answer = bob.goto(alices)
-        assert answer is not None and answer.status == 404
-        csrf = bob.locator("input[name=csrf]").first.input_value()  # bob's own, valid: the owner check answers
-        for action, form in ((alices, {"url": "https://example.com/Path?q=1", "title": "taken over"}),
-                             (alices.replace("/edit", "/delete"), {})):
-            refused = bob.request.post(action, form={"csrf": csrf, **form}, max_redirects=0)
-            assert refused.status == 404, f"POST {action} as bob answered {refused.status}"
-    finally:
-        other.close()
-    page.reload()
-    expect(page.get_by_label(re.compile("^title", re.I))).to_have_value("Example Domain")
 
 
 def test_slash_focuses_the_search_and_n_opens_the_add_page(as_user: SignedIn) -> None:
