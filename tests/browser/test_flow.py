@@ -104,6 +104,8 @@ def test_bulk_tagging_tags_every_selected_bookmark(as_user: SignedIn) -> None:
     page.get_by_label(re.compile("^action", re.I)).select_option("tag")
     page.get_by_label(re.compile("^tag", re.I)).last.fill("bulk-tagged")
     page.get_by_role("button", name=re.compile("apply", re.I)).click()
+    for title in titles:  # back on the list, each row shows its new tag
+        expect(row(page, title).get_by_role("link", name="bulk-tagged", exact=True)).to_be_visible()
     page.goto("/?tag=bulk-tagged")
     for title in titles:
         expect(row(page, title)).to_be_visible()
@@ -118,11 +120,13 @@ def test_editing_then_deleting_a_bookmark(as_user: SignedIn, shoot: Shoot) -> No
     shoot(page, "edit")
     page.get_by_label(re.compile("^title", re.I)).fill("After the edit")
     page.get_by_role("button", name=re.compile("^save", re.I)).click()
+    expect(page.get_by_role("status")).to_contain_text("After the edit")
     page.goto("/")
     expect(row(page, "After the edit")).to_be_visible()
     expect(page.get_by_role("link", name="Before the edit", exact=True)).to_have_count(0)
     open_edit(page, "After the edit")
     page.get_by_role("button", name=re.compile("^delete", re.I)).click()
+    expect(page.get_by_role("status")).to_contain_text(re.compile("deleted", re.I))
     page.goto("/")
     expect(page.get_by_role("link", name="After the edit", exact=True)).to_have_count(0)
 
