@@ -59,7 +59,7 @@ def _list_etag(request: Request, user: Principal, state: reads.PageState) -> str
     """None when the page shows a one-shot notice: such a page must not be answered 304 later."""
     if request.cookies.get(render.NOTICE_COOKIE):
         return None
-    return reads.page_etag(user=user, state=state, path=request.url.path,
+    return reads.page_etag(user=user, state=state, path=request.scope["path"],
                            query=request.scope["query_string"], session_key=render.session_csrf(request))
 
 
