@@ -8,14 +8,13 @@ bookmark is a 404 here exactly as it is there. Forms are checked by the API's ow
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from api.deps import SettingsDep, TxDep
+from api.middleware import etag_matches
 from api.schemas_resources import PathId
 from api.transactions import Transactions
-from api.middleware import etag_matches
 from api.web import render
 from api.web.deps import CsrfChecked, WebUser
 from api.web.pages import bookmark_reads as reads
@@ -27,7 +26,6 @@ from common.bookmark_rows import get_bookmark, get_plain
 from common.errors import BadRequest, Conflict, KuraError, NotFound
 from common.pagemeta import fetch_page_meta
 from common.settings import Settings
-
 
 router = APIRouter()
 # The list is the user's own: never in a shared cache, always revalidated (ETag/304).
@@ -123,8 +121,11 @@ async def edit(request: Request, bookmark_id: PathId, user: WebUser, tx: TxDep, 
     try:
         saved = await tx.write(bookmarks.update_bookmark, user_id=user.user_id, bookmark_id=bookmark_id,
                                changes=form.changes())
-    except NotFound:
-        raise  # not yours or gone: the 404 page, not a form to fill in
+    except NotFound as exc:
+        # The bookmark not yours or gone: the 404 page (the read raises it). A collection not yours:
+        # the form again, as typed.
+        await tx.read_quick(get_plain, get_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)
+        return await _refused(request, user, tx, form, exc, bookmark_id=bookmark_id)
     except (ValidationError, KuraError) as exc:
         return await _refused(request, user, tx, form, exc, bookmark_id=bookmark_id)
     return render.see_other("/", notice=f"Saved “{saved['title'] or saved['url']}”.")

@@ -203,3 +203,14 @@ def test_an_impossible_id_is_an_error_page_not_a_crash(alice_web, bad_id) -> Non
     assert r.status_code in (404, 422) and r.headers["content-type"].startswith("text/html")
     r = alice_web.post(f"/b/{bad_id}/delete", data={"csrf": alice_web.csrf})
     assert r.status_code in (404, 422)
+
+
+def test_an_edit_into_another_users_collection_keeps_the_form(web, alice, bob, db) -> None:
+    theirs = make_collection(db, bob.user_id, "Bob's")
+    bid = seed(db, alice.user_id, "https://e.example/", title="Before")
+    c = web(alice)
+    r = c.post(f"/b/{bid}/edit", data={"csrf": c.csrf, "url": "https://e.example/", "title": "Typed",
+                                       "collection": str(theirs)})
+    assert r.status_code == 404 and 'role="alert"' in r.text and "no collection" in r.text
+    assert value_of(r.text, "title") == "Typed"
+    assert stored(db, alice.user_id, bid)["collection"] is None
