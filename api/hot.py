@@ -1,4 +1,4 @@
-"""The three hottest reads (list, search, read one), answered before FastAPI's router.
+"""The hottest reads (list, search, read one, and the web interface's list), answered before FastAPI's router.
 
 FastAPI's routing, dependency solving and query-model parsing cost more CPU than these reads' SQL
 (bench.inproc). So they are taken here, inside the middleware stack (timing, body limit, gzip and
@@ -26,11 +26,14 @@ from api.middleware import TIMING_KEY
 from api.conditional import conditional
 from api.routes.bookmarks import ListParams, SearchParams, read_one, read_page
 from api.schemas_resources import MAX_ID
+from api.web.deps import SESSION_COOKIE, WEB_KEY, current_session
+from api.web.pages.bookmarks import bookmark_list
 from common.accounts import Principal
 from common.errors import KuraError
 
 PREFIX = "/api/v1"
 LIST, SEARCH, ONE = f"{PREFIX}/bookmarks", f"{PREFIX}/search", f"{PREFIX}/bookmarks/{{bookmark_id}}"
+PAGE = "/"  # the web interface's bookmark list
 REPEATABLE = {"tag", "any_tag"}
 
 Answer = Callable[[], Awaitable[Response]]
@@ -67,7 +70,7 @@ class HotReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            answer = await self._answer(scope)
+            answer = await (self._list_page(scope) if scope["path"] == PAGE else self._answer(scope))
             if answer is not None:
                 await answer(scope, receive, send)
                 return
@@ -106,6 +109,25 @@ class HotReads:
             return kura_error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the same 500 as the routes' handler gives
             return unexpected_error_response("GET", scope["path"], exc)
+
+    async def _list_page(self, scope: Scope) -> Response | None:
+        """The web interface's list for a signed-in browser, by the page route's own function but
+        without FastAPI's routing and dependency solving (issue 14 holds the page to twice the JSON
+        list's CPU). Not signed in, or any refusal: None, and the route answers (sign-in, error page)."""
+        request = Request(scope)
+        if SESSION_COOKIE not in request.cookies:
+            return None
+        try:
+            live = await current_session(request)  # kept in the scope's state: the route reuses it
+            if live is None:
+                return None
+            scope[WEB_KEY] = True
+            scope["route"] = Template(PAGE)
+            if (record := scope.get(TIMING_KEY)) is not None:
+                record.route = f"GET {PAGE}"
+            return await bookmark_list(request, live.principal)
+        except KuraError:
+            return None
 
     def _list(self, request: Request, principal: Principal) -> Answer | None:
         return self._page(ListParams, request, principal)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -68,7 +69,8 @@ class TreeRow(NamedTuple):
     closes: int  # how many nested lists end after this leaf
 
 
-def collection_tree(collections: Sequence[tuple[int, str, int | None]]) -> list[TreeRow]:
+@lru_cache(maxsize=256)  # a pure function of the user's collections, which rarely change between pages
+def collection_tree(collections: tuple[tuple[int, str, int | None], ...]) -> tuple[TreeRow, ...]:
     """The collections in tree order (siblings by name), flat, with what the side panel needs to nest
     them as lists: one pass in the template, no recursion however deep the tree."""
     known = {cid for cid, _, _ in collections}
@@ -88,7 +90,7 @@ def collection_tree(collections: Sequence[tuple[int, str, int | None]]) -> list[
     for i, (depth, cid, name) in enumerate(flat):
         following = flat[i + 1][0] if i + 1 < len(flat) else 0
         out.append(TreeRow(depth, cid, name, following > depth, max(depth - following, 0)))
-    return out
+    return tuple(out)
 
 
 def list_params(query: QueryParams) -> ListParams:
