@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass
 
 from loguru import logger
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import ADMIN_KEY
@@ -26,7 +28,8 @@ from api.request_metrics import UNMATCHED, RequestMetrics
 from common import timing
 from common.settings import Settings
 
-IMPORT_PATHS = ("/api/v1/import", "/import")  # the API's import and the web page's upload
+WEB_IMPORT = "/import"  # the web interface's upload page
+IMPORT_PATHS = ("/api/v1/import", WEB_IMPORT)  # the import body limit: the API's import and the upload
 NO_VARY = ("text/event-stream", "image/", "audio/", "video/", "font/woff", "application/zip", "application/gzip")
 
 
@@ -94,9 +97,7 @@ class Edge:
         imports = scope["path"].startswith(IMPORT_PATHS)
         limit = self.limits[imports]
         if head.declared is not None and head.declared > limit:  # refused before the app runs
-            response = error_response(413, f"request body of {head.declared} bytes exceeds the limit of "
-                                           f"{limit} bytes", details={"limit": limit})
-            await response(scope, receive, send)
+            await _too_large(scope, head.declared, limit)(scope, receive, send)
             return
         # Streamed bytes are counted by Starlette's limiter, whose error reaches our handlers.
         await self.limited[(head.gzip, imports)](scope, receive, send)
@@ -120,6 +121,17 @@ class Edge:
         if seconds * 1000 > self.slow_request_ms:
             logger.warning("slow request ({:.0f} ms, db {:.0f} ms in {} statements): {}",
                            seconds * 1000, record.db_seconds * 1000, record.statements, name)
+
+
+def _too_large(scope: Scope, declared: int, limit: int) -> Response:
+    path, accept = scope["path"], Headers(scope=scope).get("accept", "")
+    if path.startswith("/api/") or not ("text/html" in accept or path == WEB_IMPORT):
+        return error_response(413, f"request body of {declared} bytes exceeds the limit of {limit} bytes",
+                              details={"limit": limit})
+    from api.web.render import error_page  # a browser's upload (the import page) gets a page, not JSON
+
+    return error_page(Request(scope), 413, f"That file is {declared / 1_048_576:.1f} MB; Kura takes at most "
+                                           f"{limit / 1_048_576:.1f} MB in one upload. Nothing was imported.")
 
 
 def _compressible(headers: MutableHeaders) -> bool:

@@ -103,7 +103,9 @@ def test_strict_mode_rejects_a_file_with_a_broken_entry_and_keeps_nothing(web, a
 def test_an_upload_over_the_limit_is_refused_and_imports_nothing(web, alice: Account) -> None:
     c = web(alice)
     big = (FIXTURES / "chrome.html").read_bytes() + b"<!-- padding -->" * (LIMIT // 16 + 1)
-    assert upload(c, data=big).status_code == 413
+    answer = upload(c, data=big)
+    assert answer.status_code == 413 and answer.headers["content-type"].startswith("text/html")
+    assert "Nothing was imported" in answer.text
     assert urls(c, alice) == []
 
 
