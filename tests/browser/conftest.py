@@ -23,7 +23,9 @@ WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync Playwright runs an asyncio loop in the main thread for as long as
+# it is started, and tests after this folder (anyio.run in tests/common) must find none running.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         message = f"the browser tests need {CHROMIUM} (Debian's chromium): ./install.sh --dev installs it as root"
@@ -36,7 +38,7 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     running = start_site(tmp_path_factory.mktemp("kura"))
     yield running
