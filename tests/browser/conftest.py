@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one headless chromium and one real kura-api for the session (its
+"""Fixtures for the browser tests: one headless chromium and one real kura-api for this package (its
 set-up runs several command lines; tests keep to their own bookmarks or only read), a fresh browser
 context (cookies, storage) per test, and screenshots under the test's tmp_path.
 
