@@ -77,7 +77,7 @@ def _row(b: dict[str, Any], collections: dict[int, str]) -> str:
              if cid in collections else "")
     tagged = (f'<span class="visually-hidden">Tags:</span><span class="tags">{"".join([tag_chip(t) for t in b["tags"]])}'
               "</span>" if b["tags"] else "")
-    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" aria-label="Select “{name}”">'
+    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" aria-label="Select “{name}”"> '
             f'<a class="title" href="{escape(b["url"])}" rel="noopener noreferrer">{name}</a> '
             f'<span class="muted domain">{escape(reads.domain(b["url"]))}</span>{marks}{description}'
             f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" aria-label="Edit “{name}”">'
