@@ -58,10 +58,10 @@ DRIVEN_FROM = "bookmark_tags AS drive CROSS JOIN bookmarks ON bookmarks.id = dri
 DRIVEN_KEY, DRIVEN_TIE = "drive.created_at", "drive.bookmark_id"  # the same values as the bookmark's
 DRIVE_TAG = "drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?)"
 # With several tags, walking a common tag's links while probing a rare one reads nearly all of the
-# common one's: so the walk takes the tag with the fewest links, counted up to a cap (evaluated once).
-RAREST_CAP = 2000
+# common one's: so the walk takes the tag with the fewest links. They are counted exactly (a cap made
+# two common tags tie, and the tie went to the lower id), once per user and tag set: see DRIVE_KNOWN.
 DRIVE_RAREST = ("drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name IN ({}) ORDER BY (SELECT count(*)"
-                f" FROM (SELECT 1 FROM bookmark_tags AS c WHERE c.tag_id = tags.id LIMIT {RAREST_CAP})), id LIMIT 1)")
+                " FROM bookmark_tags AS c WHERE c.tag_id = tags.id), id LIMIT 1)")
 ALSO_TAGGED = ("EXISTS (SELECT 1 FROM bookmark_tags AS bt WHERE bt.bookmark_id = drive.bookmark_id"
                " AND bt.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?))")
 # Counting the links costs more than the walk itself, so the rarest tag's id is remembered from the

@@ -63,3 +63,15 @@ def test_a_remembered_tag_that_is_no_longer_the_rarest_changes_speed_not_rows(
     seed_bookmarks(db, user_id=bob.user_id, count=5, tags_per=2, tag_pool=3)
     listing._drivers[key] = tag_id(db, bob, "tag1")  # an id that is not one of alice's tags
     assert page(db, alice, tag=["tag1", "tag2"]) == truth
+
+
+def test_the_walk_takes_the_tag_with_fewer_links_even_when_both_have_thousands(db: Database, alice: Account) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=2100, tags_per=2, tag_pool=2)  # every one: tag0 and tag1
+    older, newer = tag_id(db, alice, "tag0"), tag_id(db, alice, "tag1")
+    assert older < newer  # a tie, or a count capped below both, would pick the older
+    with db.write_session() as session:
+        session.connection().exec_driver_sql(
+            "DELETE FROM bookmark_tags WHERE tag_id = ? AND bookmark_id IN "
+            "(SELECT bookmark_id FROM bookmark_tags WHERE tag_id = ? LIMIT 50)", (newer, newer))
+    assert len(page(db, alice, tag=["tag0", "tag1"])) == 10
+    assert list(listing._drivers.values()) == [newer]
