@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
@@ -91,6 +92,19 @@ def collection_tree(collections: tuple[tuple[int, str, int | None], ...]) -> tup
         following = flat[i + 1][0] if i + 1 < len(flat) else 0
         out.append(TreeRow(depth, cid, name, following > depth, max(depth - following, 0)))
     return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def tree_html(collections: tuple[tuple[int, str, int | None], ...], current: int | None) -> Markup:
+    """The side panel's collection tree as nested lists (escaped here): rendered once per set of
+    collections and current one, not per page, since it changes only when the collections do."""
+    out = []
+    for depth, cid, name, opens, closes in collection_tree(collections):
+        here = ' aria-current="page"' if cid == current else ""
+        out.append(f'<li><a href="/?collection={cid}"{here}>{escape(name)}</a>')
+        out.append("<ul>" if opens else "</li>" + "</ul></li>" * closes)
+        out.append("\n")
+    return Markup("".join(out))
 
 
 def list_params(query: QueryParams) -> ListParams:

@@ -41,6 +41,7 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     query = request.scope["query_string"].decode("latin-1")
     return {
         "rows": rows(page["items"], names), "filters": filters, "tree": tree,
+        "tree_html": reads.tree_html(state.collections, filters.get("collection")),
         "cursor": params.cursor, "heading": heading(params, names),
         "here": f"/?{query}" if query else "/",
         "next_url": reads.list_url(filters, cursor=page["next_cursor"]) if page["next_cursor"] else None,
@@ -112,7 +113,7 @@ def form_page(request: Request, user: Any, state: reads.PageState, form: Bookmar
         heading="Edit bookmark" if editing else "Save a page",
         action=f"/b/{bookmark_id}/edit" if editing else "/add", submit="Save changes" if editing else "Save",
         already=already, meta_problem=meta_problem, existing_id=existing_id, limits=TEXT_LIMITS,
-        tree=tree, filters={}, page_tags=[],
+        tree=tree, tree_html=reads.tree_html(state.collections, None), filters={}, page_tags=[],
         with_tag={}, without_tag={})
 
 
