@@ -16,15 +16,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
 
 from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+# SQLAlchemy is imported where an engine is made, not here: kura-monitor opens metrics.db on plain
+# sqlite3 connections with apply_pragmas below and would otherwise carry ~17 MB of SQLAlchemy for life.
 
 MIN_SQLITE = (3, 51, 3)  # the release with the WAL-reset fix
 
@@ -128,6 +132,8 @@ class Database:
         return ObservedConnection(conn, self.statement_hooks) if self.statement_hooks else conn
 
     def __post_init__(self) -> None:
+        from sqlalchemy.orm import sessionmaker
+
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(kura_write=True)
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
@@ -199,6 +205,8 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int, slow_sql_ms: float) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         # Take transaction control away from the sqlite3 module so BEGIN is ours to choose.
@@ -240,6 +248,9 @@ def make_engine(
     deleted database would silently be replaced by an empty one and written to. With `create`,
     the file (and its directory) is made once here, before the pool exists.
     """
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
     path = Path(path).resolve()
     if create:
         try:
@@ -267,6 +278,8 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
     Only `create=True` makes a missing file: `kura db upgrade` for the bookmark database, the
     monitor for its own metrics. Everything else refuses a missing database with a clear line.
     """
+    from sqlalchemy import text
+
     target = Path(path or settings.db_path)
     if not create and not target.exists():
         raise DatabaseError(f"database {target} does not exist: create it with `kura db upgrade`, "

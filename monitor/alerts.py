@@ -8,21 +8,19 @@ stays queued in metrics.db and is retried every cycle, in order, until it goes.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from loguru import logger
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-from sqlalchemy.exc import SQLAlchemyError
 
-from common.db import Database
 from common.dberrors import StorageUnavailable
 from common.mail import MailError, send_mail, try_send_mail
 from common.settings import Settings
+from monitor.metricsdb import doors
 from monitor.rules import AlertEvent, AlertState
-from monitor.store import to_ms
+from monitor.store import MetricsFile, to_ms
 
 TITLES = {"alert": "ALERT", "reminder": "STILL FAILING", "recovery": "RECOVERED"}
 
@@ -51,8 +49,9 @@ def compose(event: AlertEvent, *, host: str) -> tuple[str, str]:
 class AlertLog:
     """History, active alerts (so a restart neither repeats an alert nor loses its recovery), mail queue."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db, self.settings = db, settings
+    def __init__(self, db: MetricsFile, settings: Settings) -> None:
+        self.db, self.settings = db, settings  # db as given: a test's common.db Database stays one
+        self._doors = doors(db)
         self.host = socket.gethostname() or "localhost"
         self._warned_unconfigured = False
 
@@ -70,70 +69,68 @@ class AlertLog:
             log = logger.info if event.kind == "recovery" else logger.warning
             log("{} {} [{}] {}", TITLES[event.kind].lower(), event.key, event.rule, event.message)
         try:
-            with self.db.write_session() as session:
+            with self._doors.write() as conn:
                 for event in events:
-                    self._store(session, event, states.get(event.key), queue=queue)
-        except (SQLAlchemyError, StorageUnavailable, OSError) as exc:
+                    self._store(conn, event, states.get(event.key), queue=queue)
+        except (sqlite3.Error, StorageUnavailable, OSError) as exc:
             logger.error("cannot store alerts in {} ({}); mailing them directly", self.db.path, exc)
             for event in events if queue else ():
                 subject, body = compose(event, host=self.host)
                 try_send_mail(self.settings, subject=subject, body=body)
         return len(events)
 
-    def _store(self, session: Session, event: AlertEvent, state: AlertState | None, *, queue: bool) -> None:
+    def _store(self, conn: sqlite3.Connection, event: AlertEvent, state: AlertState | None, *, queue: bool) -> None:
         at = to_ms(event.at)
-        session.execute(text(
+        conn.execute(
             "INSERT INTO alerts (at, kind, rule, key, severity, message, value) "
-            "VALUES (:at, :kind, :rule, :key, :sev, :msg, :value)"
-        ), {"at": at, "kind": event.kind, "rule": event.rule, "key": event.key, "sev": event.severity,
+            "VALUES (:at, :kind, :rule, :key, :sev, :msg, :value)", {"at": at, "kind": event.kind, "rule": event.rule, "key": event.key, "sev": event.severity,
             "msg": event.message, "value": event.value})
-        self._save_state(session, event, state)
+        self._save_state(conn, event, state)
         if queue:
             subject, body = compose(event, host=self.host)
-            session.execute(text("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)"),
-                            {"at": at, "s": subject, "b": body})
+            conn.execute("INSERT INTO outbox (created_at, subject, body) VALUES (:at, :s, :b)",
+                         {"at": at, "s": subject, "b": body})
 
-    def _save_state(self, session: Session, event: AlertEvent, state: AlertState | None) -> None:
+    def _save_state(self, conn: sqlite3.Connection, event: AlertEvent, state: AlertState | None) -> None:
         if event.kind == "recovery" or state is None or state.fired_at is None:
-            session.execute(text("DELETE FROM active_alerts WHERE key = :k"), {"k": event.key})
+            conn.execute("DELETE FROM active_alerts WHERE key = :k", {"k": event.key})
             return
         assert state.last_sent_at is not None
-        session.execute(text(
+        conn.execute(
             "INSERT OR REPLACE INTO active_alerts (key, rule, severity, fired_at, last_sent_at, message) "
-            "VALUES (:k, :r, :s, :f, :l, :m)"
-        ), {"k": event.key, "r": state.rule, "s": state.severity, "f": to_ms(state.fired_at),
+            "VALUES (:k, :r, :s, :f, :l, :m)", {"k": event.key, "r": state.rule, "s": state.severity, "f": to_ms(state.fired_at),
             "l": to_ms(state.last_sent_at), "m": state.message})
 
     def load_active(self) -> dict[str, AlertState]:
         """Active alerts from a previous run: fired, so not repeated, and recovered only after a full
         window of samples in this run (the engine counts it)."""
-        with self.db.read_session() as session:
-            rows = session.execute(text(
-                "SELECT key, rule, severity, fired_at, last_sent_at, message FROM active_alerts")).all()
-        return {row.key: AlertState(rule=row.rule, severity=row.severity,
-                                    fired_at=_from_ms(row.fired_at), last_sent_at=_from_ms(row.last_sent_at),
-                                    message=row.message) for row in rows}
+        with self._doors.read() as conn:
+            rows = conn.execute(
+                "SELECT key, rule, severity, fired_at, last_sent_at, message FROM active_alerts").fetchall()
+        return {key: AlertState(rule=rule, severity=severity, fired_at=_from_ms(fired_at),
+                                last_sent_at=_from_ms(last_sent_at), message=message)
+                for key, rule, severity, fired_at, last_sent_at, message in rows}
 
     def deliver_pending(self) -> int:
         """Send queued mail oldest first; stop at the first failure (the server is down). Returns sent."""
-        with self.db.read_session() as session:
-            queued = session.execute(text(
-                "SELECT id, subject, body, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id")).all()
+        with self._doors.read() as conn:
+            queued = conn.execute(
+                "SELECT id, subject, body, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id").fetchall()
         sent = 0
-        for row in queued:
+        for mail_id, subject, body, attempts in queued:
             try:
-                send_mail(self.settings, subject=row.subject, body=row.body)
+                send_mail(self.settings, subject=subject, body=body)
             except MailError as exc:
-                with self.db.write_session() as session:
-                    session.execute(text("UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :i"),
-                                    {"e": str(exc), "i": row.id})
+                with self._doors.write() as conn:
+                    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = :e WHERE id = :i",
+                                 {"e": str(exc), "i": mail_id})
                 # Say it once per message, not once per retry cycle, or a long outage floods the journal.
-                log = logger.error if row.attempts == 0 else logger.debug
+                log = logger.error if attempts == 0 else logger.debug
                 log("{}; {} alert mail(s) stay queued and are retried", exc, len(queued) - sent)
                 break
-            with self.db.write_session() as session:
-                session.execute(text("UPDATE outbox SET sent_at = :t, attempts = attempts + 1 WHERE id = :i"),
-                                {"t": to_ms(datetime.now(UTC)), "i": row.id})
+            with self._doors.write() as conn:
+                conn.execute("UPDATE outbox SET sent_at = :t, attempts = attempts + 1 WHERE id = :i",
+                             {"t": to_ms(datetime.now(UTC)), "i": mail_id})
             sent += 1
         return sent
 

@@ -8,6 +8,7 @@ database) therefore stops the pings and systemd restarts the unit, which is the 
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,12 +17,14 @@ from datetime import UTC, datetime
 from loguru import logger
 
 from common.cmdline import program_parser
-from common.db import DatabaseError, open_database, sqlite_version_check
+from common.dberrors import StorageUnavailable
+from common.db import DatabaseError, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
 from common.startup import boot
 from monitor.alerts import AlertLog, Deliverer
 from monitor.metrics import Reading
+from monitor.metricsdb import open_metrics_db
 from monitor.rules import AlertEngine, build_rules
 from monitor.sources import PsutilSource, Source
 from monitor.store import BUCKET_MS, MetricsStore, to_ms
@@ -133,9 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     sqlite_version_check()
     try:
-        db = open_database(settings, path=settings.metrics_db_path, pool_size=4, create=True)
+        db = open_metrics_db(settings, path=settings.metrics_db_path)
+    except DatabaseError as exc:
+        logger.error("{}", exc)
+        return 1
+    try:
         store = MetricsStore(db)
-    except (DatabaseError, RuntimeError) as exc:
+    except (StorageUnavailable, sqlite3.Error, RuntimeError) as exc:
+        db.close()
         logger.error("{}", exc)
         return 1
     stop = threading.Event()
@@ -145,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     monitor = Monitor(settings, source=PsutilSource(settings), store=store, notifier=notifier)
     logger.info("sampling every {:g} s into {}", settings.monitor_interval, settings.metrics_db_path)
     monitor.run(stop)
-    db.dispose()
+    db.close()
     if notifier._n is not None:  # sdnotify never closes its socket
         notifier._n.socket.close()
     return 0

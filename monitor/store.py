@@ -1,7 +1,8 @@
 """metrics.db: raw samples, 5-minute rollups, pruning, alert history, active alerts and the mail queue.
 
-Its own SQLite file (opened through common.db like every other), so metrics churn never contends
-with bookmark writes or lands in the bookmark backups. The schema is tiny and versioned with
+Its own SQLite file, so metrics churn never contends with bookmark writes or lands in the bookmark
+backups. The statements run on plain sqlite3 connections (monitor/metricsdb.py): the daemon's own, or
+a common.db Database's for the API and tests. The schema is tiny and versioned with
 PRAGMA user_version instead of Alembic. Times are integer Unix milliseconds.
 
 Samples are stored one row per (series, time) in a WITHOUT ROWID table keyed by series first: a
@@ -13,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlite3 import Connection
 
 from common.db import Database
 from monitor.metrics import Reading, SeriesKey
+from monitor.metricsdb import MetricsDB, SessionDoors, doors
 
 SCHEMA_VERSION = 1
 BUCKET_MS = 300_000  # 5-minute rollups
@@ -49,80 +49,81 @@ def to_ms(moment: datetime) -> int:
     return int(round(moment.timestamp() * 1000))
 
 
-def schema_version(db: Database) -> int:
-    with db.read_session() as session:
-        return int(session.execute(text("PRAGMA user_version")).scalar_one())
+MetricsFile = Database | MetricsDB | SessionDoors
 
 
-def ensure_schema(db: Database) -> None:
+def schema_version(db: MetricsFile) -> int:
+    with doors(db).read() as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def ensure_schema(db: MetricsFile) -> None:
     """Create the schema if missing; refuse a metrics.db written by a newer Kura."""
     version = schema_version(db)
     if version > SCHEMA_VERSION:
         raise RuntimeError(f"{db.path} has schema version {version}; this Kura knows up to {SCHEMA_VERSION}")
     if version == SCHEMA_VERSION:
         return
-    with db.write_session() as session:
+    with doors(db).write() as conn:
         for statement in SCHEMA:
-            session.execute(text(statement))
-        session.execute(text(f"PRAGMA user_version = {SCHEMA_VERSION}"))
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class MetricsStore:
     """The monitor's writer. One per process; series ids are cached after first use."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: MetricsFile) -> None:
+        self.db = db  # as given: a test holding a common.db Database reads it back with its sessions
+        self._doors = doors(db)
         ensure_schema(db)
         self._series: dict[SeriesKey, int] = {}
 
-    def _series_ids(self, session: Session, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:
+    def _series_ids(self, conn: Connection, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:
         for name, label in keys:
             if (name, label) not in self._series:
-                session.execute(text("INSERT OR IGNORE INTO series (name, label) VALUES (:n, :l)"),
-                                {"n": name, "l": label})
-                self._series[(name, label)] = session.execute(
-                    text("SELECT id FROM series WHERE name = :n AND label = :l"), {"n": name, "l": label}
-                ).scalar_one()
+                params = {"n": name, "l": label}
+                conn.execute("INSERT OR IGNORE INTO series (name, label) VALUES (:n, :l)", params)
+                self._series[(name, label)] = conn.execute(
+                    "SELECT id FROM series WHERE name = :n AND label = :l", params).fetchone()[0]
         return self._series
 
     def insert(self, *, at: datetime, reading: Reading) -> None:
         ts = to_ms(at)
-        with self.db.write_session() as session:
-            ids = self._series_ids(session, reading.values)
+        with self._doors.write() as conn:
+            ids = self._series_ids(conn, reading.values)
             rows = [{"s": ids[key], "t": ts, "v": value} for key, value in reading.values.items()]
-            if rows:
-                session.execute(text("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (:s, :t, :v)"), rows)
-            session.execute(text("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sample_ts', :t)"), {"t": ts})
+            conn.executemany("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (:s, :t, :v)", rows)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sample_ts', :t)", {"t": ts})
 
-    def _meta(self, session: Session, key: str, default: int) -> int:
-        value = session.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
-        return default if value is None else int(value)
+    def _meta(self, conn: Connection, key: str, default: int) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key = :k", {"k": key}).fetchone()
+        return default if row is None or row[0] is None else int(row[0])
 
     def rollup(self, *, now: datetime) -> int:
         """Fold every complete 5-minute bucket not yet rolled up into min/avg/max rows."""
         until = to_ms(now) // BUCKET_MS * BUCKET_MS
-        with self.db.write_session() as session:
-            start = self._meta(session, "rolled_until", 0)
+        with self._doors.write() as conn:
+            start = self._meta(conn, "rolled_until", 0)
             if start >= until:
                 return 0
-            result = session.execute(text(
+            result = conn.execute(
                 "INSERT OR REPLACE INTO rollups (series, bucket, n, min, avg, max) "
                 "SELECT x.series, x.ts / :b * :b, count(*), min(x.value), avg(x.value), max(x.value) "
                 "FROM series s CROSS JOIN samples x ON x.series = s.id AND x.ts >= :start AND x.ts < :until "
-                "GROUP BY x.series, x.ts / :b"
-            ), {"b": BUCKET_MS, "start": start, "until": until})
-            session.execute(text("INSERT OR REPLACE INTO meta (key, value) VALUES ('rolled_until', :u)"),
-                            {"u": until})
-            return int(result.rowcount or 0)
+                "GROUP BY x.series, x.ts / :b",
+                {"b": BUCKET_MS, "start": start, "until": until})
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rolled_until', :u)", {"u": until})
+            return max(0, result.rowcount)
 
     def prune(self, *, now: datetime, raw_days: float, rollup_days: float, max_batches: int = 20) -> int:
         """Delete expired rows a batch at a time; returns how many went. Run it again to finish."""
         now_ms, deleted = to_ms(now), 0
         raw_cut, rollup_cut = now_ms - int(raw_days * DAY_MS), now_ms - int(rollup_days * DAY_MS)
-        with self.db.write_session() as session:
-            session.execute(text("DELETE FROM alerts WHERE at < :c"), {"c": rollup_cut})
-            session.execute(text("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :c"), {"c": raw_cut})
-            series = session.execute(text("SELECT id FROM series")).scalars().all()
+        with self._doors.write() as conn:
+            conn.execute("DELETE FROM alerts WHERE at < :c", {"c": rollup_cut})
+            conn.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :c", {"c": raw_cut})
+            series = [sid for (sid,) in conn.execute("SELECT id FROM series")]
         for table, column, cutoff in (("samples", "ts", raw_cut), ("rollups", "bucket", rollup_cut)):
             for sid in series:
                 while True:  # only full batches spend the budget: a series with little to delete is cheap
@@ -136,12 +137,11 @@ class MetricsStore:
         return deleted
 
     def _delete_batch(self, table: str, column: str, series: int, cutoff: int) -> int:
-        with self.db.write_session() as session:
-            last = session.execute(text(
+        with self._doors.write() as conn:
+            last = conn.execute(
                 f"SELECT {column} FROM {table} WHERE series = :s AND {column} < :c "
-                f"ORDER BY {column} LIMIT 1 OFFSET {PRUNE_BATCH - 1}"
-            ), {"s": series, "c": cutoff}).scalar()
-            upper = cutoff if last is None else last + 1
-            result = session.execute(text(f"DELETE FROM {table} WHERE series = :s AND {column} < :u"),
-                                     {"s": series, "u": upper})
-            return int(result.rowcount or 0)
+                f"ORDER BY {column} LIMIT 1 OFFSET {PRUNE_BATCH - 1}", {"s": series, "c": cutoff}).fetchone()
+            upper = cutoff if last is None else last[0] + 1
+            result = conn.execute(f"DELETE FROM {table} WHERE series = :s AND {column} < :u",
+                                  {"s": series, "u": upper})
+            return max(0, result.rowcount)
