@@ -120,6 +120,68 @@ class LoopReader:
             raw.invalidate()  # its busy timeout is ours: never hand it back to the pool
 
 
+class WriterConnection:
+    """The writer thread's own sqlite3 connection, for writes that are plain SQL (a bookmark's create,
+    update, delete): BEGIN IMMEDIATE, the database's guard, the work, COMMIT, as
+    `Database.write_session` does, but without a session, whose setup, events and unit of work cost
+    more CPU than such a write's statements. Only the writer thread uses it; the database's write
+    lock is still taken, so it takes turns with sessions that write in this process (an import)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._raw: Any = None
+
+    def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """`fn(conn, **kwargs)` in one write transaction; returns only after COMMIT returned."""
+        db = self.db
+        if not db.write_lock.acquire(timeout=db.write_wait_s):
+            raise WriteBusy(f"another write held the database for over {db.write_wait_s:g} s; retry shortly")
+        started = time.perf_counter()
+        try:
+            with storage_errors(self._failed):
+                result = self._transaction(fn, kwargs)
+            db.health.wrote()
+            return result
+        finally:
+            timing.add_db_time(time.perf_counter() - started)
+            db.write_lock.release()
+
+    def _transaction(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")  # fails (SQLITE_BUSY: 503 busy) if another process holds the lock
+        try:
+            self.db.guard(conn)
+            result = fn(self.db.observed(conn), **kwargs)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+        return result
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self.close()  # a connection that cannot roll back is not used again
+
+    def _failed(self, err: StorageUnavailable) -> None:
+        self.db.health.failed(err)
+        if err.kind != "busy":
+            self.close()  # a fresh connection next time: this one may hold a broken or replaced file open
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._raw is None:
+            self._raw = self.db.engine.raw_connection()  # the pragmas are set and checked there
+        return self._raw.driver_connection
+
+    def close(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            raw.invalidate()  # closed, never handed back to the pool half-used
+
+
 class Transactions:
     """The only way routes touch the database: `await tx.read(fn, ...)`, `await tx.write(fn, ...)`.
 
@@ -131,6 +193,7 @@ class Transactions:
         self._writer: Writer | None = None
         self.search_index: LiveIndex | None = None  # set while the app runs with one (api/searching.py)
         self.loop = LoopReader(db)
+        self.writer_conn = WriterConnection(db)
 
     @property
     def writer(self) -> Writer:
@@ -167,6 +230,13 @@ class Transactions:
         finally:
             self._committed()
 
+    async def write_plain(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """`write` for plain-SQL work: `fn(conn, ...)` on the writer's own sqlite3 connection."""
+        try:
+            return await self.writer.run(self.writer_conn.run, fn, **kwargs)
+        finally:
+            self._committed()
+
     async def run_writer(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run `fn`, which opens its own write session(s) (an import), with the write turn held."""
         try:
@@ -183,8 +253,9 @@ class Transactions:
     def close(self) -> None:
         self.loop.close()
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close()  # waits for the writer thread: nothing uses writer_conn after this
             self._writer = None
+        self.writer_conn.close()
 
 
 

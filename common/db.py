@@ -164,15 +164,18 @@ class Database:
         return _file_identity(self.path) != self.identity
 
     def _guard(self, conn: Connection) -> None:
-        # Run on the driver's connection: a guard of the transaction, like BEGIN, not a statement of
-        # the caller's (query-count tests count only those).
+        self.guard(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+    def guard(self, raw: sqlite3.Connection) -> None:
+        """Refuse a write transaction (just begun on `raw`) on a swapped file or a changed schema.
+        Run on the driver's connection: a guard of the transaction, like BEGIN, not a statement of
+        the caller's (query-count tests count only those)."""
         if self.replaced():
             raise StorageUnavailable(
                 f"the database file {self.path} was removed or replaced while this program ran; "
                 "nothing was saved: restart it", kind="replaced", retry_after=None)
         if self.expected_revision is not None:
-            raw = conn.connection.driver_connection
-            rows = [r[0] for r in raw.execute("SELECT version_num FROM alembic_version")]  # type: ignore[union-attr]
+            rows = [r[0] for r in raw.execute("SELECT version_num FROM alembic_version")]
             if rows != [self.expected_revision]:
                 raise StorageUnavailable(
                     f"the database schema changed to {','.join(rows) or 'nothing'} under this program "

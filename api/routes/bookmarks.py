@@ -153,7 +153,7 @@ async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx
 async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep, request: Request,
                           response: Response) -> dict[str, Any]:
     fields = body.model_dump(exclude={"collection"})
-    created = await tx.write(bookmarks.create_bookmark, user_id=user.user_id, collection_id=body.collection, **fields)
+    created = await tx.write_plain(bookmarks.create_plain, user_id=user.user_id, collection_id=body.collection, **fields)
     locate(request, response, "get_bookmark", bookmark_id=created["id"])
     return created
 
@@ -188,11 +188,11 @@ async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep, reques
               responses=responses(400, 401, 404, 409, 413, 422, 429))
 async def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    return await tx.write(bookmarks.update_bookmark, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
+    return await tx.write_plain(bookmarks.update_plain, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
 
 
 @router.delete("/{bookmark_id:int}", summary="Delete a bookmark", response_model=Deleted,
                responses=responses(401, 404, 422, 429))
 async def delete_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
-    await tx.write(bookmarks.delete_bookmark, user_id=user.user_id, bookmark_id=bookmark_id)
+    await tx.write_plain(bookmarks.delete_plain, user_id=user.user_id, bookmark_id=bookmark_id)
     return Deleted(id=bookmark_id)
