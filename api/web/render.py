@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
 from common.accounts import Principal
 
@@ -34,6 +35,9 @@ PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosni
                 "Referrer-Policy": "same-origin", "Cache-Control": "private, no-cache"}
 STATE_SESSION = "web_session"  # request.state attribute: the LiveSession (api/web/deps.py)
 STATE_REFRESH = "web_cookie_refresh"  # request.state attribute: a session cookie to send again
+NAV = (("/", "Bookmarks"), ("/add", "Add"), ("/tags", "Tags"), ("/collections", "Collections"),
+       ("/import", "Import/export"), ("/tokens", "Tokens"), ("/settings", "Settings"))
+ADMIN_NAV = (*NAV, ("/status", "Status"))
 
 
 @dataclass(frozen=True)
@@ -89,13 +93,35 @@ def session_csrf(request: Request) -> str:
     return live.csrf if live is not None else ""
 
 
+def current_entry(path: str) -> str:
+    """The main navigation's entry for a path: its own, its parent's (`/tags/x`), or none."""
+    if path == "/" or path.startswith("/b/"):
+        return "/"
+    if path == "/export":
+        return "/import"
+    return next((href for href, _ in ADMIN_NAV if href != "/" and (path == href or path.startswith(href + "/"))), "")
+
+
+@lru_cache(maxsize=64)
+def nav_html(current: str, is_admin: bool) -> Markup:
+    """The main navigation's entries: the same few strings on every page, so built once per entry."""
+    items = []
+    for href, label in ADMIN_NAV if is_admin else NAV:
+        mark = ' aria-current="page"' if href == current else ""
+        items.append(f'<li><a href="{href}"{mark}>{label}</a></li>\n')
+    return Markup("".join(items))
+
+
 def page(request: Request, template: str, /, *, user: Principal | None, status_code: int = 200,
          **context: Any) -> HTMLResponse:
-    """Render `template` with `user`, `csrf`, `notice`, `asset` and `request` in its context (a caller's
-    own `csrf` or `notice` wins: the sign-in form has its own token)."""
+    """Render `template` with `user`, `csrf`, `notice`, `nav`, `search`, `asset` and `request` in its
+    context (a caller's own `csrf` or `notice` wins: the sign-in form has its own token)."""
     raw_notice = request.cookies.get(NOTICE_COOKIE)
+    path = request.scope["path"]
     values = {"request": request, "user": user, "csrf": session_csrf(request),
-              "notice": unquote(raw_notice)[:NOTICE_MAX] if raw_notice else None, **context}
+              "notice": unquote(raw_notice)[:NOTICE_MAX] if raw_notice else None,
+              "nav": nav_html(current_entry(path), bool(user and user.is_admin)) if user else "",
+              "search": request.query_params.get("q", "") if path == "/" else "", **context}
     html = environment().get_template(template).render(values)
     response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
     if raw_notice:

@@ -68,20 +68,26 @@ def tag_chip(name: str) -> str:
     return f'<a class="tag" href="/?tag={escape(tag_query(name))}">{escape(name)}</a> '
 
 
+# The markup's own text is ASCII (entities for the quotes and marks): a page of ASCII titles then stays
+# a one-byte-per-character string, which every join, escape and the final encode handle faster.
+UNREAD = '<span class="badge unread">&#9679; unread</span>'
+ARCHIVED = '<span class="badge archived">&#9635; archived</span>'
+
+
 def _row(b: dict[str, Any], collections: dict[int, str]) -> str:
-    bid, cid = b["id"], b["collection"]
-    name = escape(b["title"] or b["url"])
-    marks = ('<span class="badge unread">● unread</span>' if b["unread"] else "") + \
-            ('<span class="badge archived">▣ archived</span>' if b["archived"] else "")
+    bid, cid, tags = b["id"], b["collection"], b["tags"]
+    url = escape(b["url"])  # the domain is cut from the escaped URL: escaping never adds ":" "/" or "@"
+    name = escape(b["title"]) if b["title"] else url
+    marks = (UNREAD if b["unread"] else "") + (ARCHIVED if b["archived"] else "")
     description = f'<p class="description">{escape(b["description"])}</p>' if b["description"] else ""
     where = (f'<span class="collection">in <a href="/?collection={cid}">{escape(collections[cid])}</a></span>'
              if cid in collections else "")
-    tagged = (f'<span class="visually-hidden">Tags:</span><span class="tags">{"".join([tag_chip(t) for t in b["tags"]])}'
-              "</span>" if b["tags"] else "")
-    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" aria-label="Select “{name}”"> '
-            f'<a class="title" href="{escape(b["url"])}" rel="noopener noreferrer">{name}</a> '
-            f'<span class="muted domain">{escape(reads.domain(b["url"]))}</span>{marks}{description}'
-            f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" aria-label="Edit “{name}”">'
+    tagged = (f'<span class="visually-hidden">Tags:</span><span class="tags">{"".join(map(tag_chip, tags))}'
+              "</span>" if tags else "")
+    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" aria-label="Select &ldquo;{name}&rdquo;"> '
+            f'<a class="title" href="{url}" rel="noopener noreferrer">{name}</a> '
+            f'<span class="muted domain">{reads.domain(url)}</span>{marks}{description}'
+            f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" aria-label="Edit &ldquo;{name}&rdquo;">'
             "Edit</a></p></li>\n")
 
 
