@@ -18,6 +18,7 @@ from loguru import logger
 
 from common.cmdline import program_parser
 from common.dberrors import StorageUnavailable
+from common.memory import cap_arenas
 from common.db import DatabaseError, sqlite_version_check
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
@@ -30,6 +31,10 @@ from monitor.sources import PsutilSource, Source
 from monitor.store import BUCKET_MS, MetricsStore, to_ms
 
 PROGRAM = "kura-monitor"
+# One malloc arena: the sampler, the mail thread and four probe threads a sample all allocate a little
+# while holding the GIL, so more arenas only keep more freed memory (RSS crept 0.3 MB per 300 samples
+# with glibc's default, none with one).
+MALLOC_ARENAS = 1
 
 
 def _utcnow() -> datetime:
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = boot(PROGRAM)
     if settings is None:
         return 2
+    cap_arenas(MALLOC_ARENAS)  # before any thread starts
     sqlite_version_check()
     try:
         db = open_metrics_db(settings, path=settings.metrics_db_path)
