@@ -30,13 +30,15 @@ def _newest_verified_entry(settings: Settings) -> Entry | None:
     return None
 
 
+def _info(entry: Entry) -> BackupInfo:
+    m = entry.manifest
+    return BackupInfo(path=entry.data_path, created_at=m.created_at, size_bytes=m.compressed_size, verified=True)
+
+
 def newest_verified_backup(settings: Settings) -> BackupInfo | None:
     """The newest backup whose manifest says verified and whose file has the recorded size."""
     entry = _newest_verified_entry(settings)
-    if entry is None:
-        return None
-    m = entry.manifest
-    return BackupInfo(path=entry.data_path, created_at=m.created_at, size_bytes=m.compressed_size, verified=True)
+    return None if entry is None else _info(entry)
 
 
 def _holds_no_data(entry: Entry) -> str | None:
@@ -52,9 +54,20 @@ def _age(delta: timedelta) -> str:
 
 def check_staleness(settings: Settings, *, now: datetime | None = None) -> tuple[bool, str]:
     """(ok, one-line message): stale when there is no verified backup or the newest is too old."""
-    now = now or datetime.now(UTC)
-    limit = settings.backup_max_age_hours
+    return _staleness(settings, _newest_verified_entry(settings), now=now or datetime.now(UTC))
+
+
+def staleness_and_newest(settings: Settings, *, now: datetime | None = None
+                         ) -> tuple[bool, str, BackupInfo | None]:
+    """check_staleness and newest_verified_backup from one listing, so each manifest is read once (the
+    monitor asks both every minute)."""
     newest = _newest_verified_entry(settings)
+    ok, message = _staleness(settings, newest, now=now or datetime.now(UTC))
+    return ok, message, None if newest is None else _info(newest)
+
+
+def _staleness(settings: Settings, newest: Entry | None, *, now: datetime) -> tuple[bool, str]:
+    limit = settings.backup_max_age_hours
     if newest is None:
         return False, f"no verified backup in {settings.backups_path}"
     if empty := _holds_no_data(newest):

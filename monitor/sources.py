@@ -115,10 +115,9 @@ def readyz_probe(url: str, timeout_s: float) -> dict[SeriesKey, float]:
 
 
 def backup_probe(settings: Settings) -> tuple[dict[SeriesKey, float], str]:
-    from backup.status import check_staleness, newest_verified_backup
+    from backup.status import staleness_and_newest
 
-    ok, message = check_staleness(settings, now=datetime.now(UTC))
-    newest = newest_verified_backup(settings)
+    ok, message, newest = staleness_and_newest(settings, now=datetime.now(UTC))  # one read per manifest
     values: dict[SeriesKey, float] = {("backup_fresh", ""): 1.0 if ok else 0.0}
     if newest is not None:
         values[("backup_last_success_timestamp_seconds", "")] = newest.created_at.timestamp()

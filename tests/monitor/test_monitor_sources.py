@@ -260,6 +260,37 @@ def test_a_fresh_verified_backup_reads_as_fresh(settings, db):
     assert "limit 26 h" in message
 
 
+# Audit hooks cannot be removed, so one hook for the module, recording only while a list is set.
+_opened: list[str] | None = None
+
+
+def _record_opens(event: str, args: tuple) -> None:  # type: ignore[type-arg]
+    if event == "open" and _opened is not None:
+        _opened.append(str(args[0]))
+
+
+sys.addaudithook(_record_opens)
+
+
+def test_a_backup_check_reads_each_manifest_once(settings, db):
+    global _opened
+    from backup.job import run_job
+    from backup.manifest import MANIFEST_SUFFIX
+
+    for _ in range(3):
+        run_job(settings, keep=True)  # kept: retention would prune all but the newest of three alike
+    manifests = sorted(str(p) for p in settings.backups_path.glob(f"*{MANIFEST_SUFFIX}"))
+    assert len(manifests) == 3
+    _opened = []
+    try:
+        values, _ = sources.backup_probe(settings)
+        opened = sorted(path for path in _opened if path.endswith(MANIFEST_SUFFIX))
+    finally:
+        _opened = None
+    assert values[("backup_fresh", "")] == 1
+    assert opened == manifests  # each opened once, not once for the staleness and again for the newest
+
+
 @pytest.mark.parametrize(("cgroup", "program"), [
     ("0::/system.slice/kura-api.service\n", "kura-api"),
     ("12:pids:/system.slice/kura-backup.service\n0::/system.slice/kura-backup.service\n", "kura-backup"),
