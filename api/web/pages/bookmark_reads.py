@@ -170,10 +170,15 @@ def page_etag(*, user: Principal, state: PageState, path: str, query: bytes, ses
     """Like the API's (api/conditional.py: data version, what was asked, per-process salt), and also what
     else the page shows: the collection names (not part of the data version), the session (the page
     embeds its CSRF token) and the header's name and admin link."""
-    asked = hashlib.blake2b(b"%d %s?%s %s %r %r" % (user.user_id, path.encode(), query, session_key.encode(),
-                                                    (user.name, user.is_admin), state.collections),
+    asked = hashlib.blake2b(b"%d %s?%s %s %s" % (user.user_id, path.encode(), query, session_key.encode(),
+                                                 _shown(user.name, user.is_admin, state.collections)),
                             digest_size=8, key=SALT).hexdigest()
     return f'W/"p{state.version}-{asked}"'
+
+
+@lru_cache(maxsize=256)  # the same few values on every page of a user: hashed once, not repr'd per page
+def _shown(name: str, is_admin: bool, collections: tuple[tuple[int, str, int | None], ...]) -> bytes:
+    return hashlib.blake2b(repr((name, is_admin, collections)).encode(), digest_size=16).digest()
 
 
 def domain(url: str) -> str:

@@ -29,7 +29,6 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
                  state: reads.PageState) -> dict[str, Any]:
     filters = reads.filters_of(params)
     names = state.names()
-    tree = reads.collection_tree(state.collections)
     # Tag links and shortcuts from the rows already read (no statement), worked out once per distinct
     # tag: a tag recurs on many rows, and quoting is the costly part.
     distinct = {t for b in page["items"] for t in b["tags"]}
@@ -40,7 +39,7 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     join = "&" if "?" in filtered else "?"
     query = request.scope["query_string"].decode("latin-1")
     return {
-        "rows": rows(page["items"], names), "filters": filters, "tree": tree,
+        "rows": rows(page["items"], names), "filters": filters,
         "tree_html": reads.tree_html(state.collections, filters.get("collection")),
         "cursor": params.cursor, "heading": heading(params, names),
         "here": f"/?{query}" if query else "/",
@@ -84,11 +83,12 @@ def _row(b: dict[str, Any], collections: dict[int, str]) -> str:
              if cid in collections else "")
     tagged = (f'<span class="visually-hidden">Tags:</span><span class="tags">{"".join(map(tag_chip, tags))}'
               "</span>" if tags else "")
-    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" aria-label="Select &ldquo;{name}&rdquo;"> '
+    return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" '
+            f'aria-label="Select &ldquo;{name}&rdquo;"> '
             f'<a class="title" href="{url}" rel="noopener noreferrer">{name}</a> '
             f'<span class="muted domain">{reads.domain(url)}</span>{marks}{description}'
-            f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" aria-label="Edit &ldquo;{name}&rdquo;">'
-            "Edit</a></p></li>\n")
+            f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" '
+            f'aria-label="Edit &ldquo;{name}&rdquo;">Edit</a></p></li>\n')
 
 
 def heading(params: ListParams, collections: dict[int, str]) -> str:
@@ -112,14 +112,14 @@ def form_page(request: Request, user: Any, state: reads.PageState, form: Bookmar
               bookmark_id: int | None = None, status_code: int = 200, already: bool = False,
               meta_problem: str | None = None, existing_id: int | None = None) -> HTMLResponse:
     """The add form, or the edit form of `bookmark_id` (also what /add shows for a URL saved already)."""
-    tree = reads.collection_tree(state.collections)
     editing = bookmark_id is not None
     return render.page(
         request, "bookmarks/form.html", user=user, status_code=status_code, form=form, bookmark_id=bookmark_id,
         heading="Edit bookmark" if editing else "Save a page",
         action=f"/b/{bookmark_id}/edit" if editing else "/add", submit="Save changes" if editing else "Save",
         already=already, meta_problem=meta_problem, existing_id=existing_id, limits=TEXT_LIMITS,
-        tree=tree, tree_html=reads.tree_html(state.collections, None), filters={}, page_tags=[],
+        tree=reads.collection_tree(state.collections), tree_html=reads.tree_html(state.collections, None),
+        filters={}, page_tags=[],
         with_tag={}, without_tag={})
 
 
