@@ -18,6 +18,7 @@ from api.conditional import Versions
 from api.cors import install_cors
 from api.errors import install_error_handlers
 from api.hot import HotReads
+from api.hot_writes import HotWrites
 from api.edge import Edge
 from api.middleware import name_route
 from api.openapi import install_openapi
@@ -86,6 +87,7 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
     install_error_handlers(app)
     install_openapi(app)
     if hot_reads:
+        app.add_middleware(HotWrites, state=app.state)  # bookmark create/update/delete, likewise
         app.add_middleware(HotReads, state=app.state)
     app.state.request_metrics = RequestMetrics()
     # Outside the hot reads, so metrics, timing, headers, gzip and ETag cover their answers too.

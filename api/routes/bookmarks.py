@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from api import searching
 from api.conditional import conditional
-from api.created import LOCATION_DOC, locate
+from api.created import LOCATION_DOC
 from api.deps import CurrentUser, SettingsDep, TxDep
 from api.errors import responses
 from api.responses import ORJSONResponse, shaped
@@ -122,7 +123,13 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
         # the event loop, that costs less than the hand-off to a worker thread.
         return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id,
                                           limit=limit, sort=params.sort, cursor=params.cursor, **filters))
-    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id, search_index=tx.search_index,
+    index = tx.search_index
+    if index is not None and set(filters) == {"q"} and params.sort == "relevance":
+        ranked = await searching.search_page(tx, user_id=user_id, q=filters["q"], limit=limit, cursor=params.cursor)
+        if ranked is not None:
+            return shaped(ranked)
+        index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
+    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id, search_index=index,
                                 limit=limit, **params.model_dump(exclude={"limit"})))
 
 
@@ -148,14 +155,33 @@ async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx
     return await _conditional(request, user.user_id, lambda: read_page(tx, settings, user.user_id, params))
 
 
+async def create(tx: Transactions, user_id: int, body: BookmarkCreate, *,
+                 location: Callable[[int], str]) -> ORJSONResponse:
+    """A create: the route's body, and api/hot_writes.py's. `location(id)` is the new bookmark's
+    path. The answer is built only after the COMMIT returned."""
+    fields = body.model_dump(exclude={"collection"})
+    created = await tx.write_plain(bookmarks.create_plain, user_id=user_id, collection_id=body.collection, **fields)
+    answer = ORJSONResponse(created, status_code=status.HTTP_201_CREATED)
+    answer.headers["Location"] = location(created["id"])
+    return answer
+
+
+async def update(tx: Transactions, user_id: int, bookmark_id: int, body: BookmarkUpdate) -> ORJSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return shaped(await tx.write_plain(bookmarks.update_plain, user_id=user_id, bookmark_id=bookmark_id,
+                                       changes=changes))
+
+
+async def delete(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:
+    await tx.write_plain(bookmarks.delete_plain, user_id=user_id, bookmark_id=bookmark_id)
+    return shaped({"id": bookmark_id, "deleted": True})
+
+
 @router.post("", summary="Create a bookmark", status_code=status.HTTP_201_CREATED, response_model=BookmarkOut,
              responses={**responses(400, 401, 404, 409, 413, 422, 429), **LOCATION_DOC})
-async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep, request: Request,
-                          response: Response) -> dict[str, Any]:
-    fields = body.model_dump(exclude={"collection"})
-    created = await tx.write_plain(bookmarks.create_plain, user_id=user.user_id, collection_id=body.collection, **fields)
-    locate(request, response, "get_bookmark", bookmark_id=created["id"])
-    return created
+async def create_bookmark(body: BookmarkCreate, user: CurrentUser, tx: TxDep, request: Request) -> Response:
+    return await create(tx, user.user_id, body,
+                        location=lambda new_id: request.app.url_path_for("get_bookmark", bookmark_id=new_id))
 
 
 @router.post("/bulk", summary="Apply one action to many bookmarks", response_model=BulkResult,
@@ -186,13 +212,11 @@ async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep, reques
 
 @router.patch("/{bookmark_id:int}", summary="Update a bookmark", response_model=BookmarkOut,
               responses=responses(400, 401, 404, 409, 413, 422, 429))
-async def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser, tx: TxDep) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    return await tx.write_plain(bookmarks.update_plain, user_id=user.user_id, bookmark_id=bookmark_id, changes=changes)
+async def update_bookmark(bookmark_id: PathId, body: BookmarkUpdate, user: CurrentUser, tx: TxDep) -> Response:
+    return await update(tx, user.user_id, bookmark_id, body)
 
 
 @router.delete("/{bookmark_id:int}", summary="Delete a bookmark", response_model=Deleted,
                responses=responses(401, 404, 422, 429))
-async def delete_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> Deleted:
-    await tx.write_plain(bookmarks.delete_plain, user_id=user.user_id, bookmark_id=bookmark_id)
-    return Deleted(id=bookmark_id)
+async def delete_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep) -> Response:
+    return await delete(tx, user.user_id, bookmark_id)
