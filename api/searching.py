@@ -7,17 +7,23 @@ serves: every search then goes to SQLite's FTS5, as with KURA_SEARCH_INDEX=false
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from loguru import logger
 from sqlalchemy.orm import Session
 
 from api.transactions import Transactions
+from common import timing
+from common.dberrors import storage_errors
 from common.errors import KuraError
 from common.memory import give_back_freed_memory
 from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
+from common.searchindex.page import ranked_page
 from common.settings import Settings
 
 PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write
@@ -48,6 +54,27 @@ def close_index(tx: Transactions, index: LiveIndex | None) -> None:
     tx.search_index = None
     if index is not None:
         index.stop()
+
+
+async def search_page(tx: Transactions, *, user_id: int, q: str, limit: int,
+                      cursor: str | None) -> dict[str, Any] | None:
+    """A relevance search (`q` alone) ranked by the index, on one of its search threads; None when
+    there is no index or it cannot answer this one (see ranked_page): SQLite's FTS5 then does."""
+    index = tx.search_index
+    if index is None:
+        return None
+    db = tx.db
+
+    def work() -> dict[str, Any] | None:
+        started = time.perf_counter()
+        try:
+            with storage_errors(db.health.failed):  # as any read: a 503 that readiness hears about
+                return ranked_page(index, db.observed(index.reader()), user_id=user_id, q=q, limit=limit,
+                                   cursor=cursor)
+        finally:
+            timing.add_db_time(time.perf_counter() - started)
+
+    return await asyncio.wrap_future(index.submit(work))
 
 
 def _log_tail(session: Session) -> int:

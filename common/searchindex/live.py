@@ -10,10 +10,14 @@ bounded moment for the syncer, so a client that writes and then searches finds w
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -22,6 +26,7 @@ from common.searchindex.build import ensure_current, rebuild
 from common.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark
 
 CATCH_UP_WAIT_S = 0.5
+T = TypeVar("T")
 
 
 class IndexBehind(Exception):
@@ -32,6 +37,11 @@ class IndexBehind(Exception):
 COALESCE_S = 0.05
 SYNC_NICENESS = 10
 READER_CACHE_KB = 512
+# Searches run on threads of the index's own, each with its reader connection: a few suffice (the
+# work is CPU-bound; two cores here), and so few connections may keep a page cache the size of the
+# pool's: a page's candidates' texts and its rows, read again each time from the OS, cost more.
+SEARCH_THREADS = 4
+SEARCH_CACHE_KB = 2000
 
 
 class LiveIndex:
@@ -46,19 +56,30 @@ class LiveIndex:
         self._thread = threading.Thread(target=self._run, name="kura-searchindex", daemon=True)
         self._readers = threading.local()
         self._opened: list[sqlite3.Connection] = []
+        self._searchers = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="kura-search",
+                                             initializer=self._search_thread)
 
     def reader(self) -> sqlite3.Connection:
         """This thread's read-only connection for searches, outside any transaction. Its page cache
-        is small: it reads only the log's head and a page's candidate texts."""
+        is small except on the index's own search threads: elsewhere it reads only the log's head
+        and a page's candidate texts."""
         conn = getattr(self._readers, "conn", None)
         if conn is None:
             conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
                                    check_same_thread=False)
-            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KB}")
+            conn.execute(f"PRAGMA cache_size = -{getattr(self._readers, 'cache_kb', READER_CACHE_KB)}")
             self._readers.conn = conn
             with self._synced:
                 self._opened.append(conn)
         return conn
+
+    def _search_thread(self) -> None:
+        self._readers.cache_kb = SEARCH_CACHE_KB  # cannot fail: a failing initializer breaks the pool
+
+    def submit(self, fn: Callable[..., T], /, **kwargs: Any) -> Future[T]:
+        """`fn(**kwargs)` on one of the index's search threads, in the caller's context (the request's
+        timing record); there `reader()` is that thread's connection."""
+        return self._searchers.submit(contextvars.copy_context().run, lambda: fn(**kwargs))
 
     def start(self) -> None:
         """The startup check (rebuild if missing, foreign or from another version; catch up if
@@ -103,6 +124,7 @@ class LiveIndex:
         return self._index.watermark
 
     def stop(self) -> None:
+        self._searchers.shutdown(wait=True)  # before their connections close below
         self._stopping = True
         self._urgent.set()
         self._poked.set()

@@ -86,8 +86,9 @@ def build_query(schema: tantivy.Schema, searcher: tantivy.Searcher, *, user_id: 
     return tantivy.Query.boolean_query(clauses)
 
 
-def top_hits(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int) -> list[tuple[int, float]]:
-    """The first `limit` (id, tantivy score) in the order (score descending, id ascending).
+def ranked_hits(searcher: tantivy.Searcher, query: tantivy.Query, *,
+                limit: int) -> list[tuple[int, float, tantivy.DocAddress]]:
+    """The first `limit` (id, tantivy score, address) in the order (score descending, id ascending).
 
     tantivy breaks ties by its own document order, so a top-n cut inside a group of equal scores may
     hold any of them: the group at the cut is dropped, and the top-n grows until what is left holds
@@ -96,10 +97,16 @@ def top_hits(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int) ->
     while True:
         hits = searcher.search(query, fetch, count=False).hits
         ids = searcher.fast_field_values("id", [address for _, address in hits])
-        ranked = sorted(zip(ids, (score for score, _ in hits)), key=lambda hit: (-hit[1], hit[0]))
+        ranked = sorted(((i, score, address) for i, (score, address) in zip(ids, hits)),
+                        key=lambda hit: (-hit[1], hit[0]))
         if len(hits) < fetch:
             return ranked[:limit]
         trusted = [hit for hit in ranked if hit[1] > ranked[-1][1]]
         if len(trusted) >= limit:
             return trusted[:limit]
         fetch *= 4
+
+
+def top_hits(searcher: tantivy.Searcher, query: tantivy.Query, *, limit: int) -> list[tuple[int, float]]:
+    """ranked_hits without the addresses."""
+    return [(bookmark_id, score) for bookmark_id, score, _ in ranked_hits(searcher, query, limit=limit)]

@@ -7,19 +7,25 @@ the one nearly everyone reads, holds exactly FTS5's best BLOCK of the first BLOC
 
 A block's scores are shifted below every earlier block's (score - SPAN * block), so (score, id) stays
 one total order that pages can continue from.
+
+Re-ranking must cost little next to the search itself (cutting a block's 400 texts into words cost
+more than tantivy's whole search), so a bookmark's length in words is kept in the index (the "words"
+fast field), and in ASCII text (nearly every bookmark's) a phrase is counted without cutting the text
+into words: a substring search, each find checked to stand as a word of its own (see Phrase.count).
 """
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import sqlite3
 from dataclasses import dataclass
 
+import orjson
 import tantivy
 
 from common.search import ParsedQuery
-from common.searchindex.query import top_hits
+from common.searchindex.query import ranked_hits
 from common.searchindex.schema import FIELDS, WEIGHTS, analyzer
 
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
@@ -29,6 +35,8 @@ _WEIGHTS = [WEIGHTS[name] for name in FIELDS]
 WORDS = analyzer()
 TEXTS_SQL = ("SELECT id, title, description, url, notes FROM bookmarks"
              " WHERE id IN (SELECT value FROM json_each(?))")
+# The analyzer's words in ASCII text: runs of letters and digits, lowercased (ascii_fold has nothing to do).
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,35 @@ class Phrase:
     words: tuple[str, ...]
     prefix: bool
     idf: float
+
+    def count(self, text: str) -> int:
+        """How often it occurs in one column's text, as FTS5 counts. ASCII text (nearly every
+        bookmark's) is not cut into words: a one-word phrase is found by substring search, then
+        checked to stand as a word of its own, and a column without every word of a longer phrase
+        even as a substring (most columns of most candidates) holds none."""
+        if not text.isascii():
+            return _count(WORDS.analyze(text), self)
+        lowered = text.lower()
+        if len(self.words) == 1:
+            return _whole_words(lowered, self.words[0], self.prefix)
+        if not all(word in lowered for word in self.words):
+            return 0
+        return _count(_ASCII_WORD.findall(lowered), self)
+
+
+def _whole_words(lowered: str, word: str, prefix: bool) -> int:
+    """Occurrences of `word` in lowercased ASCII text that the analyzer would cut out as a word (for a
+    prefix, as the start of one): no letter or digit just before, nor just after. Two such words
+    cannot overlap, so the search resumes after each find."""
+    count, size = 0, len(word)
+    start = lowered.find(word)
+    while start >= 0:
+        end = start + size
+        if (start == 0 or not lowered[start - 1].isalnum()) and \
+                (prefix or end == len(lowered) or not lowered[end].isalnum()):
+            count += 1
+        start = lowered.find(word, end)
+    return count
 
 
 def _idf(rows: int, hits: int) -> float:
@@ -78,23 +115,25 @@ def _count(tokens: list[str], phrase: Phrase) -> int:
     return hits
 
 
-def bm25(texts: tuple[str, ...], found: list[Phrase], avgdl: float) -> float:
-    columns = [WORDS.analyze(text or "") for text in texts]
-    length = sum(len(tokens) for tokens in columns)
+def bm25(texts: tuple[str, ...], length: int, found: list[Phrase], avgdl: float) -> float:
+    """FTS5's bm25 of one row: `texts` its columns, `length` its words in all of them."""
     norm = K1 * (1 - B + B * length / avgdl)
     score = 0.0
     for phrase in found:
-        freq = sum(weight * _count(tokens, phrase) for weight, tokens in zip(_WEIGHTS, columns))
+        freq = 0.0
+        for weight, text in zip(_WEIGHTS, texts):
+            if text:
+                freq += weight * phrase.count(text)
         score += phrase.idf * freq * (K1 + 1) / (freq + norm)
     return score
 
 
-def rerank_block(conn: sqlite3.Connection, ids: list[int], found: list[Phrase], avgdl: float,
+def rerank_block(conn: sqlite3.Connection, lengths: dict[int, int], found: list[Phrase], avgdl: float,
                  block: int) -> list[tuple[int, float]]:
-    """The block's candidates by FTS5's bm25 (best first, ties by id), shifted below earlier blocks.
-    A candidate deleted in SQLite but not yet in the index drops out here."""
-    rows = conn.execute(TEXTS_SQL, (json.dumps(ids),)).fetchall()
-    scored = [(row[0], bm25(row[1:], found, avgdl) - SPAN * block) for row in rows]
+    """The block's candidates (id -> length in words) by FTS5's bm25 (best first, ties by id),
+    shifted below earlier blocks. A candidate deleted in SQLite but not yet in the index drops out."""
+    rows = conn.execute(TEXTS_SQL, (orjson.dumps(list(lengths)).decode(),)).fetchall()
+    scored = [(row[0], bm25(row[1:], lengths[row[0]], found, avgdl) - SPAN * block) for row in rows]
     return sorted(scored, key=lambda hit: (-hit[1], hit[0]))
 
 
@@ -110,11 +149,13 @@ def exact_page(conn: sqlite3.Connection, searcher: tantivy.Searcher, query: tant
     block = 0 if after is None else block_of(after[0])
     out: list[tuple[int, float]] = []
     while len(out) < limit:
-        candidates = top_hits(searcher, query, limit=(block + 1) * BLOCK)
-        chunk = [bookmark_id for bookmark_id, _ in candidates[block * BLOCK:]]
+        candidates = ranked_hits(searcher, query, limit=(block + 1) * BLOCK)
+        chunk = candidates[block * BLOCK:]
         if not chunk:
             break
-        ranked = rerank_block(conn, chunk, found, avgdl, block)
+        words = searcher.fast_field_values("words", [address for _, _, address in chunk])
+        lengths = {bookmark_id: length or 0 for (bookmark_id, _, _), length in zip(chunk, words)}
+        ranked = rerank_block(conn, lengths, found, avgdl, block)
         if after is not None:
             ranked = [hit for hit in ranked if (-hit[1], hit[0]) > (-after[0], after[1])]
         out.extend(ranked)

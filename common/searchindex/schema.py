@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import tantivy
 
 # Bump when the schema or the analyzer changes: an index written by another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the "words" fast field
 FIELDS = ("title", "description", "url", "notes")
 WEIGHTS = {"title": 10.0, "description": 4.0, "url": 2.0, "notes": 1.0}
 WORDS = "kura_words"
@@ -37,6 +37,9 @@ def build_schema() -> tantivy.Schema:
     # reading stored documents; nothing is stored: SQLite holds the text.
     builder.add_unsigned_field("id", indexed=True, fast=True)
     builder.add_unsigned_field("user", indexed=True)
+    # The bookmark's length in words (all columns, unweighted): FTS5's bm25 divides by it, and
+    # rerank reads it here rather than cutting every candidate's four texts into words again.
+    builder.add_unsigned_field("words", fast=True)
     # One text field: each column is added as its own value as often as its bm25 weight (the title
     # ten times), with tantivy's position gap between values. So a word's frequency here is FTS5's
     # weighted one, its document frequency FTS5's "rows holding it in any column", and a phrase
@@ -68,6 +71,7 @@ def document(row: Sequence) -> tuple[tantivy.Document, int]:
             for _ in range(int(WEIGHTS[name])):
                 doc.add_text("text", text)
             length += len(_WORDS.analyze(text))
+    doc.add_unsigned("words", length)
     for tag in json.loads(row[6]) if row[6] else ():
         doc.add_text("tags", fold_tag(tag))
     return doc, length
