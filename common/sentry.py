@@ -13,6 +13,9 @@ TOKEN_RE = re.compile(r"(?i)\b(bearer|token)\s+[A-Za-z0-9._~+/=-]{8,}")
 FILTERED = "[Filtered]"
 ERROR_LEVEL = 40  # loguru's and logging's ERROR
 _sink_id: int | None = None
+# The SDK turns on the integration of every library it can import (FastAPI, Starlette, SQLAlchemy...),
+# and importing them is most of the cost: +25 MB resident for kura-monitor, which runs none of them.
+NO_AUTO_INTEGRATIONS = {"kura-monitor"}
 
 
 def _scrub_text(value: Any) -> Any:
@@ -85,6 +88,7 @@ def init_sentry(settings: Settings, *, program: str) -> bool:
         before_send_transaction=scrub_event,
         before_breadcrumb=scrub_breadcrumb,
         integrations=[LoggingIntegration(event_level=None)],
+        auto_enabling_integrations=program not in NO_AUTO_INTEGRATIONS,
         disabled_integrations=[LoguruIntegration()],
     )
     sentry_sdk.set_tag("program", program)
