@@ -20,13 +20,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from loguru import logger
 
-from api.request_metrics import RequestMetrics, Totals
 from backup.files import write_atomic
 from common.settings import Settings
+
+if TYPE_CHECKING:  # kura-monitor imports this module for the file's name and format: not prometheus_client
+    from api.request_metrics import RequestMetrics, Totals
 
 FILE_NAME = "api-requests.json"
 FORMAT = 1

@@ -27,7 +27,7 @@ from monitor.store import MetricsStore
 from tests.support import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn")
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "prometheus_client")
 
 
 class SentryStandIn(BaseHTTPRequestHandler):
