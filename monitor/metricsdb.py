@@ -62,10 +62,12 @@ class MetricsDB:
                 self.conn.execute(begin)
                 try:
                     yield self.conn
-                except BaseException:
-                    self.conn.rollback()
-                    raise
-                self.conn.commit()
+                    self.conn.commit()
+                finally:
+                    # After an error, or a COMMIT that failed and left the transaction open (SQLITE_BUSY),
+                    # roll back: a transaction left open would make every later BEGIN fail.
+                    if self.conn.in_transaction:
+                        self.conn.rollback()
         finally:
             self._lock.release()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -99,6 +100,19 @@ def test_a_failed_write_is_rolled_back_whole(metrics_db):
     with metrics_db.read() as conn:
         assert conn.execute("SELECT count(*) FROM meta WHERE key = 'half'").fetchone()[0] == 0
     store.insert(at=datetime.now(UTC), reading=reading_from({"load1": 0.5}))  # the connection is still usable
+
+
+def test_a_commit_that_fails_leaves_no_transaction_open(metrics_db):
+    # A deferred foreign key is checked at COMMIT, and SQLite keeps the transaction open when it fails.
+    with metrics_db.write() as conn:
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError), metrics_db.write() as conn:
+        conn.execute("INSERT INTO child VALUES (1)")
+    with metrics_db.write() as conn:  # BEGIN again: would fail inside a transaction left open
+        conn.execute("INSERT INTO parent VALUES (1)")
+    with metrics_db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
 
 
 def test_a_metrics_file_replaced_under_the_daemon_is_not_written_to(settings, metrics_db):
