@@ -123,5 +123,5 @@ class SessionDoors:
             yield session.connection().connection.driver_connection  # type: ignore[misc]
 
 
-def doors(db: Database | MetricsDB | SessionDoors) -> MetricsDB | SessionDoors:
+def doors(db: Database | MetricsDB | SessionDoors) -> Doors:
     return SessionDoors(db) if isinstance(db, Database) else db
