@@ -19,7 +19,10 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 import orjson
 import tantivy
@@ -54,25 +57,24 @@ class Phrase:
             return _count(WORDS.analyze(text), self)
         lowered = text.lower()
         if len(self.words) == 1:
-            return _whole_words(lowered, self.words[0], self.prefix)
+            return sum(1 for _ in _word_starts(lowered, self.words[0], self.prefix))
         if not all(word in lowered for word in self.words):
             return 0
         return _count(_ASCII_WORD.findall(lowered), self)
 
 
-def _whole_words(lowered: str, word: str, prefix: bool) -> int:
-    """Occurrences of `word` in lowercased ASCII text that the analyzer would cut out as a word (for a
-    prefix, as the start of one): no letter or digit just before, nor just after. Two such words
-    cannot overlap, so the search resumes after each find."""
-    count, size = 0, len(word)
+def _word_starts(lowered: str, word: str, prefix: bool) -> Iterator[int]:
+    """Where `word` stands in lowercased ASCII text as the analyzer would cut it out (for a prefix, as
+    the start of a word): no letter or digit just before, nor just after. Two such words cannot
+    overlap, so the search resumes after each find."""
+    size = len(word)
     start = lowered.find(word)
     while start >= 0:
         end = start + size
         if (start == 0 or not lowered[start - 1].isalnum()) and \
                 (prefix or end == len(lowered) or not lowered[end].isalnum()):
-            count += 1
+            yield start
         start = lowered.find(word, end)
-    return count
 
 
 def _idf(rows: int, hits: int) -> float:
@@ -115,17 +117,34 @@ def _count(tokens: list[str], phrase: Phrase) -> int:
     return hits
 
 
-def bm25(texts: tuple[str, ...], length: int, found: list[Phrase], avgdl: float) -> float:
-    """FTS5's bm25 of one row: `texts` its columns, `length` its words in all of them."""
+def frequencies(texts: list[tuple[str | None, ...]], found: list[Phrase]) -> list[list[float]]:
+    """For each row's (title, description, url, notes), each phrase's weighted frequency as FTS5's
+    bm25 sums it: column weight x occurrences. Column by column over the whole block: a one-word
+    phrase is searched for once in the column's texts joined by newlines (no word crosses one), so
+    the Python work is per occurrence, not per text; a column with any non-ASCII text, and a longer
+    phrase, are counted text by text."""
+    freqs = [[0.0] * len(found) for _ in texts]
+    for column, weight in enumerate(_WEIGHTS):
+        values = [row[column] or "" for row in texts]
+        joined = "\n".join(values)
+        ascii_column = joined.isascii()
+        lowered = joined.lower() if ascii_column else ""
+        starts = list(accumulate((len(value) + 1 for value in values), initial=0))
+        for p, phrase in enumerate(found):
+            if ascii_column and len(phrase.words) == 1:
+                for position in _word_starts(lowered, phrase.words[0], phrase.prefix):
+                    freqs[bisect_right(starts, position) - 1][p] += weight
+                continue
+            for r, value in enumerate(values):
+                if value:
+                    freqs[r][p] += weight * phrase.count(value)
+    return freqs
+
+
+def bm25(freqs: list[float], length: int, found: list[Phrase], avgdl: float) -> float:
+    """FTS5's bm25 of one row: `freqs` per phrase (see frequencies), `length` its words in all columns."""
     norm = K1 * (1 - B + B * length / avgdl)
-    score = 0.0
-    for phrase in found:
-        freq = 0.0
-        for weight, text in zip(_WEIGHTS, texts):
-            if text:
-                freq += weight * phrase.count(text)
-        score += phrase.idf * freq * (K1 + 1) / (freq + norm)
-    return score
+    return sum(phrase.idf * freq * (K1 + 1) / (freq + norm) for phrase, freq in zip(found, freqs))
 
 
 def rerank_block(conn: sqlite3.Connection, lengths: dict[int, int], found: list[Phrase], avgdl: float,
@@ -133,7 +152,9 @@ def rerank_block(conn: sqlite3.Connection, lengths: dict[int, int], found: list[
     """The block's candidates (id -> length in words) by FTS5's bm25 (best first, ties by id),
     shifted below earlier blocks. A candidate deleted in SQLite but not yet in the index drops out."""
     rows = conn.execute(TEXTS_SQL, (orjson.dumps(list(lengths)).decode(),)).fetchall()
-    scored = [(row[0], bm25(row[1:], lengths[row[0]], found, avgdl) - SPAN * block) for row in rows]
+    freqs = frequencies([row[1:] for row in rows], found)
+    scored = [(row[0], bm25(row_freqs, lengths[row[0]], found, avgdl) - SPAN * block)
+              for row, row_freqs in zip(rows, freqs)]
     return sorted(scored, key=lambda hit: (-hit[1], hit[0]))
 
 

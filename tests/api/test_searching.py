@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
@@ -59,6 +60,18 @@ def test_the_index_answers_with_the_same_pages_as_fts5(client: TestClient, fts_c
         with_index = pages(client, alice, q)
         assert with_index == pages(fts_client, alice, q), q
     assert sum(map(len, pages(client, bob, "note"))) == 40  # only the caller's own
+
+
+def test_a_ranked_page_is_read_on_the_index_threads_without_a_session(client: TestClient, db: Database,
+                                                                     alice: Account) -> None:
+    # A SQLAlchemy session's setup and checkout cost as much CPU as a common word's whole search.
+    seed_bookmarks(db, user_id=alice.user_id, count=40)
+    threads: list[str] = []
+    db.statement_hooks.append(lambda statement, _: threads.append(threading.current_thread().name)
+                              if "json_each" in statement else None)
+    answer = client.get("/api/v1/search", params={"q": "python"}, headers=alice.headers)
+    assert answer.status_code == 200 and len(answer.json()["items"]) == 10
+    assert threads and all(name.startswith("kura-search") for name in threads), threads
 
 
 def test_a_search_right_after_a_write_finds_it(client: TestClient, alice: Account) -> None:
