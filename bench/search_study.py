@@ -123,8 +123,9 @@ def build_tantivy(work: Path, source: Path) -> tuple[SearchIndex, sqlite3.Connec
     shutil.rmtree(data, ignore_errors=True)
     db_path = datagen.copy_database(source, data)
     conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-    for statement in LOG_SQL:
-        conn.execute(statement)
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_log'").fetchone():
+        for statement in LOG_SQL:  # a cache older than the migration that adds the log
+            conn.execute(statement)
     start, cpu = time.perf_counter(), time.process_time()
     index = rebuild(db_path, data / "search-index")
     built = {"build_s": time.perf_counter() - start, "build_cpu_s": time.process_time() - cpu,
