@@ -101,6 +101,16 @@ class Transactions:
 
         return await run_in_threadpool(work)
 
+    async def read_plain(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """`fn(conn, ...)` on a worker thread over a pooled plain sqlite3 connection: for reads that
+        may cost too much for the event loop but need no session (a filtered page: bench, two-tag
+        list 2.5 -> 1.6 ms CPU in-process)."""
+        def work() -> T:
+            with self.db.plain_read(fn.__name__) as conn:
+                return fn(conn, **kwargs)
+
+        return await run_in_threadpool(work)
+
     async def read_quick(self, plain: Callable[..., T], fallback: Callable[..., T], /, **kwargs: Any) -> T:
         """`plain(conn, ...)` on the event loop (LoopReader), or `fallback(session, ...)` on a worker
         thread when the loop's connection met a lock. Only for reads that are cheap by construction."""

@@ -126,6 +126,7 @@ class Database:
     # Observers of the statements run on plain connections, outside SQLAlchemy's events (the API's
     # loop reads): query counters in tests and the bench see those as they see the engine's.
     statement_hooks: list[Callable[[str, Sequence[Any]], None]] = field(default_factory=list)
+    slow_sql_ms: float = 50.0
 
     def observed(self, conn: sqlite3.Connection) -> sqlite3.Connection | ObservedConnection:
         """`conn`, or while there are statement hooks, `conn` reporting each execute to them."""
@@ -143,6 +144,27 @@ class Database:
     def read_session(self) -> Iterator[Session]:
         with storage_errors(self.health.failed), self._read() as session, session.begin():
             yield session
+
+    @contextmanager
+    def plain_read(self, what: str) -> Iterator[sqlite3.Connection | ObservedConnection]:
+        """A pooled connection for plain-SQL reads off the event loop: no session and no BEGIN, so
+        each statement reads its own snapshot (right for a page read by one statement). A session and
+        its transaction cost more CPU than a filtered page's SQL. `what` names the read in the
+        slow-SQL warning, since these statements pass outside SQLAlchemy's events."""
+        from common import timing
+
+        started = time.perf_counter()
+        with storage_errors(self.health.failed):
+            raw = self.engine.raw_connection()
+            try:
+                yield self.observed(raw.driver_connection)
+            finally:
+                raw.close()
+                elapsed = time.perf_counter() - started
+                timing.add_db_time(elapsed)
+                if elapsed * 1000 >= self.slow_sql_ms and timing.in_request():
+                    logger.warning("slow SQL ({:.1f} ms, route {}): plain read {}", elapsed * 1000,
+                                   timing.current_route(), what)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -306,4 +328,4 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
         reason = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's help link
         raise DatabaseError(f"cannot open database {target}: {reason}") from exc
     return Database(engine=engine, path=target, ping_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
-                    write_wait_s=settings.write_wait_s)
+                    write_wait_s=settings.write_wait_s, slow_sql_ms=settings.slow_sql_ms)

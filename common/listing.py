@@ -27,6 +27,9 @@ from common.models import from_micros, to_micros
 from common.search import ParsedQuery, parse_query
 from common.searchindex.live import IndexBehind
 
+# Runs one statement and returns its rows: a session's or a plain connection's.
+Execute = Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]]
+
 Sort = Literal["newest", "oldest", "modified", "title", "relevance"]
 
 # bm25 weights follow the FTS columns (title, description, url, notes): a title hit counts most.
@@ -200,7 +203,7 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     return sql, (*where.params, limit + 1), sort, drive
 
 
-def _rows(execute: Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]], *, user_id: int, limit: int,
+def _rows(execute: Execute, *, user_id: int, limit: int,
           **options: Any) -> dict[str, Any]:
     """Build, run (`execute(sql, params)`) and shape one page, remembering the rarest tag's id."""
     sql, params, sort, drive = build_query(user_id=user_id, limit=limit, **options)
@@ -246,17 +249,30 @@ def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_in
     A relevance search with no other filter goes to `search_index` when there is one; the caller
     has already sent a `cheap_search` to FTS5 (api/routes/bookmarks.py's read_page decides once).
     """
+    return _list(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(), user_id=user_id,
+                 limit=limit, search_index=search_index, **options)
+
+
+def list_in(conn: sqlite3.Connection, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
+            **options: Any) -> dict[str, Any]:
+    """`list_bookmarks` on a plain sqlite3 connection (api/transactions.py's read_plain): the same
+    statements, without a session's CPU."""
+    return _list(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
+                 search_index=search_index, **options)
+
+
+def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None,
+          **options: Any) -> dict[str, Any]:
     if search_index is not None and options.get("sort", "newest") == "relevance" and \
             not any(options.get(name) for name in SQL_ONLY):
         parsed = parse_query(options.get("q") or "")
         if parsed.include:
             try:
-                return _ranked_page(session, search_index, user_id=user_id, parsed=parsed, limit=limit,
+                return _ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
                                     cursor=options.get("cursor"))
             except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
                 pass
-    return _rows(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(),
-                 user_id=user_id, limit=limit, **options)
+    return _rows(execute, user_id=user_id, limit=limit, **options)
 
 
 def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
@@ -283,7 +299,7 @@ def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str) -> dict[str, 
     return {"items": to_dicts(rows), "next_cursor": next_cursor}
 
 
-def _ranked_page(session: Session, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
+def _ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
                  cursor: str | None) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
     cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
@@ -295,7 +311,7 @@ def _ranked_page(session: Session, index: RankedIndex, *, user_id: int, parsed: 
     more = len(hits) > limit
     hits = hits[:limit]
     ids = [bookmark_id for bookmark_id, _ in hits]
-    rows = {row[0]: row for row in session.connection().exec_driver_sql(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
+    rows = {row[0]: row for row in execute(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
     next_cursor = encode_cursor("relevance", -hits[-1][1], hits[-1][0]) if more else None
     # A bookmark deleted since the index ranked it is left out rather than shown.
     return {"items": to_dicts([rows[i] for i in ids if i in rows]), "next_cursor": next_cursor}

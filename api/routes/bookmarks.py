@@ -129,8 +129,8 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
         if ranked is not None:
             return shaped(ranked)
         index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
-    return shaped(await tx.read(listing.list_bookmarks, user_id=user_id, search_index=index,
-                                limit=limit, **params.model_dump(exclude={"limit"})))
+    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index,
+                                      limit=limit, **params.model_dump(exclude={"limit"})))
 
 
 async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:

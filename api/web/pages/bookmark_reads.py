@@ -139,8 +139,8 @@ async def read_list(tx: Transactions, settings: Settings, *, user_id: int, param
                        listing.cheap_search(tx.search_index, filters["q"])):
         return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, limit=limit,
                                    sort=params.sort, cursor=params.cursor, **filters)
-    return await tx.read(listing.list_bookmarks, user_id=user_id, search_index=tx.search_index, limit=limit,
-                         **params.model_dump(exclude={"limit"}))
+    return await tx.read_plain(listing.list_in, user_id=user_id, search_index=tx.search_index, limit=limit,
+                               **params.model_dump(exclude={"limit"}))
 
 
 def filters_of(params: ListParams) -> dict[str, Any]:
