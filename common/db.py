@@ -138,7 +138,7 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(kura_write=True)
         self._write = sessionmaker(writer, expire_on_commit=False, autoflush=False)
-        self.identity = _file_identity(self.path)
+        self.identity = file_identity(self.path)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
@@ -183,7 +183,7 @@ class Database:
     def replaced(self) -> bool:
         """Is the file at our path no longer the one this process opened (deleted, restored, swapped)?
         Pooled connections would go on writing to the old one, which nobody will ever read."""
-        return _file_identity(self.path) != self.identity
+        return file_identity(self.path) != self.identity
 
     def _guard(self, conn: Connection) -> None:
         self.guard(conn.connection.driver_connection)  # type: ignore[arg-type]
@@ -221,7 +221,8 @@ class Database:
         self.engine.dispose()
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, or None when it is gone: tells a replaced database from the one opened."""
     try:
         st = os.stat(path)
     except OSError:

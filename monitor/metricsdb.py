@@ -14,7 +14,6 @@ is written once, against sqlite3.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from common.db import Database, DatabaseError, apply_pragmas
+from common.db import Database, DatabaseError, apply_pragmas, file_identity
 from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.settings import Settings
 
@@ -37,21 +36,13 @@ class Doors(Protocol):
     def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
 class MetricsDB:
     """The daemon's own connection to metrics.db. Open it with :func:`open_metrics_db`."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, write_wait_s: float) -> None:
         self.conn, self.path, self.write_wait_s = conn, path, write_wait_s
         self._lock = threading.Lock()
-        self._identity = _identity(path)
+        self._identity = file_identity(path)
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
@@ -77,7 +68,7 @@ class MetricsDB:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         # The connection would go on writing to a deleted or swapped file that nobody reads again.
-        if _identity(self.path) != self._identity:
+        if file_identity(self.path) != self._identity:
             raise StorageUnavailable(f"{self.path} was removed or replaced while the monitor ran; restart it",
                                      kind="replaced", retry_after=None)
         with self._transaction("BEGIN IMMEDIATE") as conn:
