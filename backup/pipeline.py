@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,10 +24,13 @@ from zstandard import ZstdError
 
 from backup import guard, retention
 from backup.errors import StageError
-from backup.files import clean_temps, ensure_dir, no_readers, publish, remove_quietly, run_lock, temp_path
+from backup.files import (
+    clean_temps, ensure_dir, fsync_file, no_readers, publish, remove_quietly, run_lock, temp_path,
+)
 from backup.manifest import (
     DATA_SUFFIX, Entry, Manifest, backup_stem, list_backups, manifest_path_for, orphans, write_manifest,
 )
+from backup.priority import lower_this_thread
 from backup.snapshot import Snapshot, source_bytes, take_snapshot
 from backup.verify import check_snapshot, compress, verify_archive
 from common.settings import Settings
@@ -35,6 +39,7 @@ from common.version import VERSION
 Clock = Callable[[], datetime]
 StageHook = Callable[[str], None]
 Guard = Callable[[Snapshot], str | None]  # a snapshot -> None, or why --force accepted it
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,26 @@ def _side_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
 
 
+def _background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    lower_this_thread()  # this pool thread, and the zstd workers it starts, only use idle CPU and disk
+    return fn(*args, **kwargs)
+
+
+def _pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: datetime, forced: str | None,
+          hook: StageHook) -> Manifest:
+    """Compress the snapshot, then prove the archive re-read from disk: its SHA-256, and its decompressed
+    stream against the snapshot's (equal bytes need no second integrity_check)."""
+    with stage("compress", hook):
+        raw_sha, packed_sha = compress(raw, packed, level=level)
+        manifest = _manifest(snap, packed, raw_sha, packed_sha, created_at=created_at)
+        manifest.extra = {"guard": "forced", "guard_reason": forced} if forced else {"guard": "passed"}
+    with stage("verify", hook):
+        verify_archive(packed, manifest)
+        # On disk while the check still runs: publish's own fsync then finds nothing left to write.
+        fsync_file(packed)
+    return manifest
+
+
 def _build(settings: Settings, directory: Path, created_at: datetime, hook: StageHook,
            check_source: Guard) -> tuple[Path, Manifest]:
     """Snapshot, compress and verify under temp names; return the verified temp file and its manifest."""
@@ -91,28 +116,23 @@ def _build(settings: Settings, directory: Path, created_at: datetime, hook: Stag
     raw = temp_path(directory, stem + ".db")
     packed = temp_path(directory, stem + DATA_SUFFIX)
     try:
+        # At the caller's priority: the snapshot holds a read transaction on the live database, which
+        # must end soon (the -wal cannot be reset before it does), so it is never left waiting for CPU.
         with stage("snapshot", hook):
             guard.refuse_empty_file(settings.db_path)
             snap = take_snapshot(settings, dest=raw)
             forced = check_source(snap)
-        # The one full check of the snapshot (integrity_check, row counts, newest bookmark) runs on its
-        # own thread while zstd compresses the same file: SQLite and zstd both release the GIL, and
-        # this overlap is most of what keeps a 1 GB backup within its time budget. Leaving the `with`
-        # waits for the check, so the snapshot is never removed under it.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="integrity") as pool:
-            checked = pool.submit(check_snapshot, raw, expected_counts=snap.row_counts,
+        # The one full check of the snapshot (integrity_check, row counts, newest bookmark) is the
+        # longest part of a run; compressing and proving the archive happen beside it, on a second
+        # thread: SQLite, zstd and hashlib all release the GIL. Leaving the `with` waits for both, so
+        # the snapshot is never removed under the check.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="backup") as pool:
+            checked = pool.submit(_background, check_snapshot, raw, expected_counts=snap.row_counts,
                                   newest_id=snap.newest_bookmark_id)
-            with stage("compress", hook):
-                raw_sha, packed_sha = compress(raw, packed, level=settings.backup_zstd_level)
-                manifest = _manifest(snap, packed, raw_sha, packed_sha, created_at=created_at)
-                manifest.extra = {"guard": "forced", "guard_reason": forced} if forced else {"guard": "passed"}
-            with stage("verify", hook):
+            manifest = pool.submit(_background, _pack, raw, packed, snap, level=settings.backup_zstd_level,
+                                   created_at=created_at, forced=forced, hook=hook).result()
+            with stage("verify", lambda _s: None):
                 checked.result()
-        with stage("verify", lambda _s: None):
-            remove_quietly(*_side_files(raw))
-            # The archive re-read from disk must hash to what was written and decompress to exactly the
-            # checked snapshot's bytes: equal bytes need no second integrity_check.
-            verify_archive(packed, manifest)
         return packed, manifest
     except BaseException:
         remove_quietly(packed)

@@ -76,6 +76,11 @@ def take_snapshot(settings: Settings, *, dest: Path) -> Snapshot:
             revision = schema_revision(source, counts)
             target = sqlite3.connect(dest, isolation_level=None)
             try:
+                # The copy is scratch until its archive is verified and fsynced: no journal and no fsync
+                # here. Syncing it cost a flush of the whole database to disk, which the API's own
+                # checkpoints then queued behind; unsynced, the kernel may never write it at all.
+                target.execute("PRAGMA synchronous = OFF")
+                target.execute("PRAGMA journal_mode = OFF")
                 source.backup(target, pages=-1)
                 # A self-contained file: no -wal to forget when the copy is moved or restored.
                 target.execute("PRAGMA journal_mode = DELETE")
