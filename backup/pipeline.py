@@ -116,8 +116,8 @@ def _build(settings: Settings, directory: Path, created_at: datetime, hook: Stag
     raw = temp_path(directory, stem + ".db")
     packed = temp_path(directory, stem + DATA_SUFFIX)
     try:
-        # At the caller's priority: the snapshot holds a read transaction on the live database, which
-        # must end soon (the -wal cannot be reset before it does), so it is never left waiting for CPU.
+        # At the caller's priority, never lowered here: the snapshot holds a read transaction on the
+        # live database, which should end soon (the -wal cannot be reset before it does).
         with stage("snapshot", hook):
             guard.refuse_empty_file(settings.db_path)
             snap = take_snapshot(settings, dest=raw)
