@@ -198,8 +198,17 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
         where.add(f"({key}, {tie}) {'<' if descending else '>'} (?, ?)", last_key, last_id)
     order = "DESC" if descending else "ASC"
     extra = "drive.tag_id, " if drive is not None else ""
-    sql = (f"SELECT {COLUMNS}, {extra}{key} AS sort_key FROM {source} "
-           f"WHERE {' AND '.join(where.parts)} ORDER BY {key} {order}, {tie} {order} LIMIT ?")
+    conditions = " AND ".join(where.parts)
+    if match is None:
+        sql = (f"SELECT {COLUMNS}, {extra}{key} AS sort_key FROM {source} "
+               f"WHERE {conditions} ORDER BY {key} {order}, {tie} {order} LIMIT ?")
+    else:
+        # Every match is sorted (no index gives bm25's order): choose the page's ids first, so the
+        # costly columns (tag names, ISO times) are built for the page's rows only, not every match.
+        sql = (f"SELECT {COLUMNS}, page.sort_key FROM (SELECT bookmarks.id AS page_id, {key} AS sort_key "
+               f"FROM {source} WHERE {conditions} ORDER BY {key} {order}, {tie} {order} LIMIT ?) AS page "
+               f"CROSS JOIN bookmarks ON bookmarks.id = page.page_id "
+               f"ORDER BY page.sort_key {order}, page.page_id {order}")
     return sql, (*where.params, limit + 1), sort, drive
 
 
