@@ -151,8 +151,6 @@ class Database:
         each statement reads its own snapshot (right for a page read by one statement). A session and
         its transaction cost more CPU than a filtered page's SQL. `what` names the read in the
         slow-SQL warning, since these statements pass outside SQLAlchemy's events."""
-        from common import timing
-
         started = time.perf_counter()
         with storage_errors(self.health.failed):
             raw = self.engine.raw_connection()
@@ -160,11 +158,7 @@ class Database:
                 yield self.observed(raw.driver_connection)
             finally:
                 raw.close()
-                elapsed = time.perf_counter() - started
-                timing.add_db_time(elapsed)
-                if elapsed * 1000 >= self.slow_sql_ms and timing.in_request():
-                    logger.warning("slow SQL ({:.1f} ms, route {}): plain read {}", elapsed * 1000,
-                                   timing.current_route(), what)
+                note_sql_time(time.perf_counter() - started, f"plain read {what}", slow_ms=self.slow_sql_ms)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -250,13 +244,17 @@ def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
-        elapsed = time.perf_counter() - conn.info["kura_t0"].pop()
-        from common import timing  # local: timing imports nothing from here, but keep db import-light
+        note_sql_time(time.perf_counter() - conn.info["kura_t0"].pop(), statement[:300], slow_ms=slow_sql_ms)
 
-        timing.add_db_time(elapsed)
-        # Only a request's statements: an import's or a backup's bulk work is not a slow query.
-        if elapsed * 1000 >= slow_sql_ms and timing.in_request():
-            logger.warning("slow SQL ({:.1f} ms, route {}): {}", elapsed * 1000, timing.current_route(), statement[:300])
+
+def note_sql_time(elapsed: float, what: str, *, slow_ms: float) -> None:
+    """Time spent in SQLite, into the request's Server-Timing; a warning when slow."""
+    from common import timing  # local: timing imports nothing from here, but keep db import-light
+
+    timing.add_db_time(elapsed)
+    # Only a request's statements: an import's or a backup's bulk work is not a slow query.
+    if elapsed * 1000 >= slow_ms and timing.in_request():
+        logger.warning("slow SQL ({:.1f} ms, route {}): {}", elapsed * 1000, timing.current_route(), what)
 
 
 def make_engine(

@@ -277,7 +277,7 @@ def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedInd
         parsed = parse_query(options.get("q") or "")
         if parsed.include:
             try:
-                return _ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
+                return ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
                                     cursor=options.get("cursor"))
             except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
                 pass
@@ -308,7 +308,7 @@ def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str) -> dict[str, 
     return {"items": to_dicts(rows), "next_cursor": next_cursor}
 
 
-def _ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
+def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
                  cursor: str | None) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
     cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
