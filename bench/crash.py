@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.live import NO_ANSWER, LiveApi, call, make_token
+from common.bookmark_rows import stale_rows
 from common.search import parse_query
 from common.searchindex import ensure_current
 
@@ -193,8 +194,9 @@ def one_life(api: LiveApi, token: str, ledger: Ledger, rng: random.Random, ack_w
         raise DrillError("a client thread did not end within 60 s of the kill")
 
 
-def read_back(db_path: Path) -> tuple[dict[int, Content], str, str]:
-    """Every bookmark in the file, and what PRAGMA integrity_check and FTS5's integrity-check say."""
+def read_back(db_path: Path) -> tuple[dict[int, Content], str, str, int]:
+    """Every bookmark in the file, what PRAGMA integrity_check and FTS5's integrity-check say, and
+    how many bookmarks' stored API answers (migration 0008's api_json) disagree with their rows."""
     conn = sqlite3.connect(db_path)  # a read-write open replays the WAL, as the next start would
     try:
         integrity = "; ".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
@@ -209,9 +211,10 @@ def read_back(db_path: Path) -> tuple[dict[int, Content], str, str]:
             tags.setdefault(bookmark_id, []).append(name)
         rows = {i: (url, title, tuple(sorted(tags.get(i, []))))
                 for i, url, title in conn.execute("SELECT id, url, title FROM bookmarks")}
+        stale = len(stale_rows(conn))
     finally:
         conn.close()
-    return rows, integrity, fts
+    return rows, integrity, fts, stale
 
 
 SEARCH_WORDS = ("drill", "edited", "kuraword5", "kuraword11 edited", "kuraword3 -edited")
@@ -240,7 +243,7 @@ def search_disagreements(data: Path) -> list[str]:
 
 def verify(db_path: Path, ledger: Ledger) -> dict:
     """Compare the file with the ledger: lost acknowledgements and ids that name another bookmark."""
-    rows, integrity, fts = read_back(db_path)
+    rows, integrity, fts, stale = read_back(db_path)
     lost: list[str] = []
     reused = {i for i, urls in ledger.urls_of_id.items() if len(urls) > 1}  # one id answered for two URLs
     for url, entry in ledger.acked.items():
@@ -250,7 +253,7 @@ def verify(db_path: Path, ledger: Ledger) -> dict:
         if row is not None and row[0] != url:
             reused.add(entry.id)
     return {"acknowledged": len(ledger.acked), "lost": len(lost), "ids_reused": len(reused),
-            "integrity": integrity, "fts_integrity": fts, "lost_examples": lost[:5]}
+            "integrity": integrity, "fts_integrity": fts, "stale_answers": stale, "lost_examples": lost[:5]}
 
 
 def drill(work: Path, *, kills: int, seed: int = 10, env: dict[str, str] | None = None,

@@ -191,7 +191,8 @@ def crash_lines(crash: dict) -> list[str]:
         if key.startswith("drill"):
             out.append(f"crash drill, synchronous={f.get('synchronous')}: kills {f.get('kills')}, acknowledged "
                        f"{f.get('acknowledged')}, lost {f.get('lost')}, ids reused {f.get('ids_reused')}, "
-                       f"integrity {f.get('integrity')}, FTS {f.get('fts_integrity')}")
+                       f"integrity {f.get('integrity')}, FTS {f.get('fts_integrity')}"
+                       + (f", stale answers {f['stale_answers']}" if "stale_answers" in f else ""))
         elif key.startswith("burst"):
             out.append(f"crash burst, {f.get('writers')} simultaneous creates ({f.get('settings')}): 201 x "
                        f"{f.get('created')}, 503 x {f.get('busy_503')}, no answer {f.get('unanswered')}; p50 "

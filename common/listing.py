@@ -1,6 +1,6 @@
 """The bookmark list: filters, sorts, full-text search and keyset pagination, in one SELECT.
 
-A page costs one statement whatever its size (each row carries its tag names). Each sort has an
+A page costs one statement whatever its size (each row carries its API answer as JSON). Each sort has an
 index ending in id, so "the next page" is a range seek from the cursor's (key, id), never an OFFSET
 that reads and discards the pages before it. The statement is assembled from fixed SQL fragments
 with bound parameters (see common/bookmark_rows.py for why it is text).
@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from sqlalchemy.orm import Session
 
-from common.bookmark_rows import COLUMNS, to_dicts
+from common.bookmark_rows import COLUMNS, to_dicts, to_fragments
 from common.errors import BadRequest
 from common.fields import tag_key
 from common.models import from_micros, to_micros
@@ -72,7 +72,7 @@ ALSO_TAGGED = ("EXISTS (SELECT 1 FROM bookmark_tags AS bt WHERE bt.bookmark_id =
 # it is still one of the user's named tags; as every named tag is probed on each row anyway, a stale
 # choice costs speed, never a row. When it walks nothing at all, the page is counted afresh.
 DRIVE_KNOWN = "drive.tag_id = ? AND drive.tag_id IN (SELECT id FROM tags WHERE user_id = ? AND name IN ({}))"
-DRIVER_COLUMN = 12  # after the 12 COLUMNS (to_dicts reads r[0] to r[11]); then the sort key
+DRIVER_COLUMN = 2  # after the 2 COLUMNS (id, api_json); then the sort key
 DRIVERS_MAX = 4096
 # Per process, which serves one database (tests, which open many, clear it between them).
 _drivers: dict[tuple[int, tuple[str, ...]], int] = {}  # (user, tag keys) -> the rarest tag's id
@@ -203,8 +203,8 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
         sql = (f"SELECT {COLUMNS}, {extra}{key} AS sort_key FROM {source} "
                f"WHERE {conditions} ORDER BY {key} {order}, {tie} {order} LIMIT ?")
     else:
-        # Every match is sorted (no index gives bm25's order): choose the page's ids first, so the
-        # costly columns (tag names, ISO times) are built for the page's rows only, not every match.
+        # Every match is sorted (no index gives bm25's order): choose the page's ids first, so only
+        # the page's rows are read whole (their JSON), not every match's.
         sql = (f"SELECT {COLUMNS}, page.sort_key FROM (SELECT bookmarks.id AS page_id, {key} AS sort_key "
                f"FROM {source} WHERE {conditions} ORDER BY {key} {order}, {tie} {order} LIMIT ?) AS page "
                f"CROSS JOIN bookmarks ON bookmarks.id = page.page_id "
@@ -212,7 +212,7 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     return sql, (*where.params, limit + 1), sort, drive
 
 
-def _rows(execute: Execute, *, user_id: int, limit: int,
+def _rows(execute: Execute, *, user_id: int, limit: int, raw: bool = False,
           **options: Any) -> dict[str, Any]:
     """Build, run (`execute(sql, params)`) and shape one page, remembering the rarest tag's id."""
     sql, params, sort, drive = build_query(user_id=user_id, limit=limit, **options)
@@ -225,7 +225,7 @@ def _rows(execute: Execute, *, user_id: int, limit: int,
         if len(_drivers) >= DRIVERS_MAX:
             _drivers.clear()
         _drivers[drive.key] = rows[0][DRIVER_COLUMN]
-    return _page(rows, limit=limit, sort=sort)
+    return _page(rows, limit=limit, sort=sort, raw=raw)
 
 
 class RankedIndex(Protocol):
@@ -251,26 +251,28 @@ BY_IDS = (f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id IN (SELECT value 
 
 
 def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-                   **options: Any) -> dict[str, Any]:
+                   raw: bool = False, **options: Any) -> dict[str, Any]:
     """One page of the caller's bookmarks and the cursor for the next (None on the last page).
 
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
+    `raw`: the items as orjson Fragments of their stored JSON (for an answer that is only sent),
+    not dicts.
     A relevance search with no other filter goes to `search_index` when there is one; the caller
     has already sent a `cheap_search` to FTS5 (api/routes/bookmarks.py's read_page decides once).
     """
     return _list(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(), user_id=user_id,
-                 limit=limit, search_index=search_index, **options)
+                 limit=limit, search_index=search_index, raw=raw, **options)
 
 
 def list_in(conn: sqlite3.Connection, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-            **options: Any) -> dict[str, Any]:
+            raw: bool = False, **options: Any) -> dict[str, Any]:
     """`list_bookmarks` on a plain sqlite3 connection (api/transactions.py's read_plain): the same
     statements, without a session's CPU."""
     return _list(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
-                 search_index=search_index, **options)
+                 search_index=search_index, raw=raw, **options)
 
 
-def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None,
+def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None, raw: bool,
           **options: Any) -> dict[str, Any]:
     if search_index is not None and options.get("sort", "newest") == "relevance" and \
             not any(options.get(name) for name in SQL_ONLY):
@@ -278,10 +280,10 @@ def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedInd
         if parsed.include:
             try:
                 return ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
-                                    cursor=options.get("cursor"))
+                                    cursor=options.get("cursor"), raw=raw)
             except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
                 pass
-    return _rows(execute, user_id=user_id, limit=limit, **options)
+    return _rows(execute, user_id=user_id, limit=limit, raw=raw, **options)
 
 
 def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
@@ -293,23 +295,23 @@ def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
 
 
 def list_plain(conn: sqlite3.Connection, *, user_id: int, limit: int, sort: Sort = "newest",
-               cursor: str | None = None, q: str | None = None) -> dict[str, Any]:
+               cursor: str | None = None, q: str | None = None, raw: bool = False) -> dict[str, Any]:
     """A page on a plain sqlite3 connection, for the reads cheap by construction: an unfiltered page
     (a walk of the sort's index for limit + 1 rows) or a `cheap_search`. api/transactions.py may run
     it on the event loop."""
     return _rows(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
-                 sort=sort, cursor=cursor, q=q)
+                 sort=sort, cursor=cursor, q=q, raw=raw)
 
 
-def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str) -> dict[str, Any]:
+def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str, raw: bool) -> dict[str, Any]:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, rows[-1][-1], rows[-1][0]) if more else None
-    return {"items": to_dicts(rows), "next_cursor": next_cursor}
+    return {"items": (to_fragments if raw else to_dicts)(rows), "next_cursor": next_cursor}
 
 
 def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
-                 cursor: str | None) -> dict[str, Any]:
+                 cursor: str | None, raw: bool = False) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
     cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
     after = None
@@ -323,4 +325,5 @@ def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: P
     rows = {row[0]: row for row in execute(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
     next_cursor = encode_cursor("relevance", -hits[-1][1], hits[-1][0]) if more else None
     # A bookmark deleted since the index ranked it is left out rather than shown.
-    return {"items": to_dicts([rows[i] for i in ids if i in rows]), "next_cursor": next_cursor}
+    return {"items": (to_fragments if raw else to_dicts)([rows[i] for i in ids if i in rows]),
+            "next_cursor": next_cursor}

@@ -176,6 +176,9 @@ class Bookmark(Base):
     # folder's entries in the imported file, and the browser keyword (Netscape SHORTCUTURL).
     position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keyword: Mapped[str | None] = mapped_column(String(NAME_MAX), nullable=True)
+    # The API's answer for this row as JSON text, written only by migration 0008's triggers (never
+    # by the ORM; deferred, so loading a Bookmark does not read it).
+    api_json: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
 
 
 class BackupRun(Base):

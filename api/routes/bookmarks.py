@@ -121,15 +121,16 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
                        listing.cheap_search(tx.search_index, filters["q"])):
         # Cheap by construction: one walk of the sort's index, or FTS5 ranking a few matches. On
         # the event loop, that costs less than the hand-off to a worker thread.
-        return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id,
+        return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, raw=True,
                                           limit=limit, sort=params.sort, cursor=params.cursor, **filters))
     index = tx.search_index
     if index is not None and set(filters) == {"q"} and params.sort == "relevance":
-        ranked = await searching.search_page(tx, user_id=user_id, q=filters["q"], limit=limit, cursor=params.cursor)
+        ranked = await searching.search_page(tx, user_id=user_id, q=filters["q"], limit=limit, cursor=params.cursor,
+                                             raw=True)
         if ranked is not None:
             return shaped(ranked)
         index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
-    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index,
+    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index, raw=True,
                                       limit=limit, **params.model_dump(exclude={"limit"})))
 
 

@@ -21,7 +21,8 @@ def run_drill(tmp_path: Path, synchronous: str) -> dict:
     figures = crash.drill(tmp_path, kills=KILLS, seed=KILLS, env={"KURA_SQLITE_SYNCHRONOUS": synchronous})
     print(f"\ncrash drill, synchronous={synchronous}: kills {figures['kills']}, acknowledged "
           f"{figures['acknowledged']}, lost {figures['lost']}, ids reused {figures['ids_reused']}, "
-          f"integrity {figures['integrity']}, fts {figures['fts_integrity']}, search {figures['search'] or 'agrees'}; "
+          f"integrity {figures['integrity']}, fts {figures['fts_integrity']}, stale answers "
+          f"{figures['stale_answers']}, search {figures['search'] or 'agrees'}; "
           f"{figures['counts']}")
     return figures
 
@@ -33,6 +34,7 @@ def assert_every_acknowledged_write_survived(figures: dict) -> None:
     assert figures["counts"].get("answers not matching the request", 0) == 0
     assert figures["integrity"] == "ok"
     assert figures["fts_integrity"] == "ok"
+    assert figures["stale_answers"] == 0  # every stored API answer (api_json) agrees with its row
     assert figures["search"] == []  # the search index, caught up after the kills, agrees with the table
 
 
