@@ -127,16 +127,17 @@ def read_one(conn: Sql, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
     return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id)
 
 
-def get_bookmark(session: Session, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
-    return _one(session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first(), bookmark_id)
+def get_bookmark(session: Session, *, user_id: int, bookmark_id: int, raw: bool = False) -> Any:
+    """The bookmark as a dict, or with `raw` as an orjson Fragment of its stored JSON (to send)."""
+    return _one(session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first(), bookmark_id, raw=raw)
 
 
-def get_plain(conn: sqlite3.Connection, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
+def get_plain(conn: sqlite3.Connection, *, user_id: int, bookmark_id: int, raw: bool = False) -> Any:
     """get_bookmark on a plain sqlite3 connection (a primary-key read: fit for the event loop)."""
-    return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id)
+    return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id, raw=raw)
 
 
-def _one(row: Sequence[Any] | None, bookmark_id: int) -> dict[str, Any]:
+def _one(row: Sequence[Any] | None, bookmark_id: int, *, raw: bool = False) -> Any:
     if row is None:
         raise not_found(Bookmark, bookmark_id)
-    return to_dicts([row])[0]
+    return (to_fragments if raw else to_dicts)([row])[0]
