@@ -258,7 +258,9 @@ class _ImportJob:
                 wanted[url] = set()  # the API's cap holds for a merge too: the bookmark keeps its tags
                 self.adjust(rows[url].line, f"tags not added: the bookmark would have more than "
                                             f"{MAX_TAGS_PER_BOOKMARK}: {url[:200]}")
-        store.link_tags(self.conn, [(by_url[url], tag_id) for url, ids in wanted.items() for tag_id in ids])
+        pairs = [(by_url[url], tag_id) for url, tag_set in wanted.items() for tag_id in tag_set]
+        store.link_tags(self.conn, pairs)
+        store.store_answers(self.conn, [*ids, *(bookmark_id for bookmark_id, _ in pairs)])
         self.result.created += len(new)
         changed = {change["id"] for change in changes}
         unchanged = sum(1 for url, found in existing.items()

@@ -126,6 +126,14 @@ def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
         conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(sorted({b for b, _ in pairs})).decode(),))
 
 
+def store_answers(conn: Connection, ids: Iterable[int]) -> None:
+    """The stored API JSON of a batch's new and newly linked bookmarks, once each, after its links
+    (their insert and link triggers are off: deferred_triggers). Done per batch, while the batch's
+    pages are still in the cache."""
+    if touched := sorted(set(ids)):
+        conn.exec_driver_sql(_API_JSON_IDS, (orjson.dumps(touched).decode(),))
+
+
 @contextmanager
 def roomy_cache(conn: Connection, kib: int = IMPORT_CACHE_KIB) -> Iterator[None]:
     """A larger page cache for this connection while the import runs, then the one it had.
@@ -155,8 +163,8 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
     batch, and the change logs (search_log, data_versions, migrations 0003 and 0005) add three
     statements per row and per link. So for the import's transaction the insert triggers are dropped
     and put back, from their own stored SQL, before commit; the callable yielded indexes and logs a
-    batch of new bookmarks, link_tags logs what it links, each of those gets its stored API JSON
-    once at the end (migration 0008), and the user's data version moves once.
+    batch of new bookmarks, link_tags logs what it links, store_answers writes the stored API JSON
+    of both once per batch (migration 0008), and the user's data version moves once.
     DDL is transactional in SQLite: if the import fails the rollback restores the triggers, and no
     other writer can run meanwhile (we hold BEGIN IMMEDIATE). Update and delete triggers stay.
     """
@@ -173,12 +181,9 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
         if ids:
             conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(list(ids)).decode(),))
 
-    logged = conn.exec_driver_sql("SELECT max(seq) FROM search_log").scalar()
     for name in stored:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
     yield index
-    # Every bookmark the import created or linked is in the search log since it began.
-    conn.exec_driver_sql(_API_JSON_SINCE, (logged,))
     for sql in stored.values():
         conn.exec_driver_sql(sql)
     conn.exec_driver_sql(_VERSION_BUMP, (user_id,))
@@ -187,8 +192,7 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
 # The insert triggers an import does the work of in bulk (migrations 0001, 0003, 0005, 0008).
 DEFERRED = (FTS_INSERT_TRIGGER, "search_log_bookmark_ai", "search_log_link_ai", "data_version_bookmark_ai",
             "data_version_link_ai", "tag_link_created_ai", "api_json_bookmark_ai", "api_json_link_ai")
-_API_JSON_SINCE = (f"UPDATE bookmarks SET api_json = {API_JSON} WHERE bookmarks.id IN"
-                   " (SELECT bookmark_id FROM search_log WHERE seq > ?)")
+_API_JSON_IDS = f"UPDATE bookmarks SET api_json = {API_JSON} WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
 _LINK = ("INSERT OR IGNORE INTO bookmark_tags (bookmark_id, tag_id, created_at)"
          " SELECT ?, ?, created_at FROM bookmarks WHERE id = ?")
 _SEARCH_LOG_IDS = "INSERT INTO search_log (bookmark_id) SELECT value FROM json_each(?)"
