@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.transactions import Transactions
 from common import timing
+from common.bookmark_rows import Shape, to_dicts
 from common.dberrors import storage_errors
 from common.errors import KuraError
 from common.memory import give_back_freed_memory
@@ -57,7 +58,7 @@ def close_index(tx: Transactions, index: LiveIndex | None) -> None:
 
 
 async def search_page(tx: Transactions, *, user_id: int, q: str, limit: int,
-                      cursor: str | None, raw: bool = False) -> dict[str, Any] | None:
+                      cursor: str | None, shape: Shape = to_dicts) -> dict[str, Any] | None:
     """A relevance search (`q` alone) ranked by the index, on one of its search threads; None when
     there is no index or it cannot answer this one (see ranked_page): SQLite's FTS5 then does."""
     index = tx.search_index
@@ -70,7 +71,7 @@ async def search_page(tx: Transactions, *, user_id: int, q: str, limit: int,
         try:
             with storage_errors(db.health.failed):  # as any read: a 503 that readiness hears about
                 return ranked_page(index, db.observed(index.reader()), user_id=user_id, q=q, limit=limit,
-                                   cursor=cursor, raw=raw)
+                                   cursor=cursor, shape=shape)
         finally:
             timing.add_db_time(time.perf_counter() - started)
 

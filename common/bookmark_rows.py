@@ -9,7 +9,7 @@ page is sent without building a dict, a tag list or a time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -59,6 +59,15 @@ def to_dicts(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
 def to_fragments(rows: Sequence[Sequence[Any]]) -> list[orjson.Fragment]:
     """The same bookmarks as JSON that orjson writes as it is: for answers that are only sent."""
     return [orjson.Fragment(r[1]) for r in rows]
+
+
+def to_texts(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The stored JSON texts themselves: a key that changes whenever anything the answer shows does."""
+    return [r[1] for r in rows]
+
+
+# How a list turns its rows (starting with COLUMNS) into items: to_dicts, to_fragments or to_texts.
+Shape = Callable[[Sequence[Sequence[Any]]], list[Any]]
 
 
 def stale_rows(conn: Sql) -> list[int]:

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from sqlalchemy.orm import Session
 
-from common.bookmark_rows import COLUMNS, to_dicts, to_fragments
+from common.bookmark_rows import COLUMNS, Shape, to_dicts
 from common.errors import BadRequest
 from common.fields import tag_key
 from common.models import from_micros, to_micros
@@ -212,7 +212,7 @@ def build_query(*, user_id: int, sort: Sort = "newest", limit: int = 50, cursor:
     return sql, (*where.params, limit + 1), sort, drive
 
 
-def _rows(execute: Execute, *, user_id: int, limit: int, raw: bool = False,
+def _rows(execute: Execute, *, user_id: int, limit: int, shape: Shape = to_dicts,
           **options: Any) -> dict[str, Any]:
     """Build, run (`execute(sql, params)`) and shape one page, remembering the rarest tag's id."""
     sql, params, sort, drive = build_query(user_id=user_id, limit=limit, **options)
@@ -225,7 +225,7 @@ def _rows(execute: Execute, *, user_id: int, limit: int, raw: bool = False,
         if len(_drivers) >= DRIVERS_MAX:
             _drivers.clear()
         _drivers[drive.key] = rows[0][DRIVER_COLUMN]
-    return _page(rows, limit=limit, sort=sort, raw=raw)
+    return _page(rows, limit=limit, sort=sort, shape=shape)
 
 
 class RankedIndex(Protocol):
@@ -251,28 +251,28 @@ BY_IDS = (f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id IN (SELECT value 
 
 
 def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-                   raw: bool = False, **options: Any) -> dict[str, Any]:
+                   shape: Shape = to_dicts, **options: Any) -> dict[str, Any]:
     """One page of the caller's bookmarks and the cursor for the next (None on the last page).
 
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
-    `raw`: the items as orjson Fragments of their stored JSON (for an answer that is only sent),
-    not dicts.
+    `shape` turns the rows into items: dicts by default; bookmark_rows.to_fragments for an answer that
+    is only sent, to_texts for the stored JSON text itself.
     A relevance search with no other filter goes to `search_index` when there is one; the caller
     has already sent a `cheap_search` to FTS5 (api/routes/bookmarks.py's read_page decides once).
     """
     return _list(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(), user_id=user_id,
-                 limit=limit, search_index=search_index, raw=raw, **options)
+                 limit=limit, search_index=search_index, shape=shape, **options)
 
 
 def list_in(conn: sqlite3.Connection, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-            raw: bool = False, **options: Any) -> dict[str, Any]:
+            shape: Shape = to_dicts, **options: Any) -> dict[str, Any]:
     """`list_bookmarks` on a plain sqlite3 connection (api/transactions.py's read_plain): the same
     statements, without a session's CPU."""
     return _list(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
-                 search_index=search_index, raw=raw, **options)
+                 search_index=search_index, shape=shape, **options)
 
 
-def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None, raw: bool,
+def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None, shape: Shape,
           **options: Any) -> dict[str, Any]:
     if search_index is not None and options.get("sort", "newest") == "relevance" and \
             not any(options.get(name) for name in SQL_ONLY):
@@ -280,10 +280,10 @@ def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedInd
         if parsed.include:
             try:
                 return ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
-                                    cursor=options.get("cursor"), raw=raw)
+                                    cursor=options.get("cursor"), shape=shape)
             except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
                 pass
-    return _rows(execute, user_id=user_id, limit=limit, raw=raw, **options)
+    return _rows(execute, user_id=user_id, limit=limit, shape=shape, **options)
 
 
 def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
@@ -295,23 +295,23 @@ def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
 
 
 def list_plain(conn: sqlite3.Connection, *, user_id: int, limit: int, sort: Sort = "newest",
-               cursor: str | None = None, q: str | None = None, raw: bool = False) -> dict[str, Any]:
+               cursor: str | None = None, q: str | None = None, shape: Shape = to_dicts) -> dict[str, Any]:
     """A page on a plain sqlite3 connection, for the reads cheap by construction: an unfiltered page
     (a walk of the sort's index for limit + 1 rows) or a `cheap_search`. api/transactions.py may run
     it on the event loop."""
     return _rows(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
-                 sort=sort, cursor=cursor, q=q, raw=raw)
+                 sort=sort, cursor=cursor, q=q, shape=shape)
 
 
-def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str, raw: bool) -> dict[str, Any]:
+def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str, shape: Shape) -> dict[str, Any]:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, rows[-1][-1], rows[-1][0]) if more else None
-    return {"items": (to_fragments if raw else to_dicts)(rows), "next_cursor": next_cursor}
+    return {"items": shape(rows), "next_cursor": next_cursor}
 
 
 def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
-                 cursor: str | None, raw: bool = False) -> dict[str, Any]:
+                 cursor: str | None, shape: Shape = to_dicts) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
     cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
     after = None
@@ -325,5 +325,5 @@ def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: P
     rows = {row[0]: row for row in execute(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
     next_cursor = encode_cursor("relevance", -hits[-1][1], hits[-1][0]) if more else None
     # A bookmark deleted since the index ranked it is left out rather than shown.
-    return {"items": (to_fragments if raw else to_dicts)([rows[i] for i in ids if i in rows]),
+    return {"items": shape([rows[i] for i in ids if i in rows]),
             "next_cursor": next_cursor}

@@ -18,7 +18,7 @@ from api.schemas import NOT_BLANK, StrictModel
 from api.transactions import Transactions
 from api.schemas_resources import Deleted, Id, Moment, Name, PartialUpdate, PathId, TagList
 from common import bookmarks, listing, lookup
-from common.bookmark_rows import get_plain
+from common.bookmark_rows import get_plain, to_fragments
 from common.bookmarks import BULK_MAX, BulkAction
 from common.listing import Sort
 from common.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
@@ -121,16 +121,16 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
                        listing.cheap_search(tx.search_index, filters["q"])):
         # Cheap by construction: one walk of the sort's index, or FTS5 ranking a few matches. On
         # the event loop, that costs less than the hand-off to a worker thread.
-        return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, raw=True,
+        return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, shape=to_fragments,
                                           limit=limit, sort=params.sort, cursor=params.cursor, **filters))
     index = tx.search_index
     if index is not None and set(filters) == {"q"} and params.sort == "relevance":
         ranked = await searching.search_page(tx, user_id=user_id, q=filters["q"], limit=limit, cursor=params.cursor,
-                                             raw=True)
+                                             shape=to_fragments)
         if ranked is not None:
             return shaped(ranked)
         index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
-    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index, raw=True,
+    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index, shape=to_fragments,
                                       limit=limit, **params.model_dump(exclude={"limit"})))
 
 

@@ -23,7 +23,7 @@ class Executes(Protocol):
 
 
 def ranked_page(index: listing.RankedIndex, rows: Executes, *, user_id: int, q: str, limit: int,
-                cursor: str | None, raw: bool = False) -> dict[str, Any] | None:
+                cursor: str | None, shape: listing.Shape = listing.to_dicts) -> dict[str, Any] | None:
     """The page, as common.listing.list_bookmarks shapes it for sort=relevance; None when the index
     cannot answer: no word to rank by (a #tag-only search), or the index is still catching up with
     a write (then FTS5, which reads the table itself, must). The index reads its candidates' texts
@@ -33,6 +33,6 @@ def ranked_page(index: listing.RankedIndex, rows: Executes, *, user_id: int, q: 
         return None
     try:
         return listing.ranked_page(lambda sql, params: rows.execute(sql, params).fetchall(), index,
-                                   user_id=user_id, parsed=parsed, limit=limit, cursor=cursor, raw=raw)
+                                   user_id=user_id, parsed=parsed, limit=limit, cursor=cursor, shape=shape)
     except IndexBehind:
         return None

@@ -27,6 +27,7 @@ from api.routes.bookmarks import ListParams
 from api.transactions import Transactions
 from common import listing
 from common.accounts import Principal
+from common.bookmark_rows import to_texts
 from common.data_version import VERSION_SQL
 from common.errors import BadRequest
 from common.settings import Settings
@@ -132,15 +133,16 @@ def describe(err: ValidationError) -> str:
 
 
 async def read_list(tx: Transactions, settings: Settings, *, user_id: int, params: ListParams) -> dict[str, Any]:
-    """One page of rows, chosen exactly as the JSON list's read_page chooses (api/routes/bookmarks.py)."""
+    """One page of rows, chosen exactly as the JSON list's read_page chooses (api/routes/bookmarks.py);
+    the items are the rows' stored JSON texts (bookmark_views turns them into HTML)."""
     limit = min(params.limit, settings.list_limit_max)
     filters = params.model_dump(exclude={"limit", "sort", "cursor"}, exclude_defaults=True)
     if not filters or (set(filters) == {"q"} and params.sort == "relevance" and
                        listing.cheap_search(tx.search_index, filters["q"])):
         return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, limit=limit,
-                                   sort=params.sort, cursor=params.cursor, **filters)
+                                   sort=params.sort, cursor=params.cursor, shape=to_texts, **filters)
     return await tx.read_plain(listing.list_in, user_id=user_id, search_index=tx.search_index, limit=limit,
-                               **params.model_dump(exclude={"limit"}))
+                               shape=to_texts, **params.model_dump(exclude={"limit"}))
 
 
 def filters_of(params: ListParams) -> dict[str, Any]:

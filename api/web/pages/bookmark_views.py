@@ -8,8 +8,10 @@ except ImportError:  # pragma: no cover - markupsafe without its C speedups
     from html import escape
 import heapq
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
+
+import orjson
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -31,7 +33,8 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     names = state.names()
     # Tag links and shortcuts from the rows already read (no statement), worked out once per distinct
     # tag: a tag recurs on many rows, and quoting is the costly part.
-    distinct = {t for b in page["items"] for t in b["tags"]}
+    shown = [_shown_row(text) for text in page["items"]]  # the rows' stored JSON (bookmark_rows.to_texts)
+    distinct = {t for row in shown for t in row.tags}
     active = {tag_key(t) for t in params.tag}
     keyed = [(tag_key(t), t) for t in distinct]
     on_page = heapq.nsmallest(PAGE_TAGS_MAX, [kt for kt in keyed if kt[0] not in active])
@@ -39,7 +42,7 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     join = "&" if "?" in filtered else "?"
     query = request.scope["query_string"].decode("latin-1")
     return {
-        "rows": rows(page["items"], names), "filters": filters,
+        "rows": rows(shown, names), "filters": filters,
         "tree_html": reads.tree_html(state.collections, filters.get("collection")),
         "cursor": params.cursor, "heading": heading(params, names),
         "here": f"/?{query}" if query else "/",
@@ -50,11 +53,40 @@ def list_context(request: Request, *, params: ListParams, page: dict[str, Any],
     }
 
 
-def rows(items: list[dict[str, Any]], collections: dict[int, str]) -> Markup:
+def rows(shown: list[ShownRow], collections: dict[int, str]) -> Markup:
     """The list's rows as HTML, every text escaped here. The one piece of the pages' markup written in
     Python: through Jinja, 50 rows were two thirds of the page's CPU, and the issue holds the HTML list
     to twice the JSON list's. Keep it in step with the row styles in kura.css."""
-    return Markup("".join([_row(b, collections) for b in items]))
+    return Markup("".join([f"{r.before}{_where(r.collection, collections.get(r.collection))}{r.after}"
+                           for r in shown]))
+
+
+class ShownRow(NamedTuple):
+    collection: int | None
+    tags: tuple[str, ...]
+    before: str  # the row's HTML up to its collection link
+    after: str
+
+
+WHERE = "<where/>"  # a mark no escaped text can contain (escaping turns every "<" into "&lt;")
+
+
+# A row's HTML is a pure function of its stored JSON, which changes whenever anything the row shows
+# does (migration 0008's triggers): so a row seen before (the first page, reloaded after one change)
+# costs a lookup, not a parse and a dozen escapes. ~1 KB a row; the collection's name is looked up
+# per page, as a rename does not change the rows.
+@lru_cache(maxsize=2048)
+def _shown_row(text: str) -> ShownRow:
+    b = orjson.loads(text)
+    before, _, after = _row(b, WHERE).partition(WHERE)
+    return ShownRow(b["collection"], tuple(b["tags"]), before, after)
+
+
+@lru_cache(maxsize=1024)
+def _where(cid: int | None, name: str | None) -> str:
+    if name is None:
+        return ""
+    return f'<span class="collection">in <a href="/?collection={cid}">{escape(name)}</a></span>'
 
 
 @lru_cache(maxsize=8192)  # tag names recur on every page; quoting and escaping them is the costly part
@@ -73,14 +105,13 @@ UNREAD = '<span class="badge unread">&#9679; unread</span>'
 ARCHIVED = '<span class="badge archived">&#9635; archived</span>'
 
 
-def _row(b: dict[str, Any], collections: dict[int, str]) -> str:
-    bid, cid, tags = b["id"], b["collection"], b["tags"]
+def _row(b: dict[str, Any], where: str) -> str:
+    """The row's HTML with `where` (its collection link) in place."""
+    bid, tags = b["id"], b["tags"]
     url = escape(b["url"])  # the domain is cut from the escaped URL: escaping never adds ":" "/" or "@"
     name = escape(b["title"]) if b["title"] else url
     marks = (UNREAD if b["unread"] else "") + (ARCHIVED if b["archived"] else "")
     description = f'<p class="description">{escape(b["description"])}</p>' if b["description"] else ""
-    where = (f'<span class="collection">in <a href="/?collection={cid}">{escape(collections[cid])}</a></span>'
-             if cid in collections else "")
     tagged = (f'<span class="visually-hidden">Tags:</span><span class="tags">{"".join(map(tag_chip, tags))}'
               "</span>" if tags else "")
     return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" '

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from common import bookmarks, collections
+from common import bookmarks, collections, tags
 from common.db import Database
 
 
@@ -207,3 +207,20 @@ def test_the_tree_nests_any_depth_as_well_formed_lists(alice_web, alice, db) -> 
     assert tree.count("<li>") == tree.count("</li>") == 1201
     # siblings by name, children under their parent, in order
     assert tree.index(f'collection={top}"') < tree.index("level 0000") < tree.index("level 1199")
+
+
+def test_a_row_shown_before_shows_every_later_change(alice_web, alice, db) -> None:
+    """Rows are rendered once per stored answer (bookmark_views._shown_row): a change to the row, its
+    tags or its collection's name must still show on the next view."""
+    reading = make_collection(db, alice.user_id, "Reading")
+    mark = seed(db, alice.user_id, "https://a.example/", title="First title", tags=["draft"], collection_id=reading)
+    assert "First title" in alice_web.get("/").text
+    with db.write_session() as session:
+        bookmarks.update_bookmark(session, user_id=alice.user_id, bookmark_id=mark, changes={"title": "Second title"})
+        tag_id = session.connection().exec_driver_sql("SELECT id FROM tags WHERE name = 'draft'").scalar()
+        tags.rename_tag(session, user_id=alice.user_id, tag_id=tag_id, name="final")
+        collections.update_collection(session, user_id=alice.user_id, collection_id=reading, name="Done")
+    page = alice_web.get("/").text
+    assert "Second title" in page and "First title" not in page
+    assert href(page, "final") == "/?tag=final" and "?tag=draft" not in page
+    assert f'href="/?collection={reading}">Done</a></span>' in page
