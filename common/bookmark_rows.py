@@ -136,17 +136,17 @@ def read_one(conn: Sql, *, user_id: int, bookmark_id: int) -> dict[str, Any]:
     return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id)
 
 
-def get_bookmark(session: Session, *, user_id: int, bookmark_id: int, raw: bool = False) -> Any:
-    """The bookmark as a dict, or with `raw` as an orjson Fragment of its stored JSON (to send)."""
-    return _one(session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first(), bookmark_id, raw=raw)
+def get_bookmark(session: Session, *, user_id: int, bookmark_id: int, shape: Shape = to_dicts) -> Any:
+    """The bookmark as `shape` makes it: a dict by default, to_fragments for an answer only sent."""
+    return _one(session.connection().exec_driver_sql(ONE, (bookmark_id, user_id)).first(), bookmark_id, shape)
 
 
-def get_plain(conn: sqlite3.Connection, *, user_id: int, bookmark_id: int, raw: bool = False) -> Any:
+def get_plain(conn: sqlite3.Connection, *, user_id: int, bookmark_id: int, shape: Shape = to_dicts) -> Any:
     """get_bookmark on a plain sqlite3 connection (a primary-key read: fit for the event loop)."""
-    return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id, raw=raw)
+    return _one(conn.execute(ONE, (bookmark_id, user_id)).fetchone(), bookmark_id, shape)
 
 
-def _one(row: Sequence[Any] | None, bookmark_id: int, *, raw: bool = False) -> Any:
+def _one(row: Sequence[Any] | None, bookmark_id: int, shape: Shape = to_dicts) -> Any:
     if row is None:
         raise not_found(Bookmark, bookmark_id)
-    return (to_fragments if raw else to_dicts)([row])[0]
+    return shape([row])[0]

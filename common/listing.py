@@ -325,5 +325,4 @@ def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: P
     rows = {row[0]: row for row in execute(BY_IDS, (orjson.dumps(ids).decode(), user_id))}
     next_cursor = encode_cursor("relevance", -hits[-1][1], hits[-1][0]) if more else None
     # A bookmark deleted since the index ranked it is left out rather than shown.
-    return {"items": shape([rows[i] for i in ids if i in rows]),
-            "next_cursor": next_cursor}
+    return {"items": shape([rows[i] for i in ids if i in rows]), "next_cursor": next_cursor}

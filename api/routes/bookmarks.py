@@ -136,7 +136,7 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
 
 async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:
     return shaped(await tx.read_quick(get_plain, bookmarks.get_bookmark, user_id=user_id, bookmark_id=bookmark_id,
-                                      raw=True))
+                                      shape=to_fragments))
 
 
 def _conditional(request: Request, user_id: int, answer: Callable[[], Awaitable[Response]]) -> Awaitable[Response]:

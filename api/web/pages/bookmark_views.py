@@ -68,9 +68,6 @@ class ShownRow(NamedTuple):
     after: str
 
 
-WHERE = "<where/>"  # a mark no escaped text can contain (escaping turns every "<" into "&lt;")
-
-
 # A row's HTML is a pure function of its stored JSON, which changes whenever anything the row shows
 # does (migration 0008's triggers): so a row seen before (the first page, reloaded after one change)
 # costs a lookup, not a parse and a dozen escapes. ~1 KB a row; the collection's name is looked up
@@ -78,8 +75,7 @@ WHERE = "<where/>"  # a mark no escaped text can contain (escaping turns every "
 @lru_cache(maxsize=2048)
 def _shown_row(text: str) -> ShownRow:
     b = orjson.loads(text)
-    before, _, after = _row(b, WHERE).partition(WHERE)
-    return ShownRow(b["collection"], tuple(b["tags"]), before, after)
+    return ShownRow(b["collection"], tuple(b["tags"]), *_row(b))
 
 
 @lru_cache(maxsize=1024)
@@ -105,8 +101,8 @@ UNREAD = '<span class="badge unread">&#9679; unread</span>'
 ARCHIVED = '<span class="badge archived">&#9635; archived</span>'
 
 
-def _row(b: dict[str, Any], where: str) -> str:
-    """The row's HTML with `where` (its collection link) in place."""
+def _row(b: dict[str, Any]) -> tuple[str, str]:
+    """The row's HTML before and after its collection link."""
     bid, tags = b["id"], b["tags"]
     url = escape(b["url"])  # the domain is cut from the escaped URL: escaping never adds ":" "/" or "@"
     name = escape(b["title"]) if b["title"] else url
@@ -117,9 +113,8 @@ def _row(b: dict[str, Any], where: str) -> str:
     return (f'<li id="b{bid}"><input type="checkbox" name="ids" value="{bid}" '
             f'aria-label="Select &ldquo;{name}&rdquo;"> '
             f'<a class="title" href="{url}" rel="noopener noreferrer">{name}</a> '
-            f'<span class="muted domain">{reads.domain(url)}</span>{marks}{description}'
-            f'<p class="meta">{where}{tagged}<a class="edit" href="/b/{bid}/edit" '
-            f'aria-label="Edit &ldquo;{name}&rdquo;">Edit</a></p></li>\n')
+            f'<span class="muted domain">{reads.domain(url)}</span>{marks}{description}<p class="meta">',
+            f'{tagged}<a class="edit" href="/b/{bid}/edit" aria-label="Edit &ldquo;{name}&rdquo;">Edit</a></p></li>\n')
 
 
 def heading(params: ListParams, collections: dict[int, str]) -> str:
