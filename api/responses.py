@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 
 # UTC times end in "Z", as pydantic writes them, so a route may hand over its dict as is.
-OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_UTC_Z
+OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 
 
 class ORJSONResponse(JSONResponse):

@@ -25,7 +25,3 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
                               json_schema_extra=not_blank_where_required)  # type: ignore[typeddict-item]
-
-
-class Message(BaseModel):
-    message: str

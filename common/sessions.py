@@ -102,7 +102,3 @@ def touch_session(session: Session, *, session_id: int, days: float) -> datetime
 def end_session(session: Session, *, token: str) -> None:
     """Sign-out: the row goes, so the cookie opens nothing even if the browser keeps it."""
     session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
-
-
-def end_user_sessions(session: Session, *, user_id: int) -> int:
-    return session.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount

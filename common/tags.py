@@ -52,12 +52,6 @@ def touch_tagged(session: Session, *, tag_id: int) -> None:
     session.execute(update(Bookmark).where(Bookmark.id.in_(tagged)).values(modified_at=utcnow()))
 
 
-def set_bookmark_tags(session: Session, *, user_id: int, bookmark_id: int, names: Iterable[str]) -> None:
-    tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
-    session.execute(delete(BookmarkTag).where(BookmarkTag.bookmark_id == bookmark_id))
-    link_tags(session, bookmark_id=bookmark_id, tag_ids=tag_ids)
-
-
 def add_tags(session: Session, *, user_id: int, bookmark_ids: Sized[int], names: Iterable[str]) -> None:
     """Add tags to bookmarks the caller owns (ids already checked), keeping the per-bookmark cap."""
     tag_ids = ensure_tags(session, user_id=user_id, names=clean_tag_names(names))
