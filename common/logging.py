@@ -1,4 +1,4 @@
-"""loguru set-up shared by all three programs.
+"""loguru set-up shared by every program: kura, kura-api, kura-backup and kura-monitor.
 
 Under systemd (JOURNAL_STREAM is set) each line starts with its syslog priority, ``<3>`` for errors
 through ``<7>`` for debug, which journald turns into the entry's priority, so ``journalctl -p err``

@@ -1,9 +1,11 @@
-"""Schema upgrades with Alembic, and the check that the API only serves a schema at head.
+"""Schema upgrades with Alembic, and the check that only a schema at head is served or changed.
 
-The check runs at every start of every program, and importing Alembic (with Mako and Pygments behind
-it) costs more than the rest of start-up together. So the check reads the revision graph from the
-version files' ``revision``/``down_revision`` lines and the current revision from ``alembic_version``
-directly; a test holds it equal to Alembic's own answer. Upgrades and downgrades use Alembic.
+The check runs at every start of kura-api, in its readiness probe, and in every `kura` command that
+touches data (not `kura db`, which is how a database reaches head), and importing Alembic (with Mako
+and Pygments behind it) costs more than the rest of start-up together. So the check reads the
+revision graph from the version files' ``revision``/``down_revision`` lines and the current revision
+from ``alembic_version`` directly; tests hold both equal to Alembic's own answers. Upgrades and
+downgrades use Alembic.
 
 A database that is not at head is one of four things, and each gets its own one-line answer: empty
 (run `kura db upgrade`), at an older revision this Kura knows (run `kura db upgrade`), at a revision

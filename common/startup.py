@@ -1,4 +1,8 @@
-"""The start of every Kura program: settings, logging and Sentry, in that order."""
+"""The start of kura-api, kura-backup and kura-monitor: settings, logging and Sentry, in that order.
+
+The `kura` admin command starts without Sentry (common/cli/program.py): its failures are printed to
+the person running it.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The bulk SQL behind an import: a few statements per batch, never one per bookmark.
 
 Plain SQL over the Core connection with integer microseconds, because the importer already holds
-the values in storage form; the FTS5 index follows by its triggers.
+the values in storage form. New rows reach the FTS5 index, the change logs and the stored API JSON
+in bulk, with the insert triggers off (deferred_triggers); updates still go through their triggers.
 """
 
 from __future__ import annotations
