@@ -1,4 +1,4 @@
-"""Where samples come from: one small interface, a real psutil source and a scripted one for tests.
+"""Where samples come from: one small interface and its real source, psutil (tests script their own).
 
 The psutil source never blocks the loop: CPU percentages are deltas between calls
 (``interval=None``), byte rates are deltas of counters, and anything that touches a file system or
@@ -24,7 +24,7 @@ from loguru import logger
 from api.request_stats import stats_path
 from common.settings import Settings
 from monitor.api_requests import ApiRequests
-from monitor.metrics import Reading, SeriesKey, reading_from
+from monitor.metrics import Reading, SeriesKey
 from monitor.processes import ProcessTracker
 
 BACKUP_CHECK_S = 60.0  # the backup check reads manifests; once a minute is plenty for a 26 h limit
@@ -208,31 +208,3 @@ class PsutilSource:
             notes["backup"] = self._backup[2]
         return values
 
-
-class ScriptedSource:
-    """Replays readings given as dicts (see ``reading_from``); repeats the last one when it runs out.
-
-    ``hold()`` makes the next ``read()`` block until ``release()``: a wedged probe on demand.
-    """
-
-    def __init__(self, readings: Iterable[dict[Any, float] | Reading]) -> None:
-        self._readings = [r if isinstance(r, Reading) else reading_from(r) for r in readings]
-        if not self._readings:
-            raise ValueError("a scripted source needs at least one reading")
-        self._next = 0
-        self._open = threading.Event()
-        self._open.set()
-        self.reads = 0
-
-    def hold(self) -> None:
-        self._open.clear()
-
-    def release(self) -> None:
-        self._open.set()
-
-    def read(self) -> Reading:
-        self._open.wait()
-        self.reads += 1
-        reading = self._readings[min(self._next, len(self._readings) - 1)]
-        self._next += 1
-        return reading

@@ -18,14 +18,21 @@ from common.notify import Notifier
 from common.settings import load_settings
 from monitor.daemon import Monitor, summary
 from monitor.metrics import reading_from
-from monitor.sources import ScriptedSource
 from monitor.store import MetricsStore
+from tests.monitor.doubles import ScriptedSource
 from tests.support import free_port
 
 BIN = Path(sys.executable).parent
 
 
 HEALTHY = {"cpu_percent": 12, "memory_available_percent": 55, ("filesystem_avail_percent", "/"): 71}
+
+
+def test_scripted_source_replays_then_repeats_the_last_reading():
+    source = ScriptedSource([{"cpu_percent": 1}, {"cpu_percent": 2}])
+    assert [source.read().get("cpu_percent") for _ in range(3)] == [1, 2, 2]
+    with pytest.raises(ValueError):
+        ScriptedSource([])
 
 
 def test_summary_is_one_line_of_cpu_memory_disk_and_alerts():

@@ -22,7 +22,7 @@ from monitor import sources
 from monitor.metrics import METRICS
 from monitor import processes
 from monitor.processes import ProcessTracker
-from monitor.sources import PsutilSource, ScriptedSource, TimeBox, mountpoint
+from monitor.sources import PsutilSource, TimeBox, mountpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,13 +238,6 @@ def test_a_process_named_like_kura_without_our_files_is_not_counted(tmp_path):
 ])
 def test_program_names_are_matched_narrowly(name, cmdline, program):
     assert processes.program_of(name, cmdline) == program
-
-
-def test_scripted_source_replays_then_repeats_the_last_reading():
-    source = ScriptedSource([{"cpu_percent": 1}, {"cpu_percent": 2}])
-    assert [source.read().get("cpu_percent") for _ in range(3)] == [1, 2, 2]
-    with pytest.raises(ValueError):
-        ScriptedSource([])
 
 
 def test_a_fresh_verified_backup_reads_as_fresh(settings, db):
