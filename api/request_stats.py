@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from loguru import logger
 
-from backup.files import write_atomic
+from common.files import write_atomic
 from common.settings import Settings
 
 if TYPE_CHECKING:  # kura-monitor imports this module for the file's name and format: not prometheus_client

@@ -1,8 +1,7 @@
-"""Durable file handling for the backup folder: temp names, fsync, atomic rename, a run lock.
+"""The backup folder itself: its private mode, sweeping what an interrupted run left, and its locks.
 
-Every file the job creates starts under a ``.tmp-`` name in the same directory and only reaches its
-final name through ``os.replace`` after an fsync, so a crash at any moment leaves either the old state
-or the complete new file, never a torn one under a final name.
+Every file the job creates is written the safe way (common/files.py: a ``.tmp-`` name, fsync, atomic
+rename), so what a crash leaves behind is temp files, which the next run sweeps here.
 """
 
 from __future__ import annotations
@@ -10,14 +9,14 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from loguru import logger
 
-TEMP_PREFIX = ".tmp-"
+from common.files import TEMP_PREFIX, remove_quietly
+
 LOCK_NAME = ".lock"
 # Held shared by every command that reads backups or keeps scratch files in the folder (verify,
 # restore); a run takes it exclusively, without waiting, only to sweep temp files and to prune.
@@ -34,58 +33,6 @@ def ensure_dir(path: Path) -> Path:
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path
-
-
-def temp_path(directory: Path, final_name: str) -> Path:
-    return directory / f"{TEMP_PREFIX}{secrets.token_hex(4)}-{final_name}"
-
-
-def is_temp(path: Path) -> bool:
-    return path.name.startswith(TEMP_PREFIX)
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(directory: Path) -> None:
-    # The rename itself is only durable once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def publish(temp: Path, final: Path) -> None:
-    """fsync the finished temp file, rename it into place and fsync the directory."""
-    os.chmod(temp, 0o600)  # backups hold every user's data: readable by the service user only
-    fsync_file(temp)
-    os.replace(temp, final)
-    fsync_dir(final.parent)
-
-
-def remove_quietly(*paths: Path) -> None:
-    for path in paths:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def write_atomic(final: Path, data: bytes) -> None:
-    temp = temp_path(final.parent, final.name)
-    try:
-        with open(temp, "wb") as fh:
-            fh.write(data)
-        publish(temp, final)
-    except BaseException:
-        remove_quietly(temp)
-        raise
 
 
 def clean_temps(directory: Path) -> int:

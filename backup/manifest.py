@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from backup.files import is_temp, write_atomic
+from common.files import is_temp, write_atomic
 
 DATA_SUFFIX = ".db.zst"
 MANIFEST_SUFFIX = ".manifest.json"

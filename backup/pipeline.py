@@ -24,15 +24,14 @@ from zstandard import ZstdError
 
 from backup import guard, retention
 from backup.errors import StageError
-from backup.files import (
-    clean_temps, ensure_dir, fsync_file, no_readers, publish, remove_quietly, run_lock, temp_path,
-)
+from backup.files import clean_temps, ensure_dir, no_readers, run_lock
 from backup.manifest import (
     DATA_SUFFIX, Entry, Manifest, backup_stem, list_backups, manifest_path_for, orphans, write_manifest,
 )
 from backup.priority import lower_this_thread
 from backup.snapshot import Snapshot, source_bytes, take_snapshot
 from backup.verify import check_snapshot, compress, verify_archive
+from common.files import fsync_file, publish, remove_quietly, temp_path
 from common.settings import Settings
 from common.version import VERSION
 

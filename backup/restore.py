@@ -15,10 +15,11 @@ from loguru import logger
 
 from backup import runlog
 from backup.errors import StageError
-from backup.files import fsync_dir, fsync_file, reading, remove_quietly, temp_path
+from backup.files import reading
 from backup.manifest import read_manifest
 from backup.verify import unpack_verified
 from common.db import open_database
+from common.files import fsync_dir, fsync_file, remove_quietly, temp_path
 from common.openfiles import file_identities, holds_any
 from common.settings import Settings
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
-from backup.files import fsync_dir, remove_quietly
 from backup.manifest import Entry
+from common.files import fsync_dir, remove_quietly
 from common.settings import Settings
 
 Period = Callable[[datetime], Hashable]

@@ -13,9 +13,10 @@ import zstandard
 from tqdm import tqdm
 
 from backup.errors import StageError
-from backup.files import reading, remove_quietly, temp_path
+from backup.files import reading
 from backup.manifest import Manifest, read_manifest
 from backup.snapshot import newest_bookmark_id, row_counts
+from common.files import remove_quietly, temp_path
 
 CHUNK = 1 << 20
 # The first 256 MiB through a memory map, the rest the usual way: mapped pages count as the process's

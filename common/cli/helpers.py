@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from backup.files import publish, remove_quietly, temp_path
 from common import accounts, migrate
 from common.db import Database, open_database
+from common.files import publish, remove_quietly, temp_path
 from common.settings import Settings
 
 

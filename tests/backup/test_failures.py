@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from backup.cli import main
 from backup.errors import StageError
-from backup.files import is_temp
 from backup.job import check_job, run_job
 from backup.manifest import list_backups, manifest_path_for
 from backup.verify import verify_file
 from common.db import Database
+from common.files import is_temp
 from common.models import BackupRun
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, Mailbox, add_bookmarks, backup_env, free_port

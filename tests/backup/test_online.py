@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from backup.files import is_temp
 from backup.manifest import DATA_SUFFIX, Entry, list_backups, manifest_path_for
 from backup.pipeline import run_backup
 from backup.verify import verify_file
 from common.db import Database
+from common.files import is_temp
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env, open_backup
 
