@@ -1,7 +1,12 @@
 """A bookmark's fields, their limits, and the one validation both write paths run.
 
-The API (create, update, bulk tag changes) and the importer call these, so a file cannot store what
-a request may not: the same length caps, the same tag count, the same URL rules
+BOOKMARK_FIELDS is the one list of what a user keeps on a bookmark: the exporter, the importer's
+rows and the round-trip tests take theirs from it, and a test holds it equal to the model's columns,
+so a new column that is not listed, or listed but not carried, fails a test instead of being
+dropped by an export or an import.
+
+The API (create, update, bulk tag changes) and the importer call the checks, so a file cannot store
+what a request may not: the same length caps, the same tag count, the same URL rules
 (common/urls.py), and no control characters outside free text.
 """
 
@@ -9,10 +14,43 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from common.errors import BadRequest
 from common.models import NAME_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
+
+
+@dataclass(frozen=True, slots=True)
+class BookmarkField:
+    """One fact on a bookmark: `column` in the bookmarks table, `key` in Kura JSON and (when
+    `in_api`) in the API's answers. A flag is stored as 0/1 and written as a JSON boolean."""
+
+    column: str
+    key: str
+    flag: bool = False
+    in_api: bool = True
+
+
+# Every field a user can see or set, tags aside (a table of their own), in the order an export
+# writes them. Not here: the row's id, its owner and the stored API JSON.
+BOOKMARK_FIELDS = (
+    BookmarkField("url", "url"),
+    BookmarkField("title", "title"),
+    BookmarkField("description", "description"),
+    BookmarkField("notes", "notes"),
+    BookmarkField("unread", "unread", flag=True),
+    BookmarkField("archived", "archived", flag=True),
+    BookmarkField("private", "private", flag=True),
+    BookmarkField("collection_id", "collection"),
+    BookmarkField("created_at", "created"),
+    BookmarkField("modified_at", "modified"),
+    # What a browser file said (migration 0006): kept by import and export, not shown by the API.
+    BookmarkField("position", "position", in_api=False),
+    BookmarkField("keyword", "keyword", in_api=False),
+)
+BOOKMARK_COLUMNS = tuple(f.column for f in BOOKMARK_FIELDS)
+FLAGS = tuple(f.column for f in BOOKMARK_FIELDS if f.flag)
 
 MAX_TAGS_PER_BOOKMARK = 100
 # A browser keyword (Netscape SHORTCUTURL): kept by import and export only, one line, capped like a name.

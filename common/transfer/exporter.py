@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from common.db import Database
+from common.fields import BOOKMARK_COLUMNS, BOOKMARK_FIELDS, FLAGS
 from common.models import to_micros, utcnow
 from common.transfer import jsonformat, netscape_writer
 
 BATCH = 500
-_COLUMNS = ("id, url, title, description, notes, unread, archived, private, collection_id, "
-            "created_at, modified_at, position, keyword")
+_COLUMNS = ", ".join(("id", *BOOKMARK_COLUMNS))
 _BY_CREATED = "(created_at, id) > (:after, :after_id) ORDER BY created_at, id LIMIT :limit"
 _BY_POSITION = "(position, id) > (:after, :after_id) ORDER BY position, id LIMIT :limit"
 # Each scope seeks one index: everything by (user_id, created_at, id); a folder's bookmarks with a
@@ -70,7 +70,7 @@ def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
             tags[bookmark_id].append(name)
         for row in rows:
             row["tags"] = tags[row["id"]]
-            for flag in ("unread", "archived", "private"):
+            for flag in FLAGS:
                 row[flag] = bool(row[flag])
         yield rows
         if len(rows) < batch:
@@ -79,7 +79,7 @@ def bookmark_batches(conn: Connection, *, user_id: int, scope: str = "all",
 
 
 # Kura JSON names fields as the API's answers do (version 2); the columns keep their own names.
-JSON_NAMES = {"created_at": "created", "modified_at": "modified", "collection_id": "collection"}
+JSON_NAMES = {f.column: f.key for f in BOOKMARK_FIELDS if f.key != f.column}
 
 
 def _api_names(row: dict[str, Any], *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -19,10 +19,9 @@ from common.urls import InvalidURL, normalize_url
 # Browser-internal links (smart folders, bookmarklets, inline data) are not bookmarks to keep.
 BROWSER_INTERNAL = {"place", "javascript", "data", "about", "chrome", "edge", "moz-extension",
                     "chrome-extension", "vivaldi", "opera", "brave"}
-# The columns a Row's `insert` tuple holds, in order (user_id and collection_id are the writer's).
 ELLIPSIS = "…"
-INSERT_FIELDS = ("url", "title", "description", "notes", "unread", "archived", "private",
-                 "created_at", "modified_at", "position", "keyword")
+# The columns a Row's `insert` tuple holds, in order (user_id and collection_id are the writer's).
+INSERT_FIELDS = tuple(column for column in fields.BOOKMARK_COLUMNS if column != "collection_id")
 
 
 @dataclass(slots=True)
@@ -118,6 +117,8 @@ def complete(row: Row, now: int) -> None:
     v = row.values
     created = v["created_at"] if v["created_at"] is not None else now
     modified = v["modified_at"] if v["modified_at"] is not None else created
+    # Written out, not looped over INSERT_FIELDS: this runs per imported row (a loop costs 4x), and
+    # tests/common/transfer/test_rows.py holds the tuple to INSERT_FIELDS, field by field.
     row.insert = (v["url"], v["title"], v["description"], v["notes"], bool(v["unread"]),
                   bool(v["archived"]), bool(v["private"]), created, modified, v["position"], v["keyword"])
 

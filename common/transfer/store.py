@@ -15,14 +15,12 @@ import orjson
 from sqlalchemy import Connection, bindparam, text
 
 from common.bookmark_rows import API_JSON
-from common.fields import tag_key
+from common.fields import BOOKMARK_COLUMNS, tag_key
+from common.transfer.rows import INSERT_FIELDS
 
 IN_CHUNK = 500  # well under SQLite's bound-parameter limit
 IMPORT_CACHE_KIB = 32 * 1024
-BOOKMARK_COLUMNS = (
-    "id", "url", "title", "description", "notes", "unread", "archived", "private", "collection_id",
-    "created_at", "modified_at", "position", "keyword",
-)
+_EXISTING_COLUMNS = ("id", *BOOKMARK_COLUMNS)  # what a merge compares an incoming row with
 nocase = tag_key  # the key SQLite's NOCASE collation compares by: only ASCII letters fold
 
 
@@ -31,15 +29,14 @@ def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any
         yield values[start:start + size]
 
 
-_EXISTING = f"SELECT {', '.join(BOOKMARK_COLUMNS)} FROM bookmarks WHERE user_id = ? AND url IN "
+_EXISTING = f"SELECT {', '.join(_EXISTING_COLUMNS)} FROM bookmarks WHERE user_id = ? AND url IN "
 
 _IDS = text("SELECT id, url FROM bookmarks WHERE user_id = :user_id AND url IN :urls").bindparams(
     bindparam("urls", expanding=True)
 )
 
 # The order of a row's tuple: user_id, the importer's Row.insert fields, collection_id.
-INSERT_COLUMNS = ("user_id", "url", "title", "description", "notes", "unread", "archived", "private",
-                  "created_at", "modified_at", "position", "keyword", "collection_id")
+INSERT_COLUMNS = ("user_id", *INSERT_FIELDS, "collection_id")
 # exec_driver_sql with tuples: no per-row parameter compilation, which would dominate a bulk insert.
 _INSERT = f"INSERT INTO bookmarks ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 FTS_COLUMNS = "title, description, url, notes"  # as migrations/versions/0001_initial.py defines them
@@ -56,7 +53,8 @@ def existing_bookmarks(conn: Connection, *, user_id: int, urls: Sequence[str]) -
     for part in chunks(urls):
         sql = f"{_EXISTING}({', '.join('?' * len(part))})"
         for row in conn.exec_driver_sql(sql, (user_id, *part)):
-            found[row[1]] = dict(zip(BOOKMARK_COLUMNS, row))
+            bookmark = dict(zip(_EXISTING_COLUMNS, row))
+            found[bookmark["url"]] = bookmark
     return found
 
 

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.routes.bookmarks import BookmarkOut
 from common.bookmarks import BULK_MAX
 from common.db import Database
+from common.fields import BOOKMARK_FIELDS
 from common.models import TITLE_MAX
 from common.tags import MAX_TAGS_PER_BOOKMARK
 from tests.api.bookmark_seed import seed_bookmarks
@@ -31,6 +33,12 @@ def test_create_normalises_the_url_and_returns_every_field(client: TestClient, a
     assert (body["unread"], body["archived"], body["private"], body["collection"]) == (True, False, False, None)
     assert body["created"] == body["modified"]
     assert client.get(f"{API}/{body['id']}", headers=alice.headers).json() == body
+
+
+def test_a_bookmark_answer_shows_exactly_the_api_fields_of_the_field_list(client: TestClient, alice: Account) -> None:
+    shown = {"id", "tags", *(f.key for f in BOOKMARK_FIELDS if f.in_api)}
+    assert set(BookmarkOut.model_fields) == shown
+    assert set(create(client, alice)) == shown  # the stored answer (migration 0008's SQL) too
 
 
 def test_the_same_url_twice_answers_409_with_the_existing_id(client: TestClient, alice: Account, bob: Account) -> None:

@@ -1,4 +1,4 @@
-"""The one validation both write paths share (common/fields.py)."""
+"""The bookmark's field list and the one validation both write paths share (common/fields.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ import pytest
 
 from common import fields
 from common.errors import BadRequest
+from common.models import Bookmark
+
+# The bookmarks table's columns that are not a user's fields, each for its reason.
+NOT_FIELDS = {
+    "id": "the row's identity, never exported (a re-import gets its own)",
+    "user_id": "the owner, who is whoever imports",
+    "api_json": "the API's answer, derived from the fields by triggers (migration 0008)",
+}
+
+
+def test_the_field_list_holds_every_column_of_the_bookmark_model_but_the_internal_ones() -> None:
+    columns = [column.name for column in Bookmark.__table__.columns if column.name not in NOT_FIELDS]
+    assert sorted(fields.BOOKMARK_COLUMNS) == sorted(columns)
+    assert len(set(fields.BOOKMARK_COLUMNS)) == len(fields.BOOKMARK_COLUMNS)
+    assert len({f.key for f in fields.BOOKMARK_FIELDS}) == len(fields.BOOKMARK_FIELDS)
 
 
 @pytest.mark.parametrize(("values", "message"), [

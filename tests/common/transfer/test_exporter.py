@@ -7,8 +7,9 @@ from html.parser import HTMLParser
 
 import orjson
 from sqlalchemy import text
-from transfer_data import populate, snapshot
+from transfer_data import every_field, populate, snapshot
 
+from common.fields import BOOKMARK_COLUMNS
 from common.transfer import export_json, export_netscape, import_file
 from common.transfer.exporter import bookmark_batches
 
@@ -26,6 +27,15 @@ def test_json_round_trip_reproduces_every_bookmark_tag_collection_and_date(db, a
     assert copy == original
     assert "unused" in copy["tags"] and any(b[3] for b in copy["bookmarks"])  # notes and unused tags too
     assert any(b[8] % 1_000_000 for b in copy["bookmarks"])  # sub-second dates survived
+
+
+def test_json_round_trip_keeps_every_field_of_the_field_list(db, alice, bob) -> None:
+    populate(db, user_id=alice.user_id, count=60)
+    original = every_field(db, user_id=alice.user_id)
+    # A field that holds one value on every bookmark would pass even when dropped: populate varies each.
+    assert [c for c in BOOKMARK_COLUMNS if len({repr(b[c]) for b in original}) < 2] == []
+    import_file(db, user_id=bob.user_id, source=io.BytesIO(export_bytes(export_json, db, alice.user_id)))
+    assert every_field(db, user_id=bob.user_id) == original
 
 
 def test_netscape_round_trip_keeps_what_the_format_carries(db, alice, bob) -> None:
