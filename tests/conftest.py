@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sentry_sdk
 from fastapi.testclient import TestClient
 from loguru import logger
 from sqlalchemy import event
@@ -17,6 +18,7 @@ from api.app import create_app
 from common import accounts, listing, migrate
 from common.db import Database, open_database
 from common.settings import Settings, load_settings
+from tests.doubles import NotifySocket, SentryStandIn, SmtpInbox
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +147,37 @@ def errors() -> Iterator[list[str]]:
 def warnings_logged() -> Iterator[list[str]]:
     """Messages logged at WARNING and above while the test runs."""
     yield from _logged("WARNING")
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    """A real SMTP server on 127.0.0.1, up from the start; a test may stop it and start it again."""
+    with SmtpInbox() as inbox:
+        yield inbox
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_inbox: SmtpInbox) -> Callable[..., Settings]:
+    """Settings on the test's data dir that mail smtp_inbox; keyword overrides allowed."""
+    return lambda **overrides: smtp_inbox.settings(**{"data_dir": settings.data_dir, **overrides})
+
+
+@pytest.fixture
+def notify_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[NotifySocket]:
+    """systemd's end of NOTIFY_SOCKET, named in this process's environment as systemd does for a service."""
+    with NotifySocket() as sock:
+        monkeypatch.setenv("NOTIFY_SOCKET", sock.address)
+        yield sock
+
+
+@pytest.fixture
+def sentry() -> Iterator[SentryStandIn]:
+    """A local sentry.io: the DSN is ``sentry.dsn``, what arrived is ``sentry.envelopes``."""
+    with SentryStandIn() as stand_in:
+        yield stand_in
+        # A test that initialised the SDK would leave it sending to a closed port, for the next test to see.
+        sentry_sdk.get_client().close(timeout=2)
+        sentry_sdk.init(dsn=None)
 
 
 @pytest.fixture

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +23,7 @@ from common.db import open_database
 from common.notify import Notifier
 from common.settings import load_settings
 from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
+from tests.doubles import NotifySocket
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,47 +53,6 @@ sys.exit(api.server.main())
 
 
 @pytest.fixture
-def short_dir() -> Iterator[Path]:
-    # AF_UNIX paths are limited to 108 bytes; pytest's tmp_path can be longer.
-    path = Path(tempfile.mkdtemp(prefix="kura-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def notify_socket(short_dir: Path) -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(short_dir / "notify"))
-    sock.settimeout(0.1)
-    yield sock
-    sock.close()
-
-
-def messages_until(sock: socket.socket, done: Callable[[list[str]], bool], timeout: float) -> list[str]:
-    """Read sd_notify datagrams until `done(messages)` or the timeout; each datagram may hold lines."""
-    got: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not done(got):
-        try:
-            got.extend(sock.recv(4096).decode().splitlines())
-        except TimeoutError:
-            continue
-    return got
-
-
-
-def drain(sock: socket.socket) -> None:
-    sock.setblocking(False)
-    try:
-        while True:
-            sock.recv(4096)
-    except BlockingIOError:
-        pass
-    finally:
-        sock.settimeout(0.1)
-
-
-@pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "KURA_DATA_DIR": str(tmp_path / "data"), "KURA_PORT": str(free_port()),
             "PYTHONPATH": str(ROOT)}
@@ -115,28 +71,28 @@ def get(url: str, token: str | None = None, timeout: float = 10) -> tuple[int, o
 
 @pytest.mark.slow
 def test_the_api_serves_notifies_systemd_and_stops_gracefully(
-    env: dict[str, str], notify_socket: socket.socket, short_dir: Path
+    env: dict[str, str], notify_socket: NotifySocket, tmp_path: Path
 ) -> None:
     assert kura(env, "db", "upgrade").returncode == 0
     assert kura(env, "user", "add", "alice").returncode == 0
     token = kura(env, "token", "create", "alice", "--label", "e2e").stdout.strip()
     base = f"http://127.0.0.1:{env['KURA_PORT']}"
-    marker, log = short_dir / "slow-started", short_dir / "stderr"
+    marker, log = tmp_path / "slow-started", tmp_path / "stderr"
     with log.open("w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-c", SLOW_APP_SERVER], cwd=ROOT, stderr=stderr,
-            env={**env, "NOTIFY_SOCKET": notify_socket.getsockname(), "WATCHDOG_USEC": "400000",
+            env={**env, "NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "400000",
                  "SLOW_MARKER": str(marker)},
         )
     try:
         started = time.monotonic()
-        early = messages_until(notify_socket, lambda m: "READY=1" in m, timeout=30)
+        early = notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
         assert "READY=1" in early, early
         ready_after = time.monotonic() - started
         assert get(f"{base}/readyz")[0] == 200  # by READY=1 the socket already listens
         assert early.index("STATUS=opening the database") < early.index("READY=1")
 
-        beats = messages_until(notify_socket, lambda m: m.count("WATCHDOG=1") >= 3, timeout=10)
+        beats = notify_socket.lines_until(lambda m: m.count("WATCHDOG=1") >= 3, timeout_s=10)
         assert beats.count("WATCHDOG=1") >= 3
 
         status, tokens = get(f"{base}/api/v1/tokens", token)
@@ -151,7 +107,7 @@ def test_the_api_serves_notifies_systemd_and_stops_gracefully(
         assert marker.exists(), "the slow request never reached the server"
         proc.send_signal(signal.SIGTERM)
 
-        stopping = messages_until(notify_socket, lambda m: "STOPPING=1" in m, timeout=10)
+        stopping = notify_socket.lines_until(lambda m: "STOPPING=1" in m, timeout_s=10)
         assert "STOPPING=1" in stopping
         slow.join(timeout=15)
         assert slow_result == [(200, {"done": True})]  # the in-flight request was allowed to finish
@@ -192,13 +148,10 @@ def test_the_api_refuses_bad_settings_in_one_line(env: dict[str, str]) -> None:
     assert result.stderr.count("\n") == 1 and "KURA_PORT" in result.stderr
 
 
-def test_the_watchdog_stops_when_the_database_stops_answering(
-    tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_watchdog_stops_when_the_database_stops_answering(tmp_path: Path, notify_socket: NotifySocket) -> None:
     settings = load_settings(data_dir=tmp_path / "data", sqlite_busy_timeout_ms=100)
     db = open_database(settings, create=True)
     migrate.upgrade(db)
-    monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
     errors: list[str] = []
     sink = logger.add(lambda m: errors.append(str(m.record["message"])), level="ERROR")
     with db.engine.connect() as conn:  # move everything into the main file, so breaking it counts
@@ -209,14 +162,14 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
 
     async def scenario() -> tuple[list[str], list[str], list[str]]:
         task = asyncio.create_task(watchdog_loop(Transactions(db, write_wait_s=1.0), notifier, 0.05))
-        read = lambda until, timeout: asyncio.to_thread(messages_until, notify_socket, until, timeout)  # noqa: E731
+        read = lambda until, timeout: asyncio.to_thread(notify_socket.lines_until, until, timeout)  # noqa: E731
         healthy = await read(lambda m: m.count("WATCHDOG=1") >= 2, 5)
         db.path.write_bytes(b"this is not a database" * 300)  # the file is broken under us
         for _ in range(200):  # until the loop has seen a failure: pings after that start on the broken file
             if any("does not answer" in line for line in errors):
                 break
             await asyncio.sleep(0.05)
-        drain(notify_socket)
+        notify_socket.drain()
         broken = await read(lambda m: False, 0.5)
         db.path.write_bytes(good)
         recovered = await read(lambda m: "WATCHDOG=1" in m, 5)
@@ -236,12 +189,11 @@ def test_the_watchdog_stops_when_the_database_stops_answering(
 
 
 def test_the_server_notifies_in_process_too(
-    tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same lifecycle without a subprocess, so it is measured whatever happens to child coverage."""
     from api.server import build_server, open_checked
 
-    monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
     monkeypatch.setenv("WATCHDOG_USEC", "200000")
     settings = load_settings(data_dir=tmp_path / "data", port=free_port())
     migrated = open_database(settings, create=True)
@@ -252,16 +204,16 @@ def test_the_server_notifies_in_process_too(
     thread = threading.Thread(target=server.run)
     thread.start()
     try:
-        assert "READY=1" in messages_until(notify_socket, lambda m: "READY=1" in m, timeout=30)
+        assert "READY=1" in notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
         assert get(f"http://127.0.0.1:{settings.port}/healthz") == (200, {"status": "ok"})
-        assert "WATCHDOG=1" in messages_until(notify_socket, lambda m: "WATCHDOG=1" in m, timeout=10)
+        assert "WATCHDOG=1" in notify_socket.lines_until(lambda m: "WATCHDOG=1" in m, timeout_s=10)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         notifier.close()
         db.dispose()
     assert not thread.is_alive()
-    assert "STOPPING=1" in messages_until(notify_socket, lambda m: "STOPPING=1" in m, timeout=5)
+    assert "STOPPING=1" in notify_socket.lines_until(lambda m: "STOPPING=1" in m, timeout_s=5)
 
 
 def test_main_refuses_bad_settings_and_unmigrated_databases_in_process(

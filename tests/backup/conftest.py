@@ -1,27 +1,22 @@
-"""Backup fixtures: a database with bookmarks and a real SMTP server on 127.0.0.1 (tmpfs mounts come from
+"""Backup fixtures: a database with bookmarks (the SMTP inbox, mail settings and tmpfs mounts come from
 tests/conftest.py)."""
 
 from __future__ import annotations
 
-import email
-import email.message
-import email.policy
 import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from loguru import logger
 
 from backup.verify import check_database, decompress
 from common.db import Database
 from common.models import Bookmark, User
-from common.settings import Settings, load_settings
-from tests.support import free_port
+from common.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,43 +47,6 @@ def open_backup(path: Path, dest: Path) -> sqlite3.Connection:
     decompress(path, dest)
     check_database(dest)
     return sqlite3.connect(dest)
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-    @property
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, mailbox: tuple[Mailbox, int]) -> Callable[..., Settings]:
-    """Settings on the same data dir, mailing the test SMTP server; keyword overrides allowed."""
-    def make(**overrides: object) -> Settings:
-        values: dict[str, object] = dict(data_dir=settings.data_dir, smtp_host="127.0.0.1", smtp_port=mailbox[1],
-                                         smtp_security="none", mail_to="ops@example.org")
-        values.update(overrides)
-        return load_settings(**values)
-
-    return make
-
 
 
 @pytest.fixture

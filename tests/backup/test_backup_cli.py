@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import pty
-import socket
 import struct
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from common.db import Database
 from common.sentry import init_sentry
 from common.settings import Settings, load_settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, backup_env
-from tests.common.test_sentry import Collector, sentry_host  # noqa: F401 - the shared local Sentry endpoint
+from tests.doubles import NotifySocket, SentryStandIn
 
 
 @pytest.fixture(autouse=True)
@@ -134,20 +133,11 @@ def test_a_second_run_the_same_day_keeps_a_backup_taken_with_keep(settings: Sett
     assert [row["keep"] for row in json.loads(backup("list", "--json").stdout)] == [True, False]
 
 
-def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, tmp_path: Path) -> None:
-    path = tmp_path / "notify.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(path))
-        proc = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                              env=backup_env(settings, NOTIFY_SOCKET=str(path)))
-        assert proc.returncode == 0, proc.stderr
-        sock.setblocking(False)
-        messages = []
-        while True:
-            try:
-                messages.append(sock.recv(4096).decode())
-            except BlockingIOError:
-                break
+def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, notify_socket: NotifySocket) -> None:
+    proc = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=backup_env(settings, NOTIFY_SOCKET=notify_socket.address))
+    assert proc.returncode == 0, proc.stderr
+    messages = notify_socket.drain()
     stages = [m.removeprefix("STATUS=backup: ") for m in messages[:-1]]
     assert stages == ["prepare", "space", "snapshot", "compress", "verify", "publish", "prune"]
     assert messages[-1] == f"STATUS=backup done: {Path(proc.stdout.strip()).name}"
@@ -155,9 +145,9 @@ def test_run_reports_each_stage_to_systemd(settings: Settings, db: Database, tmp
 
 
 def test_sentry_gets_a_check_in_per_run_and_the_exception_of_a_failure(
-    settings: Settings, db: Database, sentry_host: str
+    settings: Settings, db: Database, sentry: SentryStandIn
 ) -> None:
-    settings = load_settings(data_dir=settings.data_dir, sentry_dsn=sentry_host)
+    settings = load_settings(data_dir=settings.data_dir, sentry_dsn=sentry.dsn)
     assert init_sentry(settings, program="kura-backup")
     run_job(settings)
     db.dispose()
@@ -167,7 +157,7 @@ def test_sentry_gets_a_check_in_per_run_and_the_exception_of_a_failure(
     with pytest.raises(StageError):
         run_job(settings)
     sentry_sdk.flush(timeout=5)
-    items = [item for envelope in Collector.envelopes for item in envelope]
+    items = sentry.items
     checkins = [i for i in items if "monitor_slug" in i]
     assert [(i["monitor_slug"], i["status"]) for i in checkins] == [
         ("kura-backup", s) for s in ["in_progress", "ok", "in_progress", "error"]]

@@ -4,14 +4,11 @@ recorded as interrupted by the next one."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from backup.job import run_job
@@ -20,6 +17,7 @@ from common.db import Database
 from common.models import BackupRun
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env
+from tests.doubles import NotifySocket
 
 
 def _start(settings: Settings, *argv: str, **env: str) -> subprocess.Popen[str]:
@@ -27,20 +25,10 @@ def _start(settings: Settings, *argv: str, **env: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.fixture
-def notify(tmp_path: Path) -> Iterator[socket.socket]:
-    """A real AF_UNIX datagram socket to pass as NOTIFY_SOCKET."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(tmp_path / "notify.sock"))
-        sock.settimeout(60)
-        yield sock
-
-
-def _run_until(settings: Settings, notify: socket.socket, status: str) -> subprocess.Popen[str]:
+def _run_until(settings: Settings, notify: NotifySocket, status: str) -> subprocess.Popen[str]:
     """A real `kura-backup run`, returned once it has told systemd it reached `status`."""
-    proc = _start(settings, "run", NOTIFY_SOCKET=notify.getsockname())
-    while notify.recv(4096).decode() != status:
-        pass
+    proc = _start(settings, "run", NOTIFY_SOCKET=notify.address)
+    notify.wait_for(lambda message: message == status, timeout_s=60)
     return proc
 
 
@@ -85,10 +73,10 @@ def test_a_run_during_verify_all_leaves_verify_alone_and_both_succeed(
 
 
 def test_a_killed_run_is_marked_interrupted_when_the_next_run_takes_the_lock(
-    settings: Settings, db: Database, notify: socket.socket
+    settings: Settings, db: Database, notify_socket: NotifySocket
 ) -> None:
     add_bookmarks(db, 200)
-    killed = _run_until(settings, notify, "STATUS=backup: snapshot")
+    killed = _run_until(settings, notify_socket, "STATUS=backup: snapshot")
     killed.send_signal(signal.SIGKILL)
     killed.communicate()
     assert [status for status, _ in _runs(db)] == ["running"]
@@ -101,10 +89,10 @@ def test_a_killed_run_is_marked_interrupted_when_the_next_run_takes_the_lock(
 
 
 def test_a_run_refused_by_the_lock_exits_1_and_leaves_the_live_run_running(
-    settings: Settings, db: Database, notify: socket.socket
+    settings: Settings, db: Database, notify_socket: NotifySocket
 ) -> None:
     add_bookmarks(db, 200)
-    holder = _run_until(settings, notify, "STATUS=backup: snapshot")
+    holder = _run_until(settings, notify_socket, "STATUS=backup: snapshot")
     holder.send_signal(signal.SIGSTOP)  # alive, holding the lock
     try:
         second = subprocess.run([*KURA_BACKUP, "run"], cwd=ROOT, env=backup_env(settings),

@@ -21,7 +21,9 @@ from common.db import Database
 from common.files import is_temp
 from common.models import BackupRun
 from common.settings import Settings
-from tests.backup.conftest import KURA_BACKUP, ROOT, Mailbox, add_bookmarks, backup_env, free_port
+from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env
+from tests.doubles import SmtpInbox
+from tests.support import free_port
 
 
 def _checkpoint(db: Database) -> int:
@@ -41,17 +43,17 @@ def _runs(db: Database) -> list[BackupRun]:
 
 
 def test_success_sends_no_mail_and_records_the_run(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database, populated: list[int]
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database, populated: list[int]
 ) -> None:
     result = run_job(mail_settings())
-    assert mailbox[0].messages == []
+    assert smtp_inbox.messages == []
     [run] = _runs(db)
     assert (run.status, run.stage, run.file, run.verified) == ("ok", "done", result.entry.data_path.name, True)
     assert run.size_bytes == result.entry.data_path.stat().st_size and run.finished_at is not None
 
 
 def test_space_check_refuses_to_start_and_mails_once(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database,
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database,
     tmpfs: Callable[[int], Path],
 ) -> None:
     add_bookmarks(db, 400, text_size=1000)
@@ -61,14 +63,14 @@ def test_space_check_refuses_to_start_and_mails_once(
         run_job(settings)
     assert info.value.stage == "space"
     assert _only_final_files(small) == []
-    [message] = mailbox[0].messages
+    [message] = smtp_inbox.messages
     assert "kura-backup run failed at space" in message["Subject"]
     assert "Newest good backup: none" in message.get_content()
     assert [(r.status, r.stage) for r in _runs(db)] == [("failed", "space")]
 
 
 def test_disk_filling_up_mid_run_removes_the_partial_file_and_keeps_old_backups(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database,
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database,
     tmpfs: Callable[[int], Path], tmp_path: Path,
 ) -> None:
     add_bookmarks(db, 5)
@@ -86,7 +88,7 @@ def test_disk_filling_up_mid_run_removes_the_partial_file_and_keeps_old_backups(
     assert info.value.stage == "compress"
     assert _only_final_files(disk) == sorted([old.data_path.name, old.manifest_path.name])
     verify_file(disk / old.data_path.name)
-    [message] = mailbox[0].messages
+    [message] = smtp_inbox.messages
     assert "failed at compress" in message["Subject"]
     assert old.data_path.name in message.get_content()
 
@@ -113,7 +115,7 @@ def test_file_size_limit_mid_snapshot_fails_cleanly_with_exit_status_1(
 
 
 def test_unreadable_database_fails_at_snapshot_and_mails_once(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int]
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox
 ) -> None:
     settings = mail_settings()
     settings.db_path.parent.mkdir(parents=True)
@@ -121,7 +123,7 @@ def test_unreadable_database_fails_at_snapshot_and_mails_once(
     with pytest.raises(StageError) as info:
         run_job(settings)
     assert info.value.stage == "snapshot"
-    [message] = mailbox[0].messages
+    [message] = smtp_inbox.messages
     assert "failed at snapshot" in message["Subject"]
     body = message.get_content()
     assert "Error:" in body and "Last log lines:" in body and "backup failed at stage snapshot" in body
@@ -142,7 +144,7 @@ def _break_an_index_entry(db: Database) -> None:
 
 
 def test_a_copy_failing_integrity_check_is_never_published_and_mails_once(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database
 ) -> None:
     add_bookmarks(db, 5)
     settings = mail_settings()
@@ -153,21 +155,21 @@ def test_a_copy_failing_integrity_check_is_never_published_and_mails_once(
     assert info.value.stage == "verify"
     assert [e.data_path for e in list_backups(settings.backups_path)] == [good.data_path]
     assert _only_final_files(settings.backups_path) == sorted([good.data_path.name, good.manifest_path.name])
-    [message] = mailbox[0].messages
+    [message] = smtp_inbox.messages
     assert "failed at verify" in message["Subject"]
     assert [(r.status, r.stage) for r in _runs(db)] == [("ok", "done"), ("failed", "verify")]
 
 
 def test_stale_check_mails_once_and_a_fresh_one_not_at_all(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database
 ) -> None:
     settings = mail_settings()
     entry = run_job(settings).entry
     assert check_job(settings, now=entry.created_at + timedelta(hours=25))[0]
-    assert mailbox[0].messages == []
+    assert smtp_inbox.messages == []
     ok, message = check_job(settings, now=entry.created_at + timedelta(hours=27))
     assert not ok and "limit 26 h" in message
-    [mail] = mailbox[0].messages
+    [mail] = smtp_inbox.messages
     assert "kura-backup check failed at stale" in mail["Subject"]
     assert message in mail.get_content()
 

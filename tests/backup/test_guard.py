@@ -19,7 +19,8 @@ from backup.verify import verify_file
 from common.db import Database, open_database
 from common.models import BackupRun, Bookmark, Tag, User
 from common.settings import Settings
-from tests.backup.conftest import Mailbox, add_bookmarks
+from tests.backup.conftest import add_bookmarks
+from tests.doubles import SmtpInbox
 
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -50,19 +51,19 @@ def _mail_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, port: int) ->
 
 
 def test_a_database_truncated_to_zero_bytes_is_refused_mailed_and_the_good_backup_is_kept(
-    settings: Settings, db: Database, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch,
+    settings: Settings, db: Database, smtp_inbox: SmtpInbox, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     add_bookmarks(db, 30)
     good = run_job(settings).entry
     _truncate(db)
-    _mail_env(monkeypatch, settings, mailbox[1])
+    _mail_env(monkeypatch, settings, smtp_inbox.port)
     assert main(["run"]) == 1
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == (
         f"kura-backup run: guard failed: database {settings.db_path} is empty (0 bytes): "
         "there is nothing to back up; earlier backups are kept")
-    [mail] = mailbox[0].messages
+    [mail] = smtp_inbox.messages
     assert "kura-backup run failed at guard" in mail["Subject"] and good.data_path.name in mail.get_content()
     assert settings.db_path.stat().st_size == 0  # nothing, not even a header, was written into it
     assert [e.data_path for e in list_backups(settings.backups_path)] == [good.data_path]
@@ -73,7 +74,7 @@ def test_a_database_truncated_to_zero_bytes_is_refused_mailed_and_the_good_backu
 
 
 def test_a_database_that_lost_most_bookmarks_is_refused_recorded_as_failed_and_mailed(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database
 ) -> None:
     settings = mail_settings()
     add_bookmarks(db, 100)
@@ -83,14 +84,14 @@ def test_a_database_that_lost_most_bookmarks_is_refused_recorded_as_failed_and_m
         run_job(settings)
     assert info.value.stage == "guard" and "--force" in info.value.message
     assert _statuses(db) == [("ok", "done"), ("failed", "guard")]
-    [mail] = mailbox[0].messages
+    [mail] = smtp_inbox.messages
     assert "failed at guard" in mail["Subject"]
     assert [e.data_path for e in list_backups(settings.backups_path)] == [good.data_path]
     assert not [p for p in settings.backups_path.iterdir() if p.name.startswith(".tmp-")]
 
 
 def test_a_threshold_from_the_setting_and_small_tables_let_ordinary_deletions_pass(
-    mail_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int], db: Database
+    mail_settings: Callable[..., Settings], smtp_inbox: SmtpInbox, db: Database
 ) -> None:
     add_bookmarks(db, 100)
     with db.write_session() as session:
@@ -102,7 +103,7 @@ def test_a_threshold_from_the_setting_and_small_tables_let_ordinary_deletions_pa
         session.execute(delete(Tag).where(Tag.name != "a"))  # 3 tags -> 1: below the guard's minimum
     entry = run_job(mail_settings(backup_shrink_limit_percent=70.0)).entry  # 60% lost < 70%
     assert entry.manifest.row_counts["bookmarks"] == 40 and entry.manifest.row_counts["tags"] == 1
-    assert mailbox[0].messages == []
+    assert smtp_inbox.messages == []
 
 
 def test_an_fts_index_merging_its_segments_does_not_trip_the_guard(settings: Settings, db: Database) -> None:

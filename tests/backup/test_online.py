@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from common.db import Database
 from common.files import is_temp
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env, open_backup
+from tests.doubles import NotifySocket
 
 STAGES = ["snapshot", "compress", "verify", "publish", "prune"]
 
@@ -113,30 +113,24 @@ def _first_survives_or_a_newer_backup_replaced_it(directory: Path, first: Entry)
 
 @pytest.mark.slow  # one fresh interpreter per kill
 def test_sigkill_at_any_stage_leaves_only_complete_backups(
-    settings: Settings, db: Database, tmp_path: Path
+    settings: Settings, db: Database, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
     add_bookmarks(db, 1500, text_size=200)
     first = run_backup(settings).entry
-    sock_path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    sock.settimeout(30)
     rng = random.Random(4)
     killed_at = []
-    try:
-        for target in STAGES:
-            proc = subprocess.Popen([*KURA_BACKUP, "run"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=backup_env(settings, NOTIFY_SOCKET=str(sock_path)))
-            while (msg := sock.recv(4096).decode()) != f"STATUS=backup: {target}":
-                assert "failed" not in msg, msg
-            time.sleep(rng.uniform(0, 0.03))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            killed_at.append(target)
-            assert _final_backups_are_complete(settings.backups_path, tmp_path) >= 1
-            _first_survives_or_a_newer_backup_replaced_it(settings.backups_path, first)
-    finally:
-        sock.close()
+    for target in STAGES:
+        proc = subprocess.Popen([*KURA_BACKUP, "run"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=backup_env(settings, NOTIFY_SOCKET=notify_socket.address))
+        reached = f"STATUS=backup: {target}"
+        msg = notify_socket.wait_for(lambda m: m == reached or "failed" in m, timeout_s=30)
+        assert msg == reached, msg
+        time.sleep(rng.uniform(0, 0.03))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_at.append(target)
+        assert _final_backups_are_complete(settings.backups_path, tmp_path) >= 1
+        _first_survives_or_a_newer_backup_replaced_it(settings.backups_path, first)
     assert killed_at == STAGES
     after = run_backup(settings).entry
     assert not [p for p in settings.backups_path.iterdir() if is_temp(p)]

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from common.notify import Notifier, watchdog_interval
+from tests.doubles import NotifySocket
 
 
-@pytest.fixture
-def notify_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
-    directory = Path(tempfile.mkdtemp(prefix="kura-", dir="/tmp"))  # AF_UNIX paths are short
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(directory / "notify"))
-    sock.settimeout(2)
-    monkeypatch.setenv("NOTIFY_SOCKET", str(directory / "notify"))
-    yield sock
-    sock.close()
-    shutil.rmtree(directory)
-
-
-def test_each_state_reaches_the_socket(notify_socket: socket.socket) -> None:
+def test_each_state_reaches_the_socket(notify_socket: NotifySocket) -> None:
     notifier = Notifier()
     try:
         assert notifier.enabled
@@ -37,20 +21,17 @@ def test_each_state_reaches_the_socket(notify_socket: socket.socket) -> None:
         notifier.ready()
     finally:
         notifier.close()
-    got = [notify_socket.recv(4096).decode() for _ in range(5)]
+    got = notify_socket.collect(2, until=lambda got: len(got) == 5)
     assert got == ["READY=1\nSTATUS=serving", "STATUS=busy", "WATCHDOG=1", "STOPPING=1", "READY=1"]
 
 
 def test_an_abstract_socket_name_works(monkeypatch: pytest.MonkeyPatch) -> None:
-    name = f"kura-test-{os.getpid()}"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind("\0" + name)
-        sock.settimeout(2)
-        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+    with NotifySocket(abstract=True) as sock:
+        monkeypatch.setenv("NOTIFY_SOCKET", sock.address)
         notifier = Notifier()
         notifier.watchdog()
         notifier.close()
-        assert sock.recv(64) == b"WATCHDOG=1"
+        assert sock.collect(2, until=bool) == ["WATCHDOG=1"]
 
 
 def test_without_notify_socket_every_call_is_a_no_op() -> None:
@@ -62,13 +43,11 @@ def test_without_notify_socket_every_call_is_a_no_op() -> None:
     notifier.close()
 
 
-def test_a_closed_notifier_sends_nothing(notify_socket: socket.socket) -> None:
+def test_a_closed_notifier_sends_nothing(notify_socket: NotifySocket) -> None:
     notifier = Notifier()
     notifier.close()
     notifier.watchdog()
-    notify_socket.settimeout(0.2)
-    with pytest.raises(TimeoutError):
-        notify_socket.recv(64)
+    assert notify_socket.collect(0.2) == []
 
 
 @pytest.mark.parametrize(

@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
-import zlib
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-import pytest
 import sentry_sdk
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from common.sentry import FILTERED, init_sentry, scrub_event
 from common.settings import Settings, load_settings
-
-
-class Collector(BaseHTTPRequestHandler):
-    envelopes: list[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        encoding = self.headers.get("Content-Encoding", "")
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
-        items = []
-        for line in body.split(b"\n"):
-            try:
-                items.append(json.loads(line))
-            except ValueError:
-                continue
-        type(self).envelopes.append(items)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def sentry_host() -> Iterator[str]:
-    Collector.envelopes = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://publickey@127.0.0.1:{server.server_address[1]}/42"
-    sentry_sdk.get_client().close(timeout=2)
-    sentry_sdk.init(dsn=None)
-    server.shutdown()
-    server.server_close()
-
-
-def events() -> list[dict[str, Any]]:
-    return [item for env in Collector.envelopes for item in env if isinstance(item.get("exception"), dict)]
+from tests.doubles import SentryStandIn
 
 
 def test_nothing_is_initialised_without_a_dsn(settings: Settings) -> None:
@@ -65,9 +18,9 @@ def test_nothing_is_initialised_without_a_dsn(settings: Settings) -> None:
 
 
 def test_an_unhandled_route_error_arrives_scrubbed_with_release_and_environment(
-    sentry_host: str, app: FastAPI, alice
+    sentry: SentryStandIn, app: FastAPI, alice
 ) -> None:  # type: ignore[no-untyped-def]
-    settings = load_settings(sentry_dsn=sentry_host, sentry_environment="staging", sentry_release="kura@9.9.9")
+    settings = load_settings(sentry_dsn=sentry.dsn, sentry_environment="staging", sentry_release="kura@9.9.9")
     assert init_sentry(settings, program="kura-api") is True
 
     @app.get("/boom")
@@ -79,7 +32,7 @@ def test_an_unhandled_route_error_arrives_scrubbed_with_release_and_environment(
     assert response.status_code == 500
     sentry_sdk.flush(timeout=5)
 
-    [event] = [e for e in events() if e["exception"]["values"][-1]["type"] == "RuntimeError"]
+    [event] = [e for e in sentry.events if e["exception"]["values"][-1]["type"] == "RuntimeError"]
     assert event["release"] == "kura@9.9.9"
     assert event["environment"] == "staging"
     assert event["tags"]["program"] == "kura-api"
@@ -87,7 +40,7 @@ def test_an_unhandled_route_error_arrives_scrubbed_with_release_and_environment(
     headers = {k.lower(): v for k, v in event["request"]["headers"].items()}
     assert headers["authorization"] == FILTERED
     assert headers["x-api-key"] == FILTERED
-    assert alice.token not in json.dumps(Collector.envelopes)
+    assert alice.token not in json.dumps(sentry.envelopes)
 
 
 def test_scrub_event_cleans_headers_query_messages_and_breadcrumbs() -> None:
@@ -106,15 +59,15 @@ def test_scrub_event_cleans_headers_query_messages_and_breadcrumbs() -> None:
 
 
 
-def test_logged_errors_become_scrubbed_events_and_info_lines_breadcrumbs(sentry_host: str) -> None:
+def test_logged_errors_become_scrubbed_events_and_info_lines_breadcrumbs(sentry: SentryStandIn) -> None:
     from loguru import logger
 
     secret = "s3cr3t-t0ken-value-123456"
-    init_sentry(load_settings(sentry_dsn=sentry_host), program="kura-backup")
+    init_sentry(load_settings(sentry_dsn=sentry.dsn), program="kura-backup")
     logger.info("checking Bearer {}", secret)
     logger.error("backup failed: token {} refused", secret)
     sentry_sdk.flush(timeout=5)
-    sent = [item for env in Collector.envelopes for item in env if item.get("level") == "error"]
+    sent = [item for item in sentry.items if item.get("level") == "error"]
     assert [e["message"] for e in sent] == [f"backup failed: token {FILTERED} refused"]
     assert f"checking Bearer {FILTERED}" in [c.get("message") for c in sent[0]["breadcrumbs"]["values"]]
-    assert secret not in json.dumps(Collector.envelopes)
+    assert secret not in json.dumps(sentry.envelopes)

@@ -8,19 +8,15 @@ command makes (what to mail, whether it was mailed already) runs for real.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from loguru import logger
 
 from common.cli import main
 from common.mail import send_mail
-from common.settings import load_settings
 from common.unit_failure import PROGRAM_MAILED, WE_MAILED
+from tests.doubles import SmtpInbox
 from tests.support import free_port
 
 UNIT = "kura-backup.service"
@@ -44,24 +40,6 @@ esac
 """
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
 @pytest.fixture
 def systemd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Stub systemctl/journalctl on PATH, answering for a kura-backup.service that timed out."""
@@ -82,16 +60,15 @@ def systemd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def mail_env(smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    inbox, port = smtp
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
+def mail_env(smtp_inbox: SmtpInbox, monkeypatch: pytest.MonkeyPatch) -> SmtpInbox:
+    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_inbox.port), "SMTP_SECURITY": "none",
                        "MAIL_TO": "ops@example.org", "SMTP_TIMEOUT_S": "5"}.items():
         monkeypatch.setenv(f"KURA_{key}", value)
-    return inbox
+    return smtp_inbox
 
 
 def test_a_failed_unit_is_mailed_with_its_result_status_and_last_journal_lines(
-        systemd: Path, mail_env: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+        systemd: Path, mail_env: SmtpInbox, capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["notify-failure", UNIT]) == 0
     [mail] = mail_env.messages
     assert mail["Subject"].startswith(f"[kura] {UNIT} failed on ") and mail["Subject"].endswith("(timeout)")
@@ -102,13 +79,13 @@ def test_a_failed_unit_is_mailed_with_its_result_status_and_last_journal_lines(
     assert "mailed the failure of kura-backup.service to ops@example.org" in capfd.readouterr().out
 
 
-def test_no_mail_when_the_program_already_mailed_about_that_run(systemd: Path, mail_env: Inbox) -> None:
+def test_no_mail_when_the_program_already_mailed_about_that_run(systemd: Path, mail_env: SmtpInbox) -> None:
     (systemd / "run-run2").write_text(f"kura-backup: backup failed at stage write\nkura-backup: {PROGRAM_MAILED}ops\n")
     assert main(["notify-failure", UNIT]) == 0
     assert mail_env.messages == []
 
 
-def test_a_run_is_mailed_once_however_often_systemd_asks(systemd: Path, mail_env: Inbox,
+def test_a_run_is_mailed_once_however_often_systemd_asks(systemd: Path, mail_env: SmtpInbox,
                                                           capfd: pytest.CaptureFixture[str]) -> None:
     # Record our own log line the way the journal would (the command logs it to stderr).
     for _ in range(2):
@@ -119,13 +96,13 @@ def test_a_run_is_mailed_once_however_often_systemd_asks(systemd: Path, mail_env
     assert WE_MAILED + "run2" in (systemd / "ours").read_text()
 
 
-def test_a_later_failed_run_is_mailed_again(systemd: Path, mail_env: Inbox) -> None:
+def test_a_later_failed_run_is_mailed_again(systemd: Path, mail_env: SmtpInbox) -> None:
     (systemd / "ours").write_text(f"kura: {WE_MAILED}run1 of {UNIT}\n")
     assert main(["notify-failure", UNIT]) == 0
     assert len(mail_env.messages) == 1
 
 
-def test_the_failed_run_is_named_even_after_a_restart_began_a_new_one(systemd: Path, mail_env: Inbox) -> None:
+def test_the_failed_run_is_named_even_after_a_restart_began_a_new_one(systemd: Path, mail_env: SmtpInbox) -> None:
     (systemd / "show").write_text(f"Id={UNIT}\nLoadState=loaded\nActiveState=active\nResult=success\n"
                                   "InvocationID=run3\n")
     (systemd / "failure").write_text('{"UNIT_RESULT":"watchdog","INVOCATION_ID":"run2"}\n')
@@ -134,7 +111,7 @@ def test_the_failed_run_is_named_even_after_a_restart_began_a_new_one(systemd: P
     assert mail["Subject"].endswith("(watchdog)") and "(invocation run2)" in mail.get_content()
 
 
-def test_without_a_failure_entry_the_unit_state_is_reported(systemd: Path, mail_env: Inbox) -> None:
+def test_without_a_failure_entry_the_unit_state_is_reported(systemd: Path, mail_env: SmtpInbox) -> None:
     (systemd / "failure").write_text("")
     assert main(["notify-failure", UNIT]) == 0
     assert mail_env.messages[0]["Subject"].endswith("(timeout)")
@@ -158,7 +135,7 @@ def test_without_mail_settings_nothing_is_sent_and_that_is_said(
     assert not (systemd / "calls").exists()
 
 
-def test_an_unknown_unit_is_refused(systemd: Path, mail_env: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_unit_is_refused(systemd: Path, mail_env: SmtpInbox, capfd: pytest.CaptureFixture[str]) -> None:
     (systemd / "show").write_text("Id=nope.service\nLoadState=not-found\n")
     assert main(["notify-failure", "nope.service"]) == 1
     assert "kura: no such unit: nope.service" in capfd.readouterr().err
@@ -166,7 +143,7 @@ def test_an_unknown_unit_is_refused(systemd: Path, mail_env: Inbox, capfd: pytes
 
 
 def test_without_systemctl_the_command_says_so(
-        systemd: Path, mail_env: Inbox, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+        systemd: Path, mail_env: SmtpInbox, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     (systemd / "systemctl").unlink()
     monkeypatch.setenv("PATH", str(systemd))
     assert main(["notify-failure", UNIT]) == 1
@@ -174,25 +151,23 @@ def test_without_systemctl_the_command_says_so(
 
 
 def test_a_failing_systemctl_is_reported_with_its_message(
-        systemd: Path, mail_env: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+        systemd: Path, mail_env: SmtpInbox, capfd: pytest.CaptureFixture[str]) -> None:
     (systemd / "systemctl").write_text("#!/bin/sh\necho 'Failed to connect to bus: No such file' >&2\nexit 1\n")
     assert main(["notify-failure", UNIT]) == 1
     assert "Failed to connect to bus" in capfd.readouterr().err
 
 
-def test_the_mail_module_logs_the_line_notify_failure_looks_for(smtp: tuple[Inbox, int]) -> None:
-    _inbox, port = smtp
+def test_the_mail_module_logs_the_line_notify_failure_looks_for(smtp_inbox: SmtpInbox) -> None:
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(str(m.record["message"])), level="INFO")
     try:
-        send_mail(load_settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-                                mail_to="ops@example.org"), subject="s", body="b")
+        send_mail(smtp_inbox.settings(), subject="s", body="b")
     finally:
         logger.remove(sink)
     assert any(line.startswith(PROGRAM_MAILED) for line in lines)
 
 
-def test_a_unit_that_never_ran_is_mailed_without_looking_for_earlier_mail(systemd: Path, mail_env: Inbox) -> None:
+def test_a_unit_that_never_ran_is_mailed_without_looking_for_earlier_mail(systemd: Path, mail_env: SmtpInbox) -> None:
     (systemd / "failure").write_text("")
     (systemd / "show").write_text(f"Id={UNIT}\nLoadState=loaded\nActiveState=failed\nResult=start-limit-hit\n"
                                   "InvocationID=\n")

@@ -46,37 +46,38 @@ def outbox(log):  # type: ignore[no-untyped-def]
         return session.execute(text("SELECT subject, attempts, last_error, sent_at FROM outbox ORDER BY id")).all()
 
 
-def test_alert_and_recovery_are_mailed_once_each(mail_settings, smtp, open_log):
-    smtp.start()
+def test_alert_and_recovery_are_mailed_once_each(mail_settings, smtp_inbox, open_log):
     log, engine = open_log(mail_settings())
     feed(log, engine, [LOW] * 6 + [OK] * 3)
     assert log.deliver_pending() == 2
-    assert len(smtp.subjects) == 2
-    assert "ALERT memory_low: memory available 3.0% (limit 10%)" in smtp.subjects[0]
-    assert "RECOVERED memory_low" in smtp.subjects[1]
+    assert len(smtp_inbox.subjects) == 2
+    assert "ALERT memory_low: memory available 3.0% (limit 10%)" in smtp_inbox.subjects[0]
+    assert "RECOVERED memory_low" in smtp_inbox.subjects[1]
     assert log.deliver_pending() == 0  # nothing is sent twice
 
 
-def test_a_down_mail_server_keeps_the_alert_queued_until_it_is_back(mail_settings, smtp, open_log):
+def test_a_down_mail_server_keeps_the_alert_queued_until_it_is_back(mail_settings, smtp_inbox, open_log):
+    smtp_inbox.stop()
     log, engine = open_log(mail_settings())
     feed(log, engine, [LOW] * 3)
     assert log.deliver_pending() == 0 and log.deliver_pending() == 0  # refused twice
     [row] = outbox(log)
     assert row.attempts == 2 and "cannot send mail via 127.0.0.1" in row.last_error and row.sent_at is None
-    smtp.start()
+    smtp_inbox.start()
     assert log.deliver_pending() == 1
-    assert len(smtp.subjects) == 1 and "ALERT memory_low" in smtp.subjects[0]
+    assert len(smtp_inbox.subjects) == 1 and "ALERT memory_low" in smtp_inbox.subjects[0]
     assert outbox(log)[0].sent_at is not None
 
 
-def test_queued_mail_survives_a_restart_of_the_monitor(mail_settings, smtp, open_log):
+def test_queued_mail_survives_a_restart_of_the_monitor(mail_settings, smtp_inbox, open_log):
+    smtp_inbox.stop()
     settings = mail_settings()
     log, engine = open_log(settings)
     feed(log, engine, [LOW] * 3)
     log.db.dispose()
-    smtp.start()
+    smtp_inbox.start()
     again, _ = open_log(settings)
-    assert again.deliver_pending() == 1 and len(smtp.subjects) == 1
+    assert again.deliver_pending() == 1 and len(smtp_inbox.subjects) == 1
 
 
 def test_after_a_restart_an_active_alert_is_not_repeated_and_recovers_after_a_full_window(mail_settings, open_log):
@@ -124,7 +125,8 @@ def test_without_mail_settings_alerts_are_logged_and_stored_but_not_queued(setti
     assert kinds == ["alert", "recovery"]
 
 
-def test_the_delivery_thread_sends_when_kicked_and_retries_on_its_own(mail_settings, smtp, open_log):
+def test_the_delivery_thread_sends_when_kicked_and_retries_on_its_own(mail_settings, smtp_inbox, open_log):
+    smtp_inbox.stop()
     log, engine = open_log(mail_settings())
     deliverer = Deliverer(log, interval_s=0.1)
     deliverer.start()
@@ -133,19 +135,15 @@ def test_the_delivery_thread_sends_when_kicked_and_retries_on_its_own(mail_setti
         deliverer.kick()
         time.sleep(0.3)  # a few failed cycles against the closed port
         assert outbox(log)[0].attempts >= 1
-        smtp.start()
-        deadline = time.monotonic() + 20
-        while not smtp.subjects and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(smtp.subjects) == 1
+        smtp_inbox.start()
+        assert len(smtp_inbox.wait_for(1)) == 1
     finally:
         deliverer.stop()
 
 
-def test_alerts_are_mailed_directly_when_metrics_db_cannot_store_them(mail_settings, smtp, open_log):
-    smtp.start()
+def test_alerts_are_mailed_directly_when_metrics_db_cannot_store_them(mail_settings, smtp_inbox, open_log):
     log, engine = open_log(mail_settings())
     with log.db.write_session() as session:
         session.execute(text("DROP TABLE alerts"))  # stands in for a full or broken metrics.db
     feed(log, engine, [LOW] * 3)
-    assert len(smtp.subjects) == 1 and "ALERT memory_low" in smtp.subjects[0]
+    assert len(smtp_inbox.subjects) == 1 and "ALERT memory_low" in smtp_inbox.subjects[0]

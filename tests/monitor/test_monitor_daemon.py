@@ -89,7 +89,7 @@ def test_each_sample_is_stored_and_reported_in_status(in_process, notify_socket)
 
 
 def test_the_kura_monitor_program_speaks_the_notify_protocol(tmp_path, notify_socket):
-    env = {**os.environ, "NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "300000",
+    env = {**os.environ, "NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "300000",
            "KURA_DATA_DIR": str(tmp_path / "data"), "KURA_MONITOR_INTERVAL": "0.1",
            "KURA_MONITOR_API_URL": f"http://127.0.0.1:{free_port()}"}
     proc = subprocess.Popen([str(BIN / "kura-monitor")], env=env, stderr=subprocess.PIPE, text=True)

@@ -3,17 +3,12 @@ refusals as common.db; and the running daemon, Sentry on, never loads SQLAlchemy
 
 from __future__ import annotations
 
-import gzip
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
-import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
@@ -29,33 +24,6 @@ from tests.support import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "prometheus_client")
-
-
-class SentryStandIn(BaseHTTPRequestHandler):
-    """sentry.io's envelope endpoint: keeps every request body, uncompressed."""
-
-    bodies: list[bytes] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        encoding = self.headers.get("Content-Encoding", "")
-        type(self).bodies.append({"gzip": gzip.decompress, "deflate": zlib.decompress}.get(encoding, bytes)(body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def sentry_dsn() -> Iterator[str]:
-    SentryStandIn.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SentryStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://publickey@127.0.0.1:{server.server_address[1]}/7"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -128,7 +96,7 @@ def test_a_directory_in_place_of_metrics_db_is_one_clear_error(settings, tmp_pat
         open_metrics_db(settings, path=tmp_path)
 
 
-def test_the_running_daemon_never_loads_sqlalchemy_or_the_web_stack(tmp_path, notify_socket, sentry_dsn):
+def test_the_running_daemon_never_loads_sqlalchemy_or_the_web_stack(tmp_path, notify_socket, sentry):
     """Each of these costs the monitor megabytes of resident memory for life (bench target 50 MB); Sentry's
     integrations would import them, so it runs with Sentry on, and an error after the run still arrives."""
     code = ("import sys; from loguru import logger; from monitor import daemon; rc = daemon.main([]); "
@@ -136,7 +104,7 @@ def test_the_running_daemon_never_loads_sqlalchemy_or_the_web_stack(tmp_path, no
             "logger.error('monitor-sentry-check'); sys.exit(rc)")
     env = {**os.environ, "KURA_DATA_DIR": str(tmp_path / "data"), "KURA_MONITOR_INTERVAL": "0.1",
            "KURA_MONITOR_API_URL": f"http://127.0.0.1:{free_port()}", "PYTHONPATH": ROOT,
-           "KURA_SENTRY_DSN": sentry_dsn}
+           "KURA_SENTRY_DSN": sentry.dsn}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -150,4 +118,4 @@ def test_the_running_daemon_never_loads_sqlalchemy_or_the_web_stack(tmp_path, no
             proc.communicate()
     assert proc.returncode == 0, err
     assert out.strip().splitlines()[-1] == "[]"
-    assert any(b"monitor-sentry-check" in body for body in SentryStandIn.bodies)  # sent at exit by the SDK
+    assert any(b"monitor-sentry-check" in body for body in sentry.bodies)  # sent at exit by the SDK
