@@ -1,4 +1,4 @@
-"""Each run's outcome in the backup_runs table, so the API can report it.
+"""Each run's outcome in the backup_runs table, so the API can report it (through backup/status.py).
 
 Recording is best effort: a run whose database is gone or unmigrated must still back up what it can
 and report through logs and mail, so a failure to record is a warning, never the run's failure.
@@ -98,8 +98,3 @@ def finish_run(settings: Settings, run_id: int | None, *, started_at: datetime, 
         return run.id
 
     return _record(settings, update)
-
-
-def recent_runs(session: Session, *, limit: int = 20) -> list[BackupRun]:
-    stmt = select(BackupRun).order_by(BackupRun.started_at.desc(), BackupRun.id.desc()).limit(limit)
-    return list(session.scalars(stmt))

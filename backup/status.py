@@ -1,14 +1,27 @@
-"""Is there a recent verified backup? Used by `kura-backup check`, the API and the monitor."""
+"""Backup's read-only view for the other programs: is there a recent verified backup, the recorded runs,
+and the names of the folder's lock files. The API and the monitor read backup only through here;
+`kura-backup check` asks the same questions.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from backup.files import LOCK_NAME, READERS_LOCK_NAME
 from backup.guard import schema_problem
 from backup.manifest import Entry, list_backups
 from common.settings import Settings
+
+if TYPE_CHECKING:  # the monitor imports this module too, and never loads SQLAlchemy (see recent_runs)
+    from sqlalchemy.orm import Session
+
+    from common.models import BackupRun
+
+__all__ = ["LOCK_NAME", "READERS_LOCK_NAME", "BackupInfo", "check_staleness", "newest_verified_backup",
+           "recent_runs", "staleness_and_newest"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +92,15 @@ def _staleness(settings: Settings, newest: Entry | None, *, now: datetime) -> tu
             f"(limit {limit:g} h); is the kura-backup timer running?"
         )
     return True, f"newest verified backup {newest.data_path.name} is {_age(age)} old (limit {limit:g} h)"
+
+
+def recent_runs(session: Session, *, limit: int = 20) -> list[BackupRun]:
+    """The newest runs recorded in backup_runs (backup/runlog.py writes them), newest first."""
+    # Imported here, not at the top: kura-monitor imports this module for the backup check, and
+    # SQLAlchemy would cost it megabytes of resident memory for life (tests/monitor holds it so).
+    from sqlalchemy import select
+
+    from common.models import BackupRun
+
+    stmt = select(BackupRun).order_by(BackupRun.started_at.desc(), BackupRun.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

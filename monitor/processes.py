@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from backup.files import LOCK_NAME, READERS_LOCK_NAME
+from backup.status import LOCK_NAME, READERS_LOCK_NAME
 from common.openfiles import file_identities, holds_any
 from common.settings import Settings
 from monitor.metrics import SeriesKey

@@ -22,6 +22,7 @@ import psutil
 from loguru import logger
 
 from api.request_stats import stats_path
+from backup.status import staleness_and_newest
 from common.settings import Settings
 from monitor.api_requests import ApiRequests
 from monitor.metrics import Reading, SeriesKey
@@ -115,8 +116,6 @@ def readyz_probe(url: str, timeout_s: float) -> dict[SeriesKey, float]:
 
 
 def backup_probe(settings: Settings) -> tuple[dict[SeriesKey, float], str]:
-    from backup.status import staleness_and_newest
-
     ok, message, newest = staleness_and_newest(settings, now=datetime.now(UTC))  # one read per manifest
     values: dict[SeriesKey, float] = {("backup_fresh", ""): 1.0 if ok else 0.0}
     if newest is not None:

@@ -10,8 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import AdminUser, SettingsDep, TxDep
 from api.errors import responses
-from backup import runlog
-from backup.status import check_staleness, newest_verified_backup
+from backup.status import recent_runs, staleness_and_newest
 
 router = APIRouter(prefix="/system", tags=["system"])
 
@@ -46,10 +45,9 @@ class BackupsOut(BaseModel):
             responses=responses(401, 403, 422, 429))
 async def list_backups(_admin: AdminUser, tx: TxDep, settings: SettingsDep,
                        limit: int = Query(20, ge=1, le=200)) -> BackupsOut:
-    runs = await tx.read(runlog.recent_runs, limit=limit)
-    # The manifests are files: read them on a worker thread, not on the event loop.
-    newest = await run_in_threadpool(newest_verified_backup, settings)
-    fresh, message = await run_in_threadpool(check_staleness, settings)
+    runs = await tx.read(recent_runs, limit=limit)
+    # The manifests are files: read them (each once) on a worker thread, not on the event loop.
+    fresh, message, newest = await run_in_threadpool(staleness_and_newest, settings)
     return BackupsOut(
         fresh=fresh,
         message=message,

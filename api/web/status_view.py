@@ -26,8 +26,7 @@ from api.health import NotReady, readiness
 from api.request_metrics import RequestMetrics
 from api.transactions import Transactions
 from api.web import charts
-from backup import runlog
-from backup.status import BackupInfo, check_staleness, newest_verified_backup
+from backup.status import BackupInfo, recent_runs, staleness_and_newest
 from common.db import Database
 from common.settings import Settings
 from common.version import VERSION
@@ -192,8 +191,7 @@ def next_timer_run(unit: str = "kura-backup.timer") -> str:
 
 def read_backups(view: StatusView, *, settings: Settings) -> None:
     """The backup files' side (manifests on disk, the timer): blocking, for a worker thread."""
-    view.newest_verified = newest_verified_backup(settings)
-    view.backup_fresh, view.backup_message = check_staleness(settings, now=view.now)
+    view.backup_fresh, view.backup_message, view.newest_verified = staleness_and_newest(settings, now=view.now)
     view.next_backup = next_timer_run()
 
 
@@ -231,7 +229,7 @@ async def gather(*, tx: Transactions, settings: Settings, recorder: RequestMetri
     view.started_at = datetime.fromtimestamp(LOADED_AT, tz=UTC)
     view.requests = request_totals(recorder, uptime_s=time.time() - LOADED_AT)
     view.ready, view.ready_detail = await _readiness(tx)
-    view.runs = await tx.read(runlog.recent_runs, limit=RECENT_RUNS)
+    view.runs = await tx.read(recent_runs, limit=RECENT_RUNS)
     await run_in_threadpool(read_backups, view, settings=settings)
     await run_in_threadpool(read_monitor, view, settings=settings)
     return view

@@ -147,7 +147,8 @@ def test_a_restored_database_shows_no_backup_run_as_still_running(
     settings: Settings, db: Database, populated: list[int], tmp_path: Path
 ) -> None:
     from backup.job import run_job
-    from backup.runlog import RESTORED_ERROR, recent_runs
+    from backup.runlog import RESTORED_ERROR
+    from backup.status import recent_runs
 
     backup = run_job(settings).entry.data_path  # its own run was `running` when the snapshot was taken
     db.dispose()

@@ -8,6 +8,7 @@ from backup import runlog
 from backup.errors import StageError
 from backup.job import run_job
 from backup.manifest import list_backups
+from backup.status import recent_runs
 from common.db import Database, open_database
 from common.settings import Settings
 
@@ -17,7 +18,7 @@ STARTED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 def test_a_run_whose_start_was_not_recorded_is_recorded_whole_at_the_end(settings: Settings, db: Database) -> None:
     run_id = runlog.finish_run(settings, None, started_at=STARTED, status="failed", stage="snapshot", error="boom")
     with db.read_session() as session:
-        [run] = runlog.recent_runs(session)
+        [run] = recent_runs(session)
     assert (run.id, run.started_at, run.status, run.stage, run.error) == (run_id, STARTED, "failed", "snapshot", "boom")
     assert run.finished_at is not None and run.finished_at > STARTED
 
@@ -37,12 +38,3 @@ def test_an_unmigrated_database_is_refused_and_the_refusal_goes_to_the_log_not_t
     assert info.value.stage == "guard"
     assert list_backups(settings.backups_path) == []
     assert any("could not record the run in backup_runs" in line for line in warnings_logged)
-
-
-def test_recent_runs_are_newest_first_and_limited(settings: Settings, db: Database) -> None:
-    for hour in (1, 3, 2):
-        runlog.start_run(settings, started_at=STARTED.replace(hour=hour))
-    with db.read_session() as session:
-        runs = runlog.recent_runs(session, limit=2)
-    assert [r.started_at.hour for r in runs] == [3, 2]
-    assert {r.status for r in runs} == {"running"}

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backup import runlog
 from backup.files import ensure_dir
 from backup.manifest import DATA_SUFFIX, Manifest, backup_stem, write_manifest
-from backup.status import check_staleness, newest_verified_backup
+from backup.status import check_staleness, newest_verified_backup, recent_runs
+from common.db import Database
 from common.settings import Settings
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -57,3 +59,12 @@ def test_unverified_truncated_and_manifestless_backups_do_not_count(settings: Se
     assert info is not None and info.created_at == NOW - timedelta(days=5)
     ok, message = check_staleness(settings, now=NOW)
     assert not ok and "5.0 days old" in message
+
+
+def test_recent_runs_are_newest_first_and_limited(settings: Settings, db: Database) -> None:
+    for hour in (1, 3, 2):
+        runlog.start_run(settings, started_at=NOW.replace(hour=hour))
+    with db.read_session() as session:
+        runs = recent_runs(session, limit=2)
+    assert [r.started_at.hour for r in runs] == [3, 2]
+    assert {r.status for r in runs} == {"running"}
