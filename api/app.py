@@ -32,6 +32,7 @@ from api.web import install_web
 from common.db import Database
 from common.version import VERSION
 from common.settings import Settings
+from monitor.query import MetricsReader
 
 DESCRIPTION = """Kura is a self-hosted personal bookmark service.
 
@@ -59,6 +60,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         chores.cancel()
         await stop_publishing(stats)  # its last write holds the final figures
         close_index(app.state.tx, index)
+        app.state.metrics_reader.close()
         app.state.tx.close()
 
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings, db: Database, *, hot_reads: bool = True) -> F
     app.state.settings = settings
     app.state.db = db
     app.state.tx = Transactions(db, write_wait_s=settings.write_wait_s)
+    app.state.metrics_reader = MetricsReader(settings)  # kura-monitor's metrics.db, opened once when first read
     app.state.versions = Versions(app.state.tx)
     app.state.authenticator = Authenticator(
         app.state.tx, FailureLimiter(limit=settings.auth_fail_limit, window_s=settings.auth_fail_window_s)

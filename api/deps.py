@@ -1,4 +1,4 @@
-"""Dependency aliases, defined once: SettingsDep, DatabaseDep, TxDep, CurrentUser and AdminUser.
+"""Dependency aliases, defined once: SettingsDep, DatabaseDep, TxDep, MetricsDep, CurrentUser and AdminUser.
 
 Routes reach the database only through `TxDep` (`await tx.read(...)`, `await tx.write(...)`): a
 write's transaction begins and commits inside the route's own call, before the answer exists, so no
@@ -17,6 +17,7 @@ from api.transactions import Transactions
 from common.accounts import Principal
 from common.db import Database
 from common.settings import Settings
+from monitor.query import MetricsReader
 
 
 # Dependencies that do no blocking work are async: FastAPI runs a sync dependency in the thread
@@ -33,6 +34,10 @@ async def get_db(request: Request) -> Database:
 
 async def get_tx(request: Request) -> Transactions:
     return request.app.state.tx
+
+
+async def get_metrics_reader(request: Request) -> MetricsReader:
+    return request.app.state.metrics_reader
 
 
 # Declares the scheme in the OpenAPI document (the Authorize button of /docs, and what API testers
@@ -54,5 +59,6 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 TxDep = Annotated[Transactions, Depends(get_tx)]
+MetricsDep = Annotated[MetricsReader, Depends(get_metrics_reader)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 AdminUser = Annotated[Principal, Depends(get_admin)]

@@ -1,4 +1,5 @@
-"""The read side of metrics.db, for the API: graph series, the latest sample, alert history.
+"""The monitor's read-only view for the API: metrics.db's graph series, latest sample and alert history,
+and the catalogue of metric names. The API reads the monitor only through here.
 
 The API never creates or migrates metrics.db: when the monitor has not written one yet, every
 question here has an empty answer rather than an error.
@@ -7,36 +8,62 @@ question here has an empty answer rather than an error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from common.db import Database, open_database
+from common.db import Database, file_identity, open_database
 from common.errors import BadRequest
 from common.settings import Settings
 from monitor.metrics import METRICS
 from monitor.store import BUCKET_MS, SCHEMA_VERSION, schema_version, to_ms
+
+__all__ = ["METRICS", "MetricsReader", "alert_history", "latest", "plan", "series"]
 
 RAW_MAX_RANGE = timedelta(hours=6)  # longer ranges read the 5-minute rollups
 TARGET_POINTS = 720  # per series when the caller gives no step: enough for any graph's width
 MAX_POINTS = 10_000
 
 
-@contextmanager
-def open_metrics(settings: Settings) -> Iterator[Database | None]:
-    """metrics.db for reading, or None when the monitor has not created it yet."""
-    path = settings.metrics_db_path
-    if not path.exists():
-        yield None
-        return
-    db = open_database(settings, path=path, pool_size=1)
-    try:
-        yield db if schema_version(db) == SCHEMA_VERSION else None
-    finally:
-        db.dispose()
+class MetricsReader:
+    """metrics.db for reading, opened on first use and kept open: one per API process, not one per
+    request or scrape (an open is an engine, a connection and the pragma checks).
+
+    ``db()`` is None while the file is absent or its schema is not (yet) this Kura's, and asks again on
+    the next call, as a fresh open did. A file deleted or replaced under us (a new inode) is let go and
+    the new one opened; the inode cannot be reused meanwhile, as the pool keeps the old file open.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._db: Database | None = None
+        self._identity: tuple[int, int] | None = None
+
+    def db(self) -> Database | None:
+        path = self.settings.metrics_db_path
+        with self._lock:
+            identity = file_identity(path)
+            if identity is None:
+                self._close()
+                return None
+            if self._db is None or self._identity != identity:
+                self._close()
+                self._db = open_database(self.settings, path=path, pool_size=1)
+                self._identity = identity
+            db = self._db
+        return db if schema_version(db) == SCHEMA_VERSION else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+        self._db, self._identity = None, None
 
 
 @dataclass(frozen=True)

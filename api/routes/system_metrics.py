@@ -17,12 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from pydantic import BaseModel
 
-from api.deps import BEARER, AdminUser, SettingsDep, get_admin, get_principal
+from api.deps import BEARER, AdminUser, MetricsDep, SettingsDep, get_admin, get_principal
 from api.errors import responses
 from api.schemas_resources import Moment
+from backup.status import newest_verified_backup
 from common.settings import Settings
 from monitor import query
-from monitor.metrics import METRICS
+from monitor.query import METRICS, MetricsReader
 
 api_router = APIRouter(prefix="/system", tags=["system"])
 root_router = APIRouter(tags=["system"])
@@ -60,6 +61,7 @@ class SeriesOut(BaseModel):
 def get_metrics(
     _: AdminUser,
     settings: SettingsDep,
+    metrics: MetricsDep,
     metric: Annotated[str, Query(description="e.g. cpu_percent, filesystem_avail_bytes",
                                  json_schema_extra={"enum": sorted(METRICS)})],
     since: Annotated[Moment | None, Query(description="ISO 8601 or Unix seconds; default until - 1 h")] = None,
@@ -69,8 +71,7 @@ def get_metrics(
 ) -> dict[str, Any]:
     until = _aware(until) or datetime.now(UTC)
     since = _aware(since) or until - timedelta(hours=1)
-    with query.open_metrics(settings) as db:
-        return query.series(db, metric=metric, since=since, until=until, step_s=step, settings=settings)
+    return query.series(metrics.db(), metric=metric, since=since, until=until, step_s=step, settings=settings)
 
 
 class AlertsOut(BaseModel):
@@ -82,12 +83,11 @@ class AlertsOut(BaseModel):
                 responses=responses(401, 403, 422, 429))
 def get_alerts(
     _: AdminUser,
-    settings: SettingsDep,
+    metrics: MetricsDep,
     since: Annotated[Moment | None, Query(description="ISO 8601 or Unix seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    with query.open_metrics(settings) as db:
-        return query.alert_history(db, since=_aware(since), limit=limit)
+    return query.alert_history(metrics.db(), since=_aware(since), limit=limit)
 
 
 def _from_loopback(request: Request) -> bool:
@@ -108,14 +108,11 @@ async def scrape_access(request: Request, settings: SettingsDep) -> None:
 class SnapshotCollector:
     """The newest sample as node_exporter-style gauges, plus the backup age from the backup files."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, metrics: MetricsReader) -> None:
+        self.settings, self.metrics = settings, metrics
 
     def collect(self):  # type: ignore[no-untyped-def]
-        from backup.status import newest_verified_backup
-
-        with query.open_metrics(self.settings) as db:
-            taken_at, values = query.latest(db)
+        taken_at, values = query.latest(self.metrics.db())
         families: dict[str, GaugeMetricFamily] = {}
         for name, label, value in values:
             if name == "backup_last_success_timestamp_seconds":
@@ -141,9 +138,9 @@ class SnapshotCollector:
 @root_router.get("/metrics", summary="Prometheus metrics", response_class=Response,
                  dependencies=[Depends(scrape_access), Security(BEARER)],
                  responses={**PROMETHEUS_TEXT, **responses(401, 403, 429)})
-def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
+def prometheus_metrics(request: Request, settings: SettingsDep, metrics: MetricsDep) -> Response:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(settings))
+    registry.register(SnapshotCollector(settings, metrics))
     body = generate_latest(registry)
     recorder = getattr(request.app.state, "request_metrics", None)
     if recorder is not None:

@@ -31,6 +31,7 @@ from common.db import Database
 from common.settings import Settings
 from common.version import VERSION
 from monitor import query
+from monitor.query import MetricsReader
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 RECENT_RUNS = 5
@@ -158,17 +159,17 @@ def _availability(db: Database | None, *, since: datetime, until: datetime, sett
     return 100 * sum(p[1] for p in points) / len(points) if points else None
 
 
-def read_monitor(view: StatusView, *, settings: Settings) -> None:
+def read_monitor(view: StatusView, *, metrics: MetricsReader, settings: Settings) -> None:
     """Fill the monitor's parts of ``view`` from metrics.db (blocking: run it on a worker thread)."""
     until = view.now
     since = until - RANGES[view.range_name]
-    with query.open_metrics(settings) as db:
-        taken_at, _values = query.latest(db)
-        alerts = query.alert_history(db, since=None, limit=RECENT_ALERTS)
-        view.api_up_percent = _availability(db, since=since, until=until, settings=settings)
-        for spec in SPECS:
-            view.charts.extend(_draw(db, spec, since=since, until=until, range_name=view.range_name,
-                                     settings=settings))
+    db = metrics.db()
+    taken_at, _values = query.latest(db)
+    alerts = query.alert_history(db, since=None, limit=RECENT_ALERTS)
+    view.api_up_percent = _availability(db, since=since, until=until, settings=settings)
+    for spec in SPECS:
+        view.charts.extend(_draw(db, spec, since=since, until=until, range_name=view.range_name,
+                                 settings=settings))
     view.active_alerts, view.alert_history = alerts["active"], alerts["history"]
     if taken_at is not None:
         view.last_sample_at = datetime.fromtimestamp(taken_at, tz=UTC)
@@ -223,15 +224,15 @@ async def _readiness(tx: Transactions) -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
-async def gather(*, tx: Transactions, settings: Settings, recorder: RequestMetrics | None, range_name: str,
-                 now: datetime | None = None) -> StatusView:
+async def gather(*, tx: Transactions, metrics: MetricsReader, settings: Settings, recorder: RequestMetrics | None,
+                 range_name: str, now: datetime | None = None) -> StatusView:
     view = StatusView(now=now or datetime.now(UTC), range_name=range_name)
     view.started_at = datetime.fromtimestamp(LOADED_AT, tz=UTC)
     view.requests = request_totals(recorder, uptime_s=time.time() - LOADED_AT)
     view.ready, view.ready_detail = await _readiness(tx)
     view.runs = await tx.read(recent_runs, limit=RECENT_RUNS)
     await run_in_threadpool(read_backups, view, settings=settings)
-    await run_in_threadpool(read_monitor, view, settings=settings)
+    await run_in_threadpool(read_monitor, view, metrics=metrics, settings=settings)
     return view
 
 

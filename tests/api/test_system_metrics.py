@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from common.db import open_database
+from common.openfiles import file_identities, holds_any
 from common.settings import load_settings
+from monitor import query
 from monitor.metrics import reading_from
 from monitor.rules import AlertEvent, AlertState
 from monitor.alerts import AlertLog
@@ -196,3 +199,64 @@ def test_prometheus_reports_the_newest_verified_backup(client, admin, settings):
     assert newest is not None
     got = families(client.get("/metrics", headers=admin.headers).text)
     assert got["kura_backup_last_success_timestamp_seconds"].samples[0].value == newest.created_at.timestamp()
+
+
+def count_metrics_opens(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every open of metrics.db by the API, through the real open_database."""
+    opened = []
+
+    def counting(settings, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(kwargs["path"])
+        return real(settings, **kwargs)
+
+    real = query.open_database
+    monkeypatch.setattr(query, "open_database", counting)
+    return opened
+
+
+def write_sample(settings, cpu):  # type: ignore[no-untyped-def]
+    db = open_database(settings, path=settings.metrics_db_path, create=True)
+    try:
+        MetricsStore(db).insert(at=NOW, reading=reading_from({"cpu_percent": cpu}))
+    finally:
+        db.dispose()
+
+
+def cpu_points(client, admin):  # type: ignore[no-untyped-def]
+    params = {"metric": "cpu_percent", "since": (NOW - timedelta(minutes=1)).isoformat(),
+              "until": (NOW + timedelta(seconds=1)).isoformat()}
+    body = client.get("/api/v1/system/metrics", params=params, headers=admin.headers).json()
+    return [p[1] for s in body["series"] for p in s["points"]]
+
+
+def test_metrics_db_is_opened_once_for_every_request_and_scrape(client, admin, metrics, settings, monkeypatch):
+    opened = count_metrics_opens(monkeypatch)
+    fill(metrics, minutes=1)
+    for _ in range(3):
+        assert cpu_points(client, admin) == [0.0, 1.0]
+        assert client.get("/api/v1/system/alerts", headers=admin.headers).status_code == 200
+        assert "kura_cpu_percent" in families(client.get("/metrics", headers=admin.headers).text)
+    assert opened == [settings.metrics_db_path]
+
+
+def test_a_metrics_db_that_appears_later_or_is_replaced_is_read_afresh(client, admin, settings, monkeypatch):
+    opened = count_metrics_opens(monkeypatch)
+    assert cpu_points(client, admin) == []
+    assert opened == []  # nothing to open yet, and nothing created
+    write_sample(settings, 7)
+    assert cpu_points(client, admin) == [7.0]
+    for side in settings.metrics_db_path.parent.glob(settings.metrics_db_path.name + "*"):
+        side.unlink()  # deleted while the API holds it open: it must let go of the old file
+    assert cpu_points(client, admin) == []
+    write_sample(settings, 9)
+    assert cpu_points(client, admin) == [9.0]
+    assert opened == [settings.metrics_db_path] * 2
+
+
+def test_the_api_lets_go_of_metrics_db_when_it_stops(app, admin, settings):
+    write_sample(settings, 3)
+    ours = file_identities([settings.metrics_db_path])
+    with TestClient(app) as running:
+        assert cpu_points(running, admin) == [3.0]
+        assert holds_any(os.getpid(), ours)
+    assert not holds_any(os.getpid(), ours)

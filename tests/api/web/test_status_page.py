@@ -19,6 +19,7 @@ from monitor.alerts import AlertLog
 from monitor.metrics import reading_from
 from monitor.rules import AlertEvent, AlertState
 from monitor.store import MetricsStore
+from tests.api.test_system_backups import count_manifest_reads
 
 SVG = "{http://www.w3.org/2000/svg}"
 CHARTS_PER_RANGE = 7  # CPU, memory, disk free on "/", API requests/s and latency, API process CPU and memory
@@ -166,11 +167,15 @@ def test_the_view_reads_a_bounded_number_of_points_per_chart(app, metrics, setti
     for minute in range(0, 7 * 24 * 60, 10):  # a week of samples, every 10 minutes
         metrics.insert(at=now - timedelta(minutes=minute), reading=reading_from({"cpu_percent": minute % 100}))
     metrics.rollup(now=now + timedelta(minutes=5))
-    for range_name in status_view.RANGES:
-        view = asyncio.run(status_view.gather(tx=app.state.tx, settings=settings, recorder=None,
-                                              range_name=range_name, now=now))
-        [cpu] = [c for c in view.charts if c.chart_id == f"chart-cpu-{range_name}"]
-        assert 0 < len(cpu.chart.lines[0].points) <= 300
+    reader = app.state.metrics_reader
+    try:
+        for range_name in status_view.RANGES:
+            view = asyncio.run(status_view.gather(tx=app.state.tx, metrics=reader, settings=settings, recorder=None,
+                                                  range_name=range_name, now=now))
+            [cpu] = [c for c in view.charts if c.chart_id == f"chart-cpu-{range_name}"]
+            assert 0 < len(cpu.chart.lines[0].points) <= 300
+    finally:
+        reader.close()  # no lifespan ran to close it
 
 
 def test_without_systemd_the_next_backup_is_unknown() -> None:
@@ -205,3 +210,13 @@ def test_a_metrics_db_without_api_figures_says_no_data_yet_for_the_api_charts(we
     assert "API requests per second: no data yet" in html
     assert "API latency (p50 and p99): no data yet" in html
     assert {c.get("id") for c in svgs(html)} == {"chart-cpu-24h"}
+
+
+def test_the_backup_part_reads_each_manifest_once(settings, db, monkeypatch) -> None:
+    entries = [run_job(settings, keep=True).entry for _ in range(2)]  # kept: retention leaves both
+    read = count_manifest_reads(monkeypatch)
+    view = status_view.StatusView(now=datetime.now(UTC), range_name="24h")
+    status_view.read_backups(view, settings=settings)
+    assert view.backup_fresh and view.newest_verified is not None
+    assert view.newest_verified.path == entries[-1].data_path
+    assert sorted(read) == sorted(e.manifest_path.name for e in entries)  # not once for each question
