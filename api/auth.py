@@ -12,8 +12,8 @@ from fastapi import Request
 from loguru import logger
 
 from api.transactions import Transactions
-from common import accounts
-from common.accounts import Principal
+from domain import accounts
+from domain.accounts import Principal
 from common.errors import KuraError
 
 SCHEMES = ("bearer", "token")

@@ -1,4 +1,4 @@
-"""Conditional GET for bookmark answers, decided from the user's data version (common/data_version.py).
+"""Conditional GET for bookmark answers, decided from the user's data version (domain/data_version.py).
 
 A list, search or single-bookmark answer changes only when the user's data version does, so its ETag
 is derived from that version and from what was asked (path and query), not from the body: a client
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from api.middleware import etag_matches
-from common.data_version import VERSION_SQL
+from domain.data_version import VERSION_SQL
 from api.transactions import LoopBusy, Transactions
 from common.errors import KuraError
 

@@ -14,7 +14,7 @@ from fastapi.security import HTTPBearer
 
 from api.auth import Forbidden
 from api.transactions import Transactions
-from common.accounts import Principal
+from domain.accounts import Principal
 from common.db import Database
 from common.settings import Settings
 from monitor.query import MetricsReader

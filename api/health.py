@@ -20,10 +20,10 @@ from sqlalchemy.dialects.sqlite import insert
 from starlette.concurrency import run_in_threadpool
 
 from api.transactions import Transactions
-from common import migrate
+from domain import migrate
 from common.db import Database
 from common.dberrors import StorageUnavailable, WriteBusy
-from common.models import HealthProbe, utcnow
+from domain.models import HealthProbe, utcnow
 
 # For the read side: a worker thread that cannot read by then is not ready. Generous, because a false
 # "not ready" on a busy machine pages the admin; a healthy check takes milliseconds.

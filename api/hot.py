@@ -28,7 +28,7 @@ from api.routes.bookmarks import ListParams, SearchParams, read_one, read_page
 from api.schemas_resources import MAX_ID
 from api.web.deps import SESSION_COOKIE, WEB_KEY, current_session
 from api.web.pages.bookmarks import bookmark_list
-from common.accounts import Principal
+from domain.accounts import Principal
 from common.errors import KuraError
 
 PREFIX = "/api/v1"

@@ -26,7 +26,7 @@ from api.hot import ONE, PREFIX, Template
 from api.middleware import TIMING_KEY
 from api.routes.bookmarks import BookmarkCreate, BookmarkUpdate, create, delete, update
 from api.schemas_resources import MAX_ID
-from common.accounts import Principal
+from domain.accounts import Principal
 from common.errors import KuraError
 
 LIST = f"{PREFIX}/bookmarks"

@@ -11,7 +11,7 @@ import anyio.to_thread
 from api.searching import prune_log
 from api.transactions import Transactions
 from common.memory import give_back_freed_memory
-from common.searchindex import LiveIndex
+from domain.searchindex import LiveIndex
 
 EVERY_S = 60.0
 

@@ -11,9 +11,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from api.schemas import NOT_BLANK, StrictModel, not_blank_where_required
 
-from common.models import NAME_MAX
-from common.names import Name as _Name  # the CLI checks user names by the same rule
-from common.tags import MAX_TAGS_PER_BOOKMARK
+from domain.models import NAME_MAX
+from domain.names import Name as _Name  # the CLI checks user names by the same rule
+from domain.tags import MAX_TAGS_PER_BOOKMARK
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range: a larger id cannot exist, and must not reach the driver
 

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from api.transactions import Transactions
 from common import timing
-from common.bookmark_rows import Shape, to_dicts
+from domain.bookmark_rows import Shape, to_dicts
 from common.dberrors import storage_errors
 from common.errors import KuraError
 from common.memory import give_back_freed_memory
-from common.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
-from common.searchindex.page import ranked_page
+from domain.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
+from domain.searchindex.page import ranked_page
 from common.settings import Settings
 
 PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 import uvicorn
 from loguru import logger
 
-from common import migrate
+from domain import migrate
 from api.health import STALL_S, liveness
 from api.port import busy_port_message
 from api.transactions import Transactions

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from common import timing
 from common.db import Database
 from common.dberrors import StorageUnavailable, storage_errors
-from common.searchindex import LiveIndex
+from domain.searchindex import LiveIndex
 from api.writer import Writer, WriterConnection
 
 __all__ = ["LoopBusy", "LoopReader", "Transactions", "Writer", "WriterConnection"]
@@ -76,7 +76,7 @@ class LoopReader:
 class Transactions:
     """The only way routes touch the database: `await tx.read(fn, ...)`, `await tx.write(fn, ...)`.
 
-    `fn` is a domain function from common/ taking the session first and keyword-only arguments.
+    `fn` is a domain function (domain/) taking the session first and keyword-only arguments.
     """
 
     def __init__(self, db: Database, *, write_wait_s: float) -> None:

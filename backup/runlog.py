@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.db import open_database
-from common.models import BackupRun, utcnow
+from domain.models import BackupRun, utcnow
 from common.settings import Settings
 
 

@@ -18,7 +18,7 @@ from common.settings import Settings
 if TYPE_CHECKING:  # the monitor imports this module too, and never loads SQLAlchemy (see recent_runs)
     from sqlalchemy.orm import Session
 
-    from common.models import BackupRun
+    from domain.models import BackupRun
 
 __all__ = ["LOCK_NAME", "READERS_LOCK_NAME", "BackupInfo", "check_staleness", "newest_verified_backup",
            "recent_runs", "staleness_and_newest"]
@@ -100,7 +100,7 @@ def recent_runs(session: Session, *, limit: int = 20) -> list[BackupRun]:
     # SQLAlchemy would cost it megabytes of resident memory for life (tests/monitor holds it so).
     from sqlalchemy import select
 
-    from common.models import BackupRun
+    from domain.models import BackupRun
 
     stmt = select(BackupRun).order_by(BackupRun.started_at.desc(), BackupRun.id.desc()).limit(limit)
     return list(session.scalars(stmt))

@@ -90,7 +90,7 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
 
 def _web_session(data_dir: Path, *, user: dict) -> str:
     """A signed-in browser's session cookie for `user`, made in the run's copy of the database."""
-    from common import sessions
+    from domain import sessions
     from common.db import open_database
     from common.settings import load_settings
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.live import NO_ANSWER, LiveApi, call, make_token
-from common.bookmark_rows import stale_rows
-from common.search import parse_query
-from common.searchindex import ensure_current
+from domain.bookmark_rows import stale_rows
+from domain.search import parse_query
+from domain.searchindex import ensure_current
 
 CLIENTS = 4
 BOOKMARKS = "/api/v1/bookmarks"

@@ -1,6 +1,6 @@
 """Seeded test data for the benchmarks, written through Kura's schema so every invariant holds.
 
-Users and tokens go through common.accounts; bookmarks, tags, links and collections are inserted in
+Users and tokens go through domain.accounts; bookmarks, tags, links and collections are inserted in
 bulk with plain SQL into the migrated schema, so the FTS5 triggers index every row exactly as the
 API's own inserts would. Built once per spec and cached: reruns copy the cached file.
 """
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import vocab
-from common import accounts, migrate
+from domain import accounts, migrate
 from common.db import open_database
 from common.settings import load_settings
 

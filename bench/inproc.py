@@ -65,7 +65,7 @@ async def cpu_ms(app: Any, request: dict[str, Any], *, n: int) -> float:
 
 async def measure(data_dir: Path, meta: dict, *, n: int) -> dict[str, float]:
     from api.app import create_app
-    from common import migrate
+    from domain import migrate
     from common.db import open_database
     from common.settings import load_settings
 

@@ -25,8 +25,8 @@ _COVERAGE = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 
 def make_token(data_dir: Path, name: str = "alice") -> str:
     """Create Kura's database in `data_dir` with `kura db upgrade`, then one user and a token for them
-    through common.accounts; returns the token."""
-    from common import accounts
+    through domain.accounts; returns the token."""
+    from domain import accounts
     from common.db import open_database
     from common.settings import load_settings
 

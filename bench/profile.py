@@ -91,7 +91,7 @@ def main() -> None:
           f"p99 {figures['p99_ms']:.1f} ms")
     inclusive, own = shares(out.read_text())
     ours = [(name, share) for name, share in shares(out.read_text(), top=400)[0]
-            if re.search(r"\((api|common|backup|monitor)/", name)][:25]
+            if re.search(r"\((api|domain|common|cli|backup|monitor)/", name)][:25]
     for title, rows in (("inclusive", inclusive), ("self", own), ("Kura's own functions, inclusive", ours)):
         print(f"\n{title} share of busy samples (threads waiting for work left out):")
         for name, share in rows:

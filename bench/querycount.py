@@ -16,7 +16,7 @@ from sqlalchemy import event
 from api.app import create_app
 from bench import cases as case_defs
 from bench import datagen
-from common import sessions
+from domain import sessions
 from common.db import open_database
 from common.settings import load_settings
 
@@ -84,7 +84,7 @@ def count_at(size: int, directory: Path) -> dict[str, int]:
 def query_counts(sizes: tuple[int, ...] = (10, 1000)) -> dict[str, dict[str, int]]:
     """{case: {"10": n, "1000": n}}; a negative number is the HTTP status of a failed request."""
     table: dict[str, dict[str, int]] = {}
-    for package in ("api", "common"):  # the in-process app's slow-request lines are noise here
+    for package in ("api", "domain", "common"):  # the in-process app's slow-request lines are noise here
         logger.disable(package)
     try:
         for size in sizes:
@@ -92,6 +92,6 @@ def query_counts(sizes: tuple[int, ...] = (10, 1000)) -> dict[str, dict[str, int
                 for name, count in count_at(size, Path(tmp)).items():
                     table.setdefault(name, {})[str(size)] = count
     finally:
-        for package in ("api", "common"):
+        for package in ("api", "domain", "common"):
             logger.enable(package)
     return table

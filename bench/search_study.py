@@ -24,15 +24,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import datagen, vocab
-from common.search import parse_query
-from common.searchindex import LOG_SQL, SearchIndex, rebuild
-from common.searchindex.query import build_query, top_hits
+from domain.search import parse_query
+from domain.searchindex import LOG_SQL, SearchIndex, rebuild
+from domain.searchindex.query import build_query, top_hits
 
 COLS = "b.id, b.url, b.title, b.description, b.notes, b.unread, b.archived, b.private, b.collection_id," \
        " b.created_at, b.modified_at"
 TAGGED = " AND b.id IN (SELECT bt.bookmark_id FROM bookmark_tags bt JOIN tags t ON t.id = bt.tag_id" \
          " WHERE t.user_id = :u AND t.name = :tag)"
-# Today's statement, as common.listing builds it for /search (sort=relevance, limit 50 + 1).
+# Today's statement, as domain.listing builds it for /search (sort=relevance, limit 50 + 1).
 TODAY_SQL = ("SELECT {cols}, bm25(bookmarks_fts, 10.0, 4.0, 2.0, 1.0) AS r FROM bookmarks_fts"
              " CROSS JOIN bookmarks b ON b.id = bookmarks_fts.rowid WHERE bookmarks_fts MATCH :m"
              " AND b.user_id = :u{tagged} ORDER BY r, b.id LIMIT 51")

@@ -1,4 +1,4 @@
-"""Domain errors raised by common/ and mapped once, in api/errors.py, to the JSON error shape."""
+"""Domain errors raised by common/ and domain/, and mapped once, in api/errors.py, to the JSON error shape."""
 
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def search_index_path(self) -> Path:
-        """The derived search index (common/searchindex): beside the database, rebuilt from it."""
+        """The derived search index (domain/searchindex): beside the database, rebuilt from it."""
         return self.data_dir / "search-index"
 
     @cached_property

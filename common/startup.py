@@ -1,6 +1,6 @@
 """The start of kura-api, kura-backup and kura-monitor: settings, logging and Sentry, in that order.
 
-The `kura` admin command starts without Sentry (common/cli/program.py): its failures are printed to
+The `kura` admin command starts without Sentry (cli/program.py): its failures are printed to
 the person running it.
 """
 

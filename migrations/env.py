@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from common.db import make_engine
-from common.models import Base
+from domain.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,7 +15,7 @@ from loguru import logger
 from sqlalchemy import event
 
 from api.app import create_app
-from common import accounts, listing, migrate
+from domain import accounts, listing, migrate
 from common.db import Database, open_database
 from common.settings import Settings, load_settings
 from tests.doubles import NotifySocket, SentryStandIn, SmtpInbox

@@ -17,12 +17,12 @@ from api.responses import ORJSONResponse, shaped
 from api.schemas import NOT_BLANK, StrictModel
 from api.transactions import Transactions
 from api.schemas_resources import Deleted, Id, Moment, Name, PartialUpdate, PathId, TagList
-from common import bookmarks, listing, lookup
-from common.bookmark_rows import get_plain, to_fragments
-from common.bookmarks import BULK_MAX, BulkAction
-from common.listing import Sort
-from common.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
-from common.search import MAX_QUERY_CHARS, MAX_TERMS
+from domain import bookmarks, listing, lookup
+from domain.bookmark_rows import get_plain, to_fragments
+from domain.bookmarks import BULK_MAX, BulkAction
+from domain.listing import Sort
+from domain.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
+from domain.search import MAX_QUERY_CHARS, MAX_TERMS
 from common.settings import Settings
 
 router = APIRouter(prefix="/bookmarks", tags=["bookmarks"])

@@ -13,7 +13,7 @@ from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Id, Name, PartialUpdate, PathId
-from common import collections
+from domain import collections
 
 router = APIRouter(prefix="/collections", tags=["collections"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas_resources import Id
-from common import insights
+from domain import insights
 
 router = APIRouter(tags=["insights"])
 

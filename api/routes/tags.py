@@ -11,7 +11,7 @@ from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from api.schemas_resources import Deleted, Name, PathId
-from common import tags
+from domain import tags
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 

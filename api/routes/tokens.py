@@ -17,8 +17,8 @@ from api.deps import CurrentUser, TxDep
 from api.errors import responses
 from api.schemas import StrictModel
 from api.schemas_resources import Moment, PathId
-from common import accounts
-from common.models import ApiToken
+from domain import accounts
+from domain.models import ApiToken
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from api.deps import CurrentUser, DatabaseDep, SettingsDep, TxDep
 from api.errors import responses
 from api.transactions import Transactions
-from common import transfer
+from domain import transfer
 from common.db import Database
 from common.errors import BadRequest, PayloadTooLarge, Unavailable
 from common.settings import Settings

@@ -18,11 +18,11 @@ from loguru import logger
 
 from api.auth import Forbidden
 from api.web.render import STATE_REFRESH, STATE_SESSION
-from common import sessions
-from common.accounts import Principal
+from domain import sessions
+from domain.accounts import Principal
 from common.errors import KuraError, NotFound
-from common.models import utcnow
-from common.sessions import LiveSession
+from domain.models import utcnow
+from domain.sessions import LiveSession
 
 SESSION_COOKIE = "kura_session"
 WEB_KEY = "kura.web"  # set in the request's scope by every web route: errors then render as pages

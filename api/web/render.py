@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from common.accounts import Principal
+from domain.accounts import Principal
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR, STATIC_DIR = HERE / "templates", HERE / "static"

@@ -98,7 +98,7 @@ class StatusView:
     monitor_alive: bool = False
     active_alerts: list[dict[str, Any]] = field(default_factory=list)
     alert_history: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[Any] = field(default_factory=list)  # common.models.BackupRun, newest first
+    runs: list[Any] = field(default_factory=list)  # domain.models.BackupRun, newest first
     newest_verified: BackupInfo | None = None
     backup_fresh: bool = False
     backup_message: str = ""

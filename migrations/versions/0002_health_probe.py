@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from common.models import UTCMicros
+from domain.models import UTCMicros
 
 revision = "0002"
 down_revision = "0001"

@@ -1,6 +1,6 @@
 """Two trigger-kept records of change: the search index's log, and each user's data version.
 
-`search_log` feeds the derived search index (common/searchindex): every change to what a search can
+`search_log` feeds the derived search index (domain/searchindex): every change to what a search can
 find appends the bookmark's id in the same transaction. `data_versions` counts, per user, every
 change to what their bookmark answers show, so a conditional GET can answer 304 from one row
 without reading a bookmark (api/hot.py). Both are kept by triggers, so `kura import` and any other
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from common.searchindex.sql import LOG_DOWNGRADE_SQL, LOG_SQL
+from domain.searchindex.sql import LOG_DOWNGRADE_SQL, LOG_SQL
 
 revision = "0003"
 down_revision = "0002"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from common.bookmark_rows import API_JSON
+from domain.bookmark_rows import API_JSON
 
 revision = "0008"
 down_revision = "0007"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from common.db import Database
-from common.models import Bookmark, BookmarkTag, Collection, Tag, utcnow
+from domain.models import Bookmark, BookmarkTag, Collection, Tag, utcnow
 
 WORDS = ("python", "sqlite", "rust", "garden", "recipe", "travel", "music", "kernel")
 

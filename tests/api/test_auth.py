@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import FailureLimiter, TooManyFailures, bearer_token
-from common import accounts
+from domain import accounts
 from common.db import Database
 from common.settings import Settings, load_settings
 from tests.conftest import Account

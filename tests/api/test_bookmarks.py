@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.routes.bookmarks import BookmarkOut
-from common.bookmarks import BULK_MAX
+from domain.bookmarks import BULK_MAX
 from common.db import Database
-from common.fields import BOOKMARK_FIELDS
-from common.models import TITLE_MAX
-from common.tags import MAX_TAGS_PER_BOOKMARK
+from domain.fields import BOOKMARK_FIELDS
+from domain.models import TITLE_MAX
+from domain.tags import MAX_TAGS_PER_BOOKMARK
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account
 

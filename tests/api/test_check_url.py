@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from common.urls import normalize_url
+from domain.urls import normalize_url
 from tests.conftest import Account
 
 API = "/api/v1/bookmarks"

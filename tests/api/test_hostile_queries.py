@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from common.db import Database
-from common.search import MAX_TERMS
+from domain.search import MAX_TERMS
 from common.settings import Settings
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account

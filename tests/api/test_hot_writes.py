@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
 from api.hot import Template
-from common import accounts, migrate
+from domain import accounts, migrate
 from common.db import open_database
 from common.settings import load_settings
 from tests.api.bookmark_seed import seed_bookmarks

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from common.transfer import importer
+from domain.transfer import importer
 
 API = "/api/v1"
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from common.db import Database
-from common.listing import encode_cursor
+from domain.listing import encode_cursor
 from common.settings import load_settings
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account

@@ -10,7 +10,7 @@ from contextlib import closing
 import pytest
 from fastapi.testclient import TestClient
 
-from common import listing
+from domain import listing
 from common.db import Database
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account, QueryCounter

@@ -130,7 +130,7 @@ def test_a_slow_request_is_logged_with_its_route_template(client: TestClient, wa
 
 def test_slow_sql_names_the_route_template(tmp_path: Path, warnings_logged: list[str]) -> None:
     from api.app import create_app
-    from common import accounts, migrate
+    from domain import accounts, migrate
     from common.db import open_database
 
     settings = load_settings(data_dir=tmp_path / "slow", slow_sql_ms=0.000001)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from common import listing, timing
+from common import timing
+from domain import listing
 from common.db import Database, open_database
 from common.settings import load_settings
 from tests.api.bookmark_seed import seed_bookmarks

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from common import listing
+from domain import listing
 from common.db import Database
 from tests.api.bookmark_seed import seed_bookmarks
 from tests.conftest import Account

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bench.live import BIN, LiveApi, make_token
-from common import accounts
+from domain import accounts
 from common.db import open_database
 from common.settings import load_settings
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api import searching
 from api.app import create_app
-from common import listing
+from domain import listing
 from common.db import Database
 from common.settings import Settings
 from tests.api.bookmark_seed import WORDS, seed_bookmarks

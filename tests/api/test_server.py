@@ -18,7 +18,7 @@ from loguru import logger
 
 from api.server import watchdog_loop
 from api.transactions import Transactions
-from common import migrate
+from domain import migrate
 from common.db import open_database
 from common.notify import Notifier
 from common.settings import load_settings
@@ -59,7 +59,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def kura(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "common.cli", *args], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from common import accounts, migrate
+from domain import accounts, migrate
 from common.db import Database, open_database
 from common.settings import load_settings
 from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from common.bookmark_rows import session_sql, stale_rows
+from domain.bookmark_rows import session_sql, stale_rows
 from common.db import Database
 from tests.conftest import Account
 

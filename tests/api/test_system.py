@@ -1,6 +1,6 @@
 from fastapi.testclient import TestClient
 
-from common import migrate
+from domain import migrate
 from common.db import open_database
 from common.settings import Settings
 

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
 from backup.job import run_job
-from backup.manifest import MANIFEST_SUFFIX
 from common.db import Database
 from common.settings import Settings
 from tests.conftest import Account
+from tests.support import count_manifest_reads
 
 
 def test_admin_sees_recent_runs_and_the_newest_verified_backup(
@@ -40,20 +38,6 @@ def test_non_admins_get_403_and_anonymous_401(client: TestClient, alice: Account
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
     assert client.get("/api/v1/system/backups").status_code == 401
-
-
-def count_manifest_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The manifests read, through the real Path.read_bytes."""
-    read: list[str] = []
-    real = Path.read_bytes
-
-    def counting(path: Path) -> bytes:
-        if path.name.endswith(MANIFEST_SUFFIX):
-            read.append(path.name)
-        return real(path)
-
-    monkeypatch.setattr(Path, "read_bytes", counting)
-    return read
 
 
 def test_one_answer_reads_each_manifest_once(

@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
 from api.server import open_checked
-from common import migrate
+from domain import migrate
 from common.db import Database, open_database
 from common.dberrors import StorageUnavailable
 from common.settings import Settings, load_settings
@@ -69,7 +69,7 @@ def test_a_write_blocked_by_another_process_answers_503_with_retry_after(tmp_pat
 
 
 def _account(db: Database) -> Account:
-    from common import accounts
+    from domain import accounts
 
     with db.write_session() as session:
         user = accounts.create_user(session, name="carol")

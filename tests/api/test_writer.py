@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from api.writer import Writer, WriterConnection
-from common import migrate
+from domain import migrate
 from common.db import Database, open_database
 from common.dberrors import StorageUnavailable
 from common.errors import Conflict

@@ -15,7 +15,7 @@ from loguru import logger
 
 from backup.verify import check_database, decompress
 from common.db import Database
-from common.models import Bookmark, User
+from domain.models import Bookmark, User
 from common.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

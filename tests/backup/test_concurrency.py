@@ -14,7 +14,7 @@ from sqlalchemy import select
 from backup.job import run_job
 from backup.manifest import list_backups
 from common.db import Database
-from common.models import BackupRun
+from domain.models import BackupRun
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env
 from tests.doubles import NotifySocket

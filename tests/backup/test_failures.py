@@ -19,7 +19,7 @@ from backup.manifest import list_backups, manifest_path_for
 from backup.verify import verify_file
 from common.db import Database
 from common.files import is_temp
-from common.models import BackupRun
+from domain.models import BackupRun
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env
 from tests.doubles import SmtpInbox

@@ -17,7 +17,7 @@ from backup.manifest import list_backups
 from backup.status import check_staleness
 from backup.verify import verify_file
 from common.db import Database, open_database
-from common.models import BackupRun, Bookmark, Tag, User
+from domain.models import BackupRun, Bookmark, Tag, User
 from common.settings import Settings
 from tests.backup.conftest import add_bookmarks
 from tests.doubles import SmtpInbox

@@ -26,7 +26,7 @@ STAGES = ["snapshot", "compress", "verify", "publish", "prune"]
 WRITER = """
 import sys
 from common.db import open_database
-from common.models import Bookmark, User
+from domain.models import Bookmark, User
 from common.settings import load_settings
 
 db = open_database(load_settings(data_dir=sys.argv[1]), pool_size=1)

@@ -13,7 +13,7 @@ from backup.files import run_lock
 from backup.manifest import list_backups, manifest_path_for
 from backup.pipeline import run_backup
 from backup.verify import verify_archive, verify_file
-from common import migrate
+from domain import migrate
 from common.db import Database
 from common.settings import Settings
 from tests.backup.conftest import add_bookmarks, open_backup

@@ -16,7 +16,7 @@ from backup.manifest import manifest_path_for
 from backup.pipeline import run_backup
 from backup.restore import holders, restore
 from common.db import Database, open_database
-from common.models import Bookmark
+from domain.models import Bookmark
 from common.settings import Settings
 from tests.backup.conftest import ROOT, add_bookmarks
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import datagen, vocab
-from common.urls import normalize_url
+from domain.urls import normalize_url
 
 SMALL = datagen.Spec(main_bookmarks=400, other_users=2, other_bookmarks=60, tags=40, seed=3)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from bench import datagen, netscape
 from common.db import open_database
 from common.settings import load_settings
-from common.transfer.importer import import_file
+from domain.transfer.importer import import_file
 
 
 def test_the_netscape_file_imports_every_bookmark_with_nested_folders(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ expect.set_options(timeout=WAIT_MS)
 
 
 # Package scope, not session: sync Playwright runs an asyncio loop in the main thread for as long as
-# it is started, and tests after this folder (anyio.run in tests/common) must find none running.
+# it is started, and tests after this folder (anyio.run in tests/domain) must find none running.
 @pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
     if not CHROMIUM.is_file():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from common.cli import main
+from cli import main
 from common.mail import send_mail
 from common.unit_failure import PROGRAM_MAILED, WE_MAILED
 from tests.doubles import SmtpInbox

@@ -12,7 +12,7 @@ import pytest
 from bench.live import LiveApi, call
 from api.request_metrics import RequestMetrics
 from api.request_stats import Publisher, stats_path
-from common import migrate
+from domain import migrate
 from common.db import open_database
 from common.settings import load_settings
 from monitor import query

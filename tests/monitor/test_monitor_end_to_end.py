@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from common import accounts, migrate
+from domain import accounts, migrate
 from common.db import open_database
 from common.settings import load_settings
 from tests.support import free_port

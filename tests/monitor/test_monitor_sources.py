@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.live import LiveApi
-from common import migrate
+from domain import migrate
 from common.db import open_database
 from common.settings import Settings, load_settings
 from monitor import sources

@@ -23,7 +23,7 @@ from api.auth import Forbidden, TooManyFailures
 from api.deps import SettingsDep, TxDep
 from api.web.deps import SESSION_COOKIE, CsrfChecked, current_session, set_session_cookie
 from api.web.render import page, see_other
-from common import passwords, sessions
+from domain import passwords, sessions
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "kura_login_csrf"

@@ -2,7 +2,7 @@
 
 A form is re-shown with the message and every field as it was sent whenever anything is wrong, so
 nothing typed is lost. The checks are the JSON API's: its request models (api/routes/bookmarks.py:
-lengths, tag names, ids) and then the domain functions (common/fields.py, common/urls.py, the
+lengths, tag names, ids) and then the domain functions (domain/fields.py, domain/urls.py, the
 duplicate-URL and collection-owner checks), whose KuraError carries the status to answer with.
 """
 
@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from api.routes.bookmarks import BookmarkCreate, BookmarkUpdate, BulkRequest
 from api.web.pages.bookmark_reads import describe
-from common.bookmarks import BulkAction
+from domain.bookmarks import BulkAction
 from common.errors import KuraError
 
 # The bulk form's actions (the contract's names) and the API's.

@@ -25,10 +25,10 @@ from starlette.datastructures import QueryParams
 from api.conditional import SALT
 from api.routes.bookmarks import ListParams
 from api.transactions import Transactions
-from common import listing
-from common.accounts import Principal
-from common.bookmark_rows import to_texts
-from common.data_version import VERSION_SQL
+from domain import listing
+from domain.accounts import Principal
+from domain.bookmark_rows import to_texts
+from domain.data_version import VERSION_SQL
 from common.errors import BadRequest
 from common.settings import Settings
 

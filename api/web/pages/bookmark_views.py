@@ -21,8 +21,8 @@ from api.routes.bookmarks import ListParams
 from api.web import render
 from api.web.pages import bookmark_reads as reads
 from api.web.pages.bookmark_forms import BookmarkForm
-from common.fields import TEXT_LIMITS
-from common.tags import tag_key
+from domain.fields import TEXT_LIMITS
+from domain.tags import tag_key
 
 PAGE_TAGS_MAX = 12  # the side panel's "on this page" tags: a shortcut, not the tag list
 

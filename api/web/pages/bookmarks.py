@@ -1,7 +1,7 @@
 """Web pages: the bookmark list (/), Save this page (/add), edit and delete (/b/{id}/...), bulk actions.
 
-Every page reads and writes through the same domain functions as the JSON API (common/listing.py,
-common/bookmarks.py, common/lookup.py), always with the signed-in user's id, so another user's
+Every page reads and writes through the same domain functions as the JSON API (domain/listing.py,
+domain/bookmarks.py, domain/lookup.py), always with the signed-in user's id, so another user's
 bookmark is a 404 here exactly as it is there. Forms are checked by the API's own request models
 (api/web/pages/bookmark_forms.py).
 """
@@ -20,11 +20,11 @@ from api.web.deps import CsrfChecked, WebUser
 from api.web.pages import bookmark_reads as reads
 from api.web.pages.bookmark_forms import BULK_ACTIONS, BULK_DONE, BookmarkForm, BulkForm, failure
 from api.web.pages.bookmark_views import form_page, list_context, local_path
-from common import bookmarks, lookup
-from common.accounts import Principal
-from common.bookmark_rows import get_bookmark, get_plain
+from domain import bookmarks, lookup
+from domain.accounts import Principal
+from domain.bookmark_rows import get_bookmark, get_plain
 from common.errors import BadRequest, Conflict, KuraError, NotFound
-from common.pagemeta import fetch_page_meta
+from domain.pagemeta import fetch_page_meta
 from common.settings import Settings
 
 router = APIRouter()

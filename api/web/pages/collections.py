@@ -13,7 +13,7 @@ from api.deps import TxDep
 from api.schemas_resources import Id, PathId
 from api.web.deps import CsrfChecked, WebUser
 from api.web.render import page, see_other
-from common import collections
+from domain import collections
 from common.errors import KuraError, NotFound
 
 router = APIRouter()

@@ -11,7 +11,7 @@ from api.deps import TxDep
 from api.schemas_resources import PathId
 from api.web.deps import CsrfChecked, WebUser
 from api.web.render import page, see_other
-from common import tags
+from domain import tags
 from common.errors import KuraError, NotFound
 
 router = APIRouter()

@@ -12,9 +12,9 @@ from api.deps import TxDep
 from api.schemas_resources import PathId
 from api.web.deps import CsrfChecked, WebUser
 from api.web.render import page, see_other
-from common import accounts
+from domain import accounts
 from common.errors import KuraError
-from common.models import ApiToken, utcnow
+from domain.models import ApiToken, utcnow
 
 router = APIRouter()
 # What the expiry select offers; its values go to accounts.expiry_after, as `kura token create --expires` does.

@@ -11,7 +11,7 @@ from api.deps import DatabaseDep, SettingsDep, TxDep
 from api.routes.transfer import export_download, import_upload
 from api.web.deps import CsrfChecked, WebUser
 from api.web.render import page
-from common import transfer
+from domain import transfer
 from common.errors import KuraError
 
 router = APIRouter()

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from common import passwords, sessions
+from domain import passwords, sessions
 from common.db import Database
 from tests.conftest import Account
 
@@ -27,7 +27,7 @@ CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 @pytest.fixture(autouse=True)
 def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its real cost takes about a second here per hash; these tests check sign-in, not
-    Argon2 (tests/common/test_passwords.py does), so they hash with the cheapest parameters."""
+    Argon2 (tests/domain/test_passwords.py does), so they hash with the cheapest parameters."""
     monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
@@ -76,7 +76,7 @@ def anonymous(app: FastAPI, client: TestClient) -> Callable[[], WebClient]:
 @pytest.fixture
 def web(db: Database, anonymous: Callable[[], WebClient]) -> Callable[[Account], WebClient]:
     """`web(account)`: a WebClient signed in as `account` (its password is set once per test, to
-    PASSWORD, through common.passwords; setting it again would end the sessions made before)."""
+    PASSWORD, through domain.passwords; setting it again would end the sessions made before)."""
     with_password: set[int] = set()
 
     def sign_in(account: Account) -> WebClient:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from common import bookmarks
+from domain import bookmarks
 from common.db import Database
 from common.errors import NotFound
 from tests.api.web.test_bookmark_pages import make_collection, row_ids, seed

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from common import bookmarks, collections, tags
+from domain import bookmarks, collections, tags
 from common.db import Database
 
 

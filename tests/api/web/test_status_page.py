@@ -19,7 +19,7 @@ from monitor.alerts import AlertLog
 from monitor.metrics import reading_from
 from monitor.rules import AlertEvent, AlertState
 from monitor.store import MetricsStore
-from tests.api.test_system_backups import count_manifest_reads
+from tests.support import count_manifest_reads
 
 SVG = "{http://www.w3.org/2000/svg}"
 CHARTS_PER_RANGE = 7  # CPU, memory, disk free on "/", API requests/s and latency, API process CPU and memory

@@ -47,7 +47,7 @@ def test_uploading_a_browser_file_shows_the_clis_report_and_the_bookmarks_are_th
     page = upload(c, FIXTURES / "firefox.html")
     assert page.status_code == 200
     assert report(page.text) == "created 7, updated 0, unchanged 0, skipped 2"
-    text = unescape(page.text)  # the same lines as tests/common/cli/test_transfer.py expects on stderr
+    text = unescape(page.text)  # the same lines as tests/cli/test_transfer.py expects on stderr
     assert "skipped line 24: place: link is browser-internal, not a bookmark\n" in text
     assert "skipped line 33: javascript: link is browser-internal, not a bookmark\n" in text
     assert len(urls(c, alice)) == 7

@@ -1,5 +1,0 @@
-import sys
-
-from common.cli.program import main
-
-sys.exit(main())

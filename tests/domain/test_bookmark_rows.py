@@ -1,0 +1,101 @@
+"""The hot read path's SQL gives exactly what the API's models would have given."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from api.routes.bookmarks import BookmarkOut
+from domain import bookmark_rows
+from domain.bookmark_rows import iso_utc
+from common.db import Database
+from domain.fields import tag_key
+from domain.models import from_micros
+
+EDGES = [0, 1, 999_999, 1_000_000, -1, -999_999, -1_000_000, -1_000_001, 1_764_000_000_000_000,
+         1_764_000_000_123_456, 253_402_300_799_999_999]  # the last: 9999-12-31T23:59:59.999999Z
+
+
+@pytest.mark.parametrize("micros", EDGES)
+def test_times_are_written_in_sql_as_the_api_writes_them(micros: int) -> None:
+    with sqlite3.connect(":memory:") as conn:
+        in_sql = conn.execute(f"SELECT {iso_utc('?1')}", (micros,)).fetchone()[0]
+    assert in_sql == orjson.loads(orjson.dumps(from_micros(micros), option=orjson.OPT_UTC_Z))
+
+
+TEXTS = ["plain", "", 'quote " and \\ backslash', "naïve café ☕ 😀", "tab\tnew\nline\rcr\x08\x0c",
+         "\x00\x01\x1f\x7f", "\u2028\u2029\ufeff", "<b>&amp;</b>"]
+TAG_SETS = [["web", "Python", "db", "ZED", "api"], ["Élan", "ebay", "Zulu", "éclair", "apple", "Ärger"],
+            ["b"], []]  # non-ASCII: NOCASE folds A-Z only
+
+
+def _insert(db: Database, number: int, tags: list[str]) -> int:
+    words = TEXTS[number % len(TEXTS)]
+    micros = EDGES[number % len(EDGES)]
+    with db.write_session() as session:
+        bookmark_id = session.execute(text(
+            "INSERT INTO bookmarks (user_id, url, title, description, notes, unread, archived, private,"
+            " collection_id, created_at, modified_at) VALUES (1, :url, :title, :words, :notes, :a, :b, :c,"
+            " :collection, :created, :modified) RETURNING id"),
+            {"url": f"https://example.org/{number}?q=\"{words}\"", "title": words, "words": words * 2,
+             "notes": TEXTS[(number + 3) % len(TEXTS)], "a": number % 2, "b": number % 3 == 0,
+             "c": number % 5 == 0, "collection": 1 if number % 2 else None, "created": micros,
+             "modified": EDGES[(number + 1) % len(EDGES)]}).scalar_one()
+        for name in tags:
+            tag_id = session.execute(text("INSERT INTO tags (user_id, name) VALUES (1, :n) ON CONFLICT DO UPDATE"
+                                          " SET name = name RETURNING id"), {"n": name}).scalar_one()
+            session.execute(text("INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES (:b, :t)"),
+                            {"b": bookmark_id, "t": tag_id})
+    return bookmark_id
+
+
+def _expected(db: Database, bookmark_id: int, tags: list[str]) -> bytes:
+    """What FastAPI's response model writes for the row (the ORM's values, pydantic's JSON)."""
+    with db.read_session() as session:
+        row = session.execute(text("SELECT * FROM bookmarks WHERE id = :id"), {"id": bookmark_id}).mappings().one()
+    out = BookmarkOut(id=row["id"], url=row["url"], title=row["title"], description=row["description"],
+                      notes=row["notes"], tags=sorted(tags, key=tag_key), collection=row["collection_id"],
+                      unread=row["unread"], archived=row["archived"], private=row["private"],
+                      created=from_micros(row["created_at"]), modified=from_micros(row["modified_at"]))
+    assert isinstance(out.created, datetime)
+    return out.model_dump_json().encode()
+
+
+@pytest.fixture
+def owner(db: Database) -> None:
+    with db.write_session() as session:
+        session.execute(text("INSERT INTO users (name, is_admin, created_at) VALUES ('a', 0, 0)"))
+        session.execute(text("INSERT INTO collections (user_id, name, position, created_at) VALUES (1, 'c', 0, 0)"))
+
+
+@pytest.mark.parametrize("number", range(len(TEXTS) * 2))
+def test_the_stored_json_is_the_bytes_the_response_model_writes(db: Database, owner: None, number: int) -> None:
+    tags = TAG_SETS[number % len(TAG_SETS)]
+    bookmark_id = _insert(db, number, tags)
+    with db.read_session() as session:
+        stored = session.connection().exec_driver_sql(bookmark_rows.ONE, (bookmark_id, 1)).one()
+    assert stored[1].encode() == _expected(db, bookmark_id, tags)
+    assert orjson.dumps(bookmark_rows.to_fragments([stored])) == b"[" + stored[1].encode() + b"]"
+    assert bookmark_rows.to_dicts([stored]) == [orjson.loads(_expected(db, bookmark_id, tags))]
+
+
+def test_a_renamed_tag_is_renamed_in_every_stored_answer_and_sorted_again(db: Database, owner: None) -> None:
+    first, second = _insert(db, 1, ["alpha", "mid"]), _insert(db, 2, ["alpha"])
+    with db.write_session() as session:
+        session.execute(text("UPDATE tags SET name = 'zulu' WHERE name = 'alpha'"))
+    with db.read_session() as session:
+        assert bookmark_rows.stale_rows(bookmark_rows.session_sql(session)) == []
+        stored = dict(session.execute(text("SELECT id, api_json FROM bookmarks")).all())
+    assert orjson.loads(stored[first])["tags"] == ["mid", "zulu"]
+    assert orjson.loads(stored[second])["tags"] == ["zulu"]
+
+
+def test_a_row_changed_behind_the_triggers_back_is_reported_stale(db: Database, owner: None) -> None:
+    bookmark_id = _insert(db, 1, ["a"])
+    with db.write_session() as session:
+        session.execute(text("UPDATE bookmarks SET api_json = '{}' WHERE id = :id"), {"id": bookmark_id})
+        assert bookmark_rows.stale_rows(bookmark_rows.session_sql(session)) == [bookmark_id]
