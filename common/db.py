@@ -264,6 +264,7 @@ def make_engine(
     busy_timeout_ms: int = 5000,
     slow_sql_ms: float = 50.0,
     pool_size: int = 8,
+    max_overflow: int | None = None,
     create: bool = False,
 ) -> Engine:
     """An engine whose every connection opens the existing file only (SQLite `mode=rw`).
@@ -288,7 +289,7 @@ def make_engine(
         creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000),
         poolclass=QueuePool,
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
         pool_pre_ping=False,
     )
     _install_listeners(engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, slow_sql_ms=slow_sql_ms)
@@ -296,7 +297,7 @@ def make_engine(
 
 
 def open_database(settings: Settings, *, path: Path | None = None, pool_size: int = 8,
-                  create: bool = False) -> Database:
+                  max_overflow: int | None = None, create: bool = False) -> Database:
     """Open Kura's database (or another SQLite file, e.g. metrics.db) with the pragmas checked.
 
     Only `create=True` makes a missing file: `kura db upgrade` for the bookmark database, the
@@ -314,6 +315,7 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         slow_sql_ms=settings.slow_sql_ms,
         pool_size=pool_size,
+        max_overflow=max_overflow,
         create=create,
     )
     try:

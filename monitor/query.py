@@ -51,7 +51,9 @@ class MetricsReader:
                 return None
             if self._db is None or self._identity != identity:
                 self._close()
-                self._db = open_database(self.settings, path=path, pool_size=1)
+                # One kept connection; a burst of reads opens extra ones (-1: no cap) rather than
+                # waiting for the pool, as the per-request opens never waited.
+                self._db = open_database(self.settings, path=path, pool_size=1, max_overflow=-1)
                 self._identity = identity
             db = self._db
         return db if schema_version(db) == SCHEMA_VERSION else None

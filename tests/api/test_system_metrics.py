@@ -260,3 +260,16 @@ def test_the_api_lets_go_of_metrics_db_when_it_stops(app, admin, settings):
         assert cpu_points(running, admin) == [3.0]
         assert holds_any(os.getpid(), ours)
     assert not holds_any(os.getpid(), ours)
+
+
+def test_a_burst_of_metrics_reads_opens_more_connections_rather_than_waiting(metrics, settings):
+    fill(metrics, minutes=1)
+    reader = query.MetricsReader(settings)
+    try:
+        engine = reader.db().engine
+        held = [engine.connect() for _ in range(6)]  # a capped pool (1 + 2) would wait 30 s for the 4th
+        assert all(c.exec_driver_sql("SELECT count(*) FROM samples").scalar() > 0 for c in held)
+        for conn in held:
+            conn.close()
+    finally:
+        reader.close()
