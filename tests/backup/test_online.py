@@ -128,6 +128,7 @@ def test_sigkill_at_any_stage_leaves_only_complete_backups(
         time.sleep(rng.uniform(0, 0.03))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        notify_socket.drain()  # what the killed run said after `reached` must not steer the next kill
         killed_at.append(target)
         assert _final_backups_are_complete(settings.backups_path, tmp_path) >= 1
         _first_survives_or_a_newer_backup_replaced_it(settings.backups_path, first)
