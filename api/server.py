@@ -139,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kura-api: {exc}", file=sys.stderr)
         return 1
     try:
-        build_server(settings, db, notifier).run()
+        server = build_server(settings, db, notifier)
+        memory.settle_startup_objects()  # the app is built: what start-up made lives as long as we do
+        server.run()
     finally:
         notifier.close()
         db.dispose()
