@@ -1,4 +1,5 @@
-"""How a request reaches the database: reads on the worker threads, writes through one write turn.
+"""How a request reaches the database: reads on the event loop while cheap, else on the worker
+threads; writes through one write turn.
 
 A write is acknowledged only after its COMMIT returned: the route awaits `write()`, which opens the
 transaction, runs the domain function and commits on the writer thread, and only then does the
@@ -6,15 +7,16 @@ route shape its answer. Nothing about it hangs on a framework's dependency teard
 
 One writer at a time, and waiting for the turn holds no thread: the turn is an asyncio lock taken on
 the event loop (with a deadline that ends in 503 + Retry-After), and the work runs on a thread of
-its own, so the holder never needs a thread that the waiters are sitting on. Readers use the worker
-pool and, in WAL mode, never wait for the writer.
+its own, so the holder never needs a thread that the waiters are sitting on. Readers use the loop's
+own connection (with a 20 ms busy timeout and, for reads of unknown cost, a time budget) or the
+worker pool, and in WAL mode never wait for the writer.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -25,13 +27,26 @@ from common.dberrors import StorageUnavailable, storage_errors
 from domain.searchindex import LiveIndex
 from api.writer import Writer, WriterConnection
 
-__all__ = ["LoopBusy", "LoopReader", "Transactions", "Writer", "WriterConnection"]
+__all__ = ["LoopBusy", "LoopOverBudget", "LoopReader", "Transactions", "Writer", "WriterConnection"]
 
 T = TypeVar("T")
 
 
+# A read on the event loop holds up every other request for as long as it runs; handing a read to a
+# worker thread costs ~0.5 ms of CPU (thread switch, pooled connection). Reads up to this long are
+# cheaper on the loop, and short enough not to matter to the others' p99.
+LOOP_BUDGET_S = 0.002
+OVERRUNS_TO_THREAD = 3
+HEAVY_FOR_S = 60.0  # then reads of that key go straight to a thread this long (the data may change)
+OVERRUN_KEYS_MAX = 1024
+
+
 class LoopBusy(Exception):
     """The event loop's connection met a lock: the read goes to a worker thread, which may wait."""
+
+
+class LoopOverBudget(Exception):
+    """A read on the loop's connection ran past its budget and was interrupted (it read, never wrote)."""
 
 
 class LoopReader:
@@ -41,24 +56,38 @@ class LoopReader:
     timeout below bounds the rare waits (recovery, a checkpoint's restart) before LoopBusy."""
 
     BUSY_TIMEOUT_MS = 20
+    CLOCK_EVERY = 100  # SQLite VM steps between two looks at the clock of a budgeted read (~10 µs)
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._raw: Any = None
 
-    def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    def run(self, fn: Callable[..., T], /, *, budget_s: float | None = None, **kwargs: Any) -> T:
         """`fn(conn, **kwargs)`, timed into the request's Server-Timing; storage failures are
-        classified as for any read (503), a lock raises LoopBusy."""
+        classified as for any read (503), a lock raises LoopBusy, and SQL running past `budget_s`
+        is interrupted (LoopOverBudget)."""
         started = time.perf_counter()
+        deadline = None if budget_s is None else started + budget_s
+        conn: sqlite3.Connection | None = None
         try:
             with storage_errors(self.db.health.failed):
-                return fn(self.db.observed(self._connection()), **kwargs)
+                conn = self._connection()
+                if deadline is not None:
+                    conn.set_progress_handler(lambda: time.perf_counter() > deadline, self.CLOCK_EVERY)
+                try:
+                    return fn(self.db.observed(conn), **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if deadline is not None and getattr(exc, "sqlite_errorname", "") == "SQLITE_INTERRUPT":
+                        raise LoopOverBudget(f"{getattr(fn, '__name__', fn)} ran past {budget_s} s") from None
+                    raise
         except StorageUnavailable as err:
             self.close()  # a fresh connection next time: this one may hold a broken file open
             if err.kind == "busy":
                 raise LoopBusy(err.message) from err
             raise
         finally:
+            if deadline is not None and conn is not None and self._raw is not None:
+                conn.set_progress_handler(None, 0)
             timing.add_db_time(time.perf_counter() - started)
 
     def _connection(self) -> sqlite3.Connection:
@@ -84,6 +113,7 @@ class Transactions:
         self._writer: Writer | None = None
         self.search_index: LiveIndex | None = None  # set while the app runs with one (api/searching.py)
         self.loop = LoopReader(db)
+        self._overran: dict[Hashable, tuple[int, float]] = {}  # read_budgeted: key -> overruns running, since
         self.writer_conn = WriterConnection(db)
 
     @property
@@ -118,6 +148,44 @@ class Transactions:
             return self.loop.run(plain, **kwargs)
         except LoopBusy:
             return await self.read(fallback, **kwargs)
+
+    async def read_budgeted(self, fn: Callable[..., T], /, *, key: Hashable, **kwargs: Any) -> T:
+        """`fn(conn, ...)` on the event loop while its SQL stays within LOOP_BUDGET_S, else on a worker
+        thread (read_plain): for reads whose cost is not known in advance (a filtered page). A read
+        that runs over is interrupted and run again on a thread. If it is cheap there too, the overrun
+        was a one-off (a first count, a cold page cache) and is forgotten; once reads of `key` were
+        expensive OVERRUNS_TO_THREAD times running, they go to a thread at once for HEAVY_FOR_S, so an
+        expensive filter does not waste its budget each time."""
+        now = time.monotonic()
+        times, since = self._overran.get(key, (0, now))
+        if now - since > HEAVY_FOR_S:
+            times = 0
+        if times < OVERRUNS_TO_THREAD:
+            try:
+                result = self.loop.run(fn, budget_s=LOOP_BUDGET_S, **kwargs)
+            except (LoopBusy, LoopOverBudget):
+                pass
+            else:
+                self._overran.pop(key, None)
+                return result
+        spent = [0.0]
+
+        def timed(conn: sqlite3.Connection, **kw: Any) -> T:
+            started = time.perf_counter()
+            try:
+                return fn(conn, **kw)
+            finally:
+                spent[0] = time.perf_counter() - started
+
+        timed.__name__ = getattr(fn, "__name__", "read")  # the slow-read log names the function
+        result = await self.read_plain(timed, **kwargs)
+        if spent[0] <= LOOP_BUDGET_S:
+            self._overran.pop(key, None)
+        else:
+            if len(self._overran) >= OVERRUN_KEYS_MAX:
+                self._overran.clear()
+            self._overran[key] = (times + 1, now)
+        return result
 
     async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run `fn` in a write transaction; returns only after the COMMIT returned."""

@@ -18,7 +18,7 @@ from api.schemas import NOT_BLANK, StrictModel
 from api.transactions import Transactions
 from api.schemas_resources import Deleted, Id, Moment, Name, PartialUpdate, PathId, TagList
 from domain import bookmarks, listing, lookup
-from domain.bookmark_rows import get_plain, to_fragments
+from domain.bookmark_rows import Shape, get_plain, to_fragments
 from domain.bookmarks import BULK_MAX, BulkAction
 from domain.listing import Sort
 from domain.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
@@ -130,8 +130,22 @@ async def read_page(tx: Transactions, settings: Settings, user_id: int, params: 
         if ranked is not None:
             return shaped(ranked)
         index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
-    return shaped(await tx.read_plain(listing.list_in, user_id=user_id, search_index=index, shape=to_fragments,
-                                      limit=limit, **params.model_dump(exclude={"limit"})))
+    return shaped(await filtered_page(tx, user_id=user_id, params=params, limit=limit, search_index=index,
+                                      shape=to_fragments))
+
+
+async def filtered_page(tx: Transactions, *, user_id: int, params: ListParams, limit: int,
+                        search_index: listing.RankedIndex | None, shape: Shape) -> dict[str, Any]:
+    """A page with filters (the JSON list's and the web list's). Filters walk an index until `limit`
+    rows match, at a cost not known in advance: on the event loop while it stays cheap, else on a
+    worker thread. Searches stay on a thread: FTS5 may work for long between checks of the budget."""
+    options = params.model_dump(exclude={"limit"})
+    if params.q is None:
+        key = (user_id, params.sort, repr(sorted(params.model_dump(exclude={"limit", "sort", "cursor"},
+                                                                   exclude_defaults=True).items())))
+        return await tx.read_budgeted(listing.list_in, key=key, user_id=user_id, shape=shape, limit=limit, **options)
+    return await tx.read_plain(listing.list_in, user_id=user_id, search_index=search_index, shape=shape,
+                               limit=limit, **options)
 
 
 async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:

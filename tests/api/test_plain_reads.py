@@ -1,6 +1,7 @@
-"""Filtered pages are read on a worker thread over a plain sqlite3 connection (api/transactions.py's
-read_plain, common/db.py's plain_read): the same rows and cursors as a session's read, the statements
-still seen by the query counters, timed into the request and named when slow."""
+"""Filtered pages are read over a plain sqlite3 connection, on the event loop within a budget or on a
+worker thread (api/transactions.py's read_budgeted and read_plain, common/db.py's plain_read): the
+same rows and cursors as a session's read, the statements still seen by the query counters, timed
+into the request and named when slow."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from api.conditional import SALT
-from api.routes.bookmarks import ListParams
+from api.routes.bookmarks import ListParams, filtered_page
 from api.transactions import Transactions
 from domain import listing
 from domain.accounts import Principal
@@ -141,8 +141,8 @@ async def read_list(tx: Transactions, settings: Settings, *, user_id: int, param
                        listing.cheap_search(tx.search_index, filters["q"])):
         return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, limit=limit,
                                    sort=params.sort, cursor=params.cursor, shape=to_texts, **filters)
-    return await tx.read_plain(listing.list_in, user_id=user_id, search_index=tx.search_index, limit=limit,
-                               shape=to_texts, **params.model_dump(exclude={"limit"}))
+    return await filtered_page(tx, user_id=user_id, params=params, limit=limit, search_index=tx.search_index,
+                               shape=to_texts)
 
 
 def filters_of(params: ListParams) -> dict[str, Any]:
