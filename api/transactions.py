@@ -37,7 +37,7 @@ T = TypeVar("T")
 # are cheaper on the loop, and short enough not to matter to the others' p99.
 LOOP_BUDGET_S = 0.002
 OVERRUNS_TO_THREAD = 3
-HEAVY_FOR_S = 60.0  # then reads of that key go straight to a thread this long (the data may change)
+HEAVY_FOR_S = 60.0  # a key with no expensive read for this long tries the loop again (the data may change)
 OVERRUN_KEYS_MAX = 1024
 
 
@@ -80,7 +80,7 @@ class LoopReader:
                     return fn(self.db.observed(conn), **kwargs)
                 except sqlite3.OperationalError as exc:
                     if deadline is not None and getattr(exc, "sqlite_errorname", "") == "SQLITE_INTERRUPT":
-                        raise LoopOverBudget(f"{getattr(fn, '__name__', fn)} ran past {budget_s} s") from None
+                        raise LoopOverBudget(f"{getattr(fn, '__name__', fn)} ran past {budget_s} s of CPU") from None
                     raise
         except StorageUnavailable as err:
             self.close()  # a fresh connection next time: this one may hold a broken file open
@@ -152,12 +152,13 @@ class Transactions:
             return await self.read(fallback, **kwargs)
 
     async def read_budgeted(self, fn: Callable[..., T], /, *, key: Hashable, **kwargs: Any) -> T:
-        """`fn(conn, ...)` on the event loop while its SQL stays within LOOP_BUDGET_S, else on a worker
-        thread (read_plain): for reads whose cost is not known in advance (a filtered page). A read
-        that runs over is interrupted and run again on a thread. If it is cheap there too, the overrun
+        """`fn(conn, ...)` on the event loop while it stays within LOOP_BUDGET_S of CPU, else on a
+        worker thread (read_plain): for reads whose cost is not known in advance (a filtered page). A
+        read that runs over is interrupted and run again on a thread. If it is cheap there, the overrun
         was a one-off (a first count, a cold page cache) and is forgotten; once reads of `key` were
-        expensive OVERRUNS_TO_THREAD times running, they go to a thread at once for HEAVY_FOR_S, so an
-        expensive filter does not waste its budget each time."""
+        expensive OVERRUNS_TO_THREAD times running, they go to a thread at once, so an expensive filter
+        does not waste its budget each time, until one is cheap there again or none came for
+        HEAVY_FOR_S."""
         now = time.monotonic()
         times, since = self._overran.get(key, (0, now))
         if now - since > HEAVY_FOR_S:

@@ -117,11 +117,14 @@ def test_a_read_past_its_budget_is_interrupted_and_answered_on_a_worker_thread(c
 
 
 def test_a_read_heavy_wherever_it_runs_goes_straight_to_a_thread_after_a_few_overruns(
-        client: TestClient, tx: Transactions) -> None:
+        client: TestClient, tx: Transactions, monkeypatch: pytest.MonkeyPatch) -> None:
     reads = Reads(client.portal.call(threading.get_ident), heavy=[True])
     for _ in range(transactions.OVERRUNS_TO_THREAD + 1):
         client.portal.call(partial(tx.read_budgeted, reads, key="heavy"))
     assert reads.ran_on == ["loop", "thread"] * transactions.OVERRUNS_TO_THREAD + ["thread"]
+    monkeypatch.setattr(transactions, "HEAVY_FOR_S", 0.0)  # as if none had come for a while: the loop again
+    client.portal.call(partial(tx.read_budgeted, reads, key="heavy"))
+    assert reads.ran_on[-2:] == ["loop", "thread"]
 
 
 def test_overruns_of_a_read_that_is_cheap_on_a_thread_never_send_it_away_from_the_loop(
