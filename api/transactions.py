@@ -14,6 +14,7 @@ worker pool, and in WAL mode never wait for the writer.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Callable, Hashable
@@ -173,6 +174,7 @@ class Transactions:
                 return result
         spent = [0.0]
 
+        @functools.wraps(fn)  # the slow-read log names the function
         def timed(conn: sqlite3.Connection, **kw: Any) -> T:
             started = time.thread_time()
             try:
@@ -180,7 +182,6 @@ class Transactions:
             finally:
                 spent[0] = time.thread_time() - started
 
-        timed.__name__ = getattr(fn, "__name__", "read")  # the slow-read log names the function
         result = await self.read_plain(timed, **kwargs)
         if spent[0] <= LOOP_BUDGET_S:
             self._overran.pop(key, None)

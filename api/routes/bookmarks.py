@@ -141,8 +141,7 @@ async def filtered_page(tx: Transactions, *, user_id: int, params: ListParams, l
     worker thread. Searches stay on a thread: FTS5 may work for long between checks of the budget."""
     options = params.model_dump(exclude={"limit"})
     if params.q is None:
-        key = (user_id, params.sort, repr(sorted(params.model_dump(exclude={"limit", "sort", "cursor"},
-                                                                   exclude_defaults=True).items())))
+        key = (user_id, repr(sorted((name, value) for name, value in options.items() if name != "cursor")))
         return await tx.read_budgeted(listing.list_in, key=key, user_id=user_id, shape=shape, limit=limit, **options)
     return await tx.read_plain(listing.list_in, user_id=user_id, search_index=search_index, shape=shape,
                                limit=limit, **options)
