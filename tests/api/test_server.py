@@ -216,6 +216,40 @@ def test_the_server_notifies_in_process_too(
     assert "STOPPING=1" in notify_socket.lines_until(lambda m: "STOPPING=1" in m, timeout_s=5)
 
 
+def test_the_server_runs_on_the_standard_library_event_loop(
+    tmp_path: Path, notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not uvloop, which uvicorn picks by itself when it is installed (it is, with uvicorn[standard]):
+    saturated, uvloop kept a few requests waiting many times the median (README "Benchmarks")."""
+    from api.server import KuraServer, build_server, open_checked
+
+    loops: list[type] = []
+    startup = KuraServer.startup
+
+    async def noting_the_loop(self: KuraServer, sockets: object = None) -> None:
+        loops.append(type(asyncio.get_running_loop()))
+        await startup(self, sockets=sockets)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KuraServer, "startup", noting_the_loop)
+    settings = load_settings(data_dir=tmp_path / "data", port=free_port())
+    migrated = open_database(settings, create=True)
+    migrate.upgrade(migrated)
+    migrated.dispose()
+    db, notifier = open_checked(settings), Notifier()
+    server = build_server(settings, db, notifier)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
+        assert get(f"http://127.0.0.1:{settings.port}/healthz")[0] == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        notifier.close()
+        db.dispose()
+    assert loops == [asyncio.SelectorEventLoop]
+
+
 def test_main_refuses_bad_settings_and_unmigrated_databases_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fresh_loguru: None
 ) -> None:
