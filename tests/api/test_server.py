@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from api.transactions import Transactions
 from domain import migrate
 from common.db import open_database
 from common.notify import Notifier
-from common.settings import load_settings
+from common.settings import Settings, load_settings
 from tests.common.test_logging import fresh_loguru  # noqa: F401 - a fixture
 from tests.doubles import NotifySocket
 from tests.support import free_port
@@ -188,13 +190,11 @@ def test_the_watchdog_stops_when_the_database_stops_answering(tmp_path: Path, no
     assert any("does not answer" in line for line in errors)
 
 
-def test_the_server_notifies_in_process_too(
-    tmp_path: Path, notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same lifecycle without a subprocess, so it is measured whatever happens to child coverage."""
+@contextlib.contextmanager
+def served_in_process(tmp_path: Path) -> Iterator[tuple[Settings, threading.Thread]]:
+    """kura-api's server on a thread of this process, over a fresh database; stopped on the way out."""
     from api.server import build_server, open_checked
 
-    monkeypatch.setenv("WATCHDOG_USEC", "200000")
     settings = load_settings(data_dir=tmp_path / "data", port=free_port())
     migrated = open_database(settings, create=True)
     migrate.upgrade(migrated)
@@ -204,14 +204,23 @@ def test_the_server_notifies_in_process_too(
     thread = threading.Thread(target=server.run)
     thread.start()
     try:
-        assert "READY=1" in notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
-        assert get(f"http://127.0.0.1:{settings.port}/healthz") == (200, {"status": "ok"})
-        assert "WATCHDOG=1" in notify_socket.lines_until(lambda m: "WATCHDOG=1" in m, timeout_s=10)
+        yield settings, thread
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         notifier.close()
         db.dispose()
+
+
+def test_the_server_notifies_in_process_too(
+    tmp_path: Path, notify_socket: NotifySocket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same lifecycle without a subprocess, so it is measured whatever happens to child coverage."""
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    with served_in_process(tmp_path) as (settings, thread):
+        assert "READY=1" in notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
+        assert get(f"http://127.0.0.1:{settings.port}/healthz") == (200, {"status": "ok"})
+        assert "WATCHDOG=1" in notify_socket.lines_until(lambda m: "WATCHDOG=1" in m, timeout_s=10)
     assert not thread.is_alive()
     assert "STOPPING=1" in notify_socket.lines_until(lambda m: "STOPPING=1" in m, timeout_s=5)
 
@@ -221,7 +230,7 @@ def test_the_server_runs_on_the_standard_library_event_loop(
 ) -> None:
     """Not uvloop, which uvicorn picks by itself when it is installed (it is, with uvicorn[standard]):
     saturated, uvloop kept a few requests waiting many times the median (README "Benchmarks")."""
-    from api.server import KuraServer, build_server, open_checked
+    from api.server import KuraServer
 
     loops: list[type] = []
     startup = KuraServer.startup
@@ -231,22 +240,9 @@ def test_the_server_runs_on_the_standard_library_event_loop(
         await startup(self, sockets=sockets)  # type: ignore[arg-type]
 
     monkeypatch.setattr(KuraServer, "startup", noting_the_loop)
-    settings = load_settings(data_dir=tmp_path / "data", port=free_port())
-    migrated = open_database(settings, create=True)
-    migrate.upgrade(migrated)
-    migrated.dispose()
-    db, notifier = open_checked(settings), Notifier()
-    server = build_server(settings, db, notifier)
-    thread = threading.Thread(target=server.run)
-    thread.start()
-    try:
+    with served_in_process(tmp_path) as (settings, _thread):
         notify_socket.lines_until(lambda m: "READY=1" in m, timeout_s=30)
         assert get(f"http://127.0.0.1:{settings.port}/healthz")[0] == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        notifier.close()
-        db.dispose()
     assert loops == [asyncio.SelectorEventLoop]
 
 
