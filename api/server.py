@@ -34,8 +34,9 @@ MALLOC_ARENAS = 2
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 # The standard library's loop, not uvloop (uvicorn's "auto" when installed): saturated at 32
 # connections, uvloop left a few requests waiting 5-10x the median (p99 130-290 ms, max 740, for a
-# page the stdlib loop answered at p99 68-100 ms, max 150), and it saved no CPU per request, since
-# Kura's time goes to Python, not to the loop. Same on a FastAPI app burning 1.2 ms per request.
+# page the stdlib loop answered at p99 68-100 ms, max 150; same on a FastAPI app burning 1.2 ms per
+# request). The price: ~0.1 ms more CPU for each of the cheapest reads at 4 connections, ~0.03 at 32
+# (README "Benchmarks").
 EVENT_LOOP = "asyncio"
 
 
