@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import kura_error_response, unexpected_error_response
 from api.middleware import TIMING_KEY
-from api.conditional import conditional
+from api.conditional import not_modified, tagged
 from api.routes.bookmarks import ListParams, SearchParams, read_one, read_page
 from api.schemas_resources import MAX_ID
 from api.web.deps import SESSION_COOKIE, WEB_KEY, current_session
@@ -101,10 +101,13 @@ class HotReads:
             scope["route"] = Template(template)
             if (record := scope.get(TIMING_KEY)) is not None:
                 record.route = f"GET {template}"
+            etag = self.state.versions.etag(principal, scope)
+            if (unchanged := not_modified(scope, etag)) is not None:
+                return unchanged  # before the query is parsed: the ETag vouches for it
             answer = handler(request, principal)
             if answer is None:
                 return None
-            return await conditional(self.state.versions, scope, principal.user_id, answer)
+            return tagged(await answer(), etag)
         except KuraError as exc:
             return kura_error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the same 500 as the routes' handler gives

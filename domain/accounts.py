@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from common.errors import BadRequest, Conflict, NotFound
 from domain.models import ApiToken, User, to_micros, utcnow
+from domain.data_version import VERSION_OF_USER
 
 DURATION = re.compile(r"(\d{1,7})\s*([mhdw])")
 DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -30,6 +31,9 @@ class Principal:
     name: str
     is_admin: bool
     token_id: int
+    # The user's data version (domain/data_version.py) as read with the token, before anything the
+    # request reads; None when not read with it (a browser's session).
+    data_version: int | None = None
 
 
 def hash_token(token: str) -> str:
@@ -104,9 +108,10 @@ def revoke_token(session: Session, *, token_id: int, user_id: int | None = None)
 
 # Every request runs this, so it is plain SQL text: SQLAlchemy's statement building cost four times
 # the lookup itself (0.16 vs 0.035 ms a request, measured for the "Ten times less CPU" issue).
+# The user's data version comes along (one read less per conditional GET: api/conditional.py).
 TOKEN_SQL = (
-    "SELECT t.id, t.token_hash, t.revoked_at, u.id, u.name, u.is_admin, t.expires_at FROM api_tokens AS t "
-    "JOIN users AS u ON u.id = t.user_id WHERE t.token_hash = ?"
+    f"SELECT t.id, t.token_hash, t.revoked_at, u.id, u.name, u.is_admin, t.expires_at, {VERSION_OF_USER} "
+    "FROM api_tokens AS t JOIN users AS u ON u.id = t.user_id WHERE t.token_hash = ?"
 )
 
 
@@ -128,7 +133,8 @@ def _live(row: Sequence[Any] | None, digest: str) -> Principal | None:
         return None
     if row[6] is not None and row[6] <= to_micros(utcnow()):  # expires_at, stored as microseconds
         return None
-    return Principal(user_id=row[3], name=row[4], is_admin=bool(row[5]), token_id=row[0])
+    return Principal(user_id=row[3], name=row[4], is_admin=bool(row[5]), token_id=row[0],
+                     data_version=0 if row[7] is None else int(row[7]))
 
 
 def touch_token(session: Session, *, token_id: int) -> None:

@@ -2,14 +2,19 @@
 changes (a bookmark, its tags, a tag's name), kept by triggers (migration 0003).
 
 It is what makes a conditional GET cheap: the ETag of a bookmark answer is derived from it, so a
-client that still holds the current answer is told 304 after one primary-key read.
+client that still holds the current answer is told 304 after one primary-key read (for an API
+token, read along with the token: domain/accounts.py).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-VERSION_SQL = "SELECT version FROM data_versions WHERE user_id = ?"
+_VERSION = "SELECT version FROM data_versions WHERE user_id = {user}"
+VERSION_SQL = _VERSION.format(user="?")
+# The same read inside another statement: the token lookup (domain/accounts.py) carries the version
+# along, so an API request's conditional GET needs no read of its own. NULL: no row yet (version 0).
+VERSION_OF_USER = f"({_VERSION.format(user='u.id')})"
 
 
 def data_version(session: Session, *, user_id: int) -> int:

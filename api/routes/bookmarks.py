@@ -20,6 +20,7 @@ from api.schemas_resources import Deleted, Id, Moment, Name, PartialUpdate, Path
 from domain import bookmarks, listing, lookup
 from domain.bookmark_rows import Shape, get_plain, to_fragments
 from domain.bookmarks import BULK_MAX, BulkAction
+from domain.accounts import Principal
 from domain.listing import Sort
 from domain.fields import TEXT_LIMITS as LIMITS  # the caps the importer applies too
 from domain.search import MAX_QUERY_CHARS, MAX_TERMS
@@ -152,22 +153,22 @@ async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONRe
                                       shape=to_fragments))
 
 
-def _conditional(request: Request, user_id: int, answer: Callable[[], Awaitable[Response]]) -> Awaitable[Response]:
-    return conditional(request.app.state.versions, request.scope, user_id, answer)
+def _conditional(request: Request, user: Principal, answer: Callable[[], Awaitable[Response]]) -> Awaitable[Response]:
+    return conditional(request.app.state.versions, request.scope, user, answer)
 
 
 @router.get("", summary="List bookmarks (filter, sort, search, paginate)", response_model=BookmarkPage,
             responses={**NOT_MODIFIED, **responses(400, 401, 422, 429)})
 async def list_bookmarks(params: Annotated[ListParams, Query()], user: CurrentUser, tx: TxDep,
                          settings: SettingsDep, request: Request) -> Response:
-    return await _conditional(request, user.user_id, lambda: read_page(tx, settings, user.user_id, params))
+    return await _conditional(request, user, lambda: read_page(tx, settings, user.user_id, params))
 
 
 @search_router.get("/search", summary="Search bookmarks, best match first", response_model=BookmarkPage,
                    responses={**NOT_MODIFIED, **responses(400, 401, 422, 429)})
 async def search(params: Annotated[SearchParams, Query()], user: CurrentUser, tx: TxDep,
                  settings: SettingsDep, request: Request) -> Response:
-    return await _conditional(request, user.user_id, lambda: read_page(tx, settings, user.user_id, params))
+    return await _conditional(request, user, lambda: read_page(tx, settings, user.user_id, params))
 
 
 async def create(tx: Transactions, user_id: int, body: BookmarkCreate, *,
@@ -222,7 +223,7 @@ async def check_url(url: Annotated[str, Query(min_length=1, description="Any for
 @router.get("/{bookmark_id:int}", summary="Read a bookmark", response_model=BookmarkOut,
             responses={**NOT_MODIFIED, **responses(401, 404, 422, 429)})
 async def get_bookmark(bookmark_id: PathId, user: CurrentUser, tx: TxDep, request: Request) -> Response:
-    return await _conditional(request, user.user_id, lambda: read_one(tx, user.user_id, bookmark_id))
+    return await _conditional(request, user, lambda: read_one(tx, user.user_id, bookmark_id))
 
 
 @router.patch("/{bookmark_id:int}", summary="Update a bookmark", response_model=BookmarkOut,
