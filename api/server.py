@@ -31,6 +31,9 @@ from common.startup import boot
 # The worker threads mostly hold the GIL when they allocate: more arenas would only keep more freed
 # memory (the API's RSS after the bench's load: see README "Benchmarks").
 MALLOC_ARENAS = 2
+# Blocks this big are mapped apart and given back when freed (common/memory.py says why): a burst of
+# creates left the API 30 MB larger with glibc's moving threshold (131 MB after it, 102 with this).
+MMAP_THRESHOLD = 1 << 20
 GRACEFUL_SHUTDOWN_S = 20.0  # inside the unit's TimeoutStopSec=30s, longer than any sane request
 # The standard library's loop, not uvloop (uvicorn's "auto" when installed): saturated at 32
 # connections, uvloop left a few requests waiting 5-10x the median (p99 130-290 ms, max 740, for a
@@ -133,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings is None:
         return 2
     memory.cap_arenas(MALLOC_ARENAS)
+    memory.fix_mmap_threshold(MMAP_THRESHOLD)
     sqlite_version_check()
     if (busy := busy_port_message(settings.host, settings.port)) is not None:
         print(f"kura-api: {busy}", file=sys.stderr)

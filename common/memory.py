@@ -12,7 +12,8 @@ from __future__ import annotations
 import ctypes
 import gc
 
-M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
+M_ARENA_MAX = -8  # mallopt's parameter numbers in glibc's malloc.h
+M_MMAP_THRESHOLD = -3
 _libc = ctypes.CDLL(None)
 
 
@@ -20,6 +21,15 @@ def cap_arenas(count: int) -> bool:
     """At most `count` malloc arenas from now on; call before the threads start. True if applied."""
     mallopt = getattr(_libc, "mallopt", None)
     return mallopt is not None and mallopt(M_ARENA_MAX, count) == 1
+
+
+def fix_mmap_threshold(nbytes: int) -> bool:
+    """Blocks of `nbytes` or more get mappings of their own, unmapped as soon as they are freed. By
+    default glibc raises this threshold to the largest block freed so far (up to 32 MB): the search
+    index's 1 MB arena pages, made and freed at every index commit, then come from the heap, where
+    freed memory stays. Setting it switches that off. True if applied."""
+    mallopt = getattr(_libc, "mallopt", None)
+    return mallopt is not None and mallopt(M_MMAP_THRESHOLD, nbytes) == 1
 
 
 def give_back_freed_memory() -> None:
