@@ -3,8 +3,9 @@
 A list, search or single-bookmark answer changes only when the user's data version does, so its ETag
 is derived from that version and from what was asked (path and query), not from the body: a client
 that still holds the current answer gets 304 without a bookmark being read or serialised. An API
-token's lookup reads the version with it (domain/accounts.py), so such a 304 costs that one read. The per-process salt makes every tag new after a restart (a new release, new
-settings such as the page-size cap), which costs each client one full answer and is never wrong.
+token's lookup reads the version with it (domain/accounts.py), so such a 304 costs that one read.
+The per-process salt makes every tag new after a restart (a new release, new settings such as the
+page-size cap), which costs each client one full answer and is never wrong.
 """
 
 from __future__ import annotations
