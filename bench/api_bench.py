@@ -68,7 +68,7 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
                                                   delete_offset=deleted)
                     row = _measure(api, case, params, conns, seconds)
                     if case.kind == "delete":
-                        deleted += row["requests"] + 2 * conns  # wrk may not count its last in-flight ones
+                        deleted += case_defs.deletes_done(row["requests"], conns)
                     row["ratio"] = row["rps"] / ceiling_rps[conns] if ceiling_rps[conns] else 0.0
                     runs.setdefault((case.name, conns), []).append(row)
                     log(f"  rep {rep + 1}/{repeat} {case.name} @{conns}: {row['rps']:.0f} req/s, "

@@ -55,6 +55,11 @@ def user_of(meta: dict, name: str) -> dict:
     return next(user for user in meta["users"] if user["name"] == name)
 
 
+def deletes_done(requests: int, connections: int) -> int:
+    """How many ids a delete run may have used up: wrk may not count its last in-flight requests."""
+    return requests + 2 * connections
+
+
 def wrk_params(case: Case, meta: dict, *, run_id: str, delete_offset: int = 0) -> dict[str, object]:
     """What requests.lua needs: token, id ranges (reads and updates take the lower half, deletes
     walk down from the top, so a delete never meets an id another case relies on)."""

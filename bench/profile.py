@@ -84,7 +84,7 @@ def main() -> None:
         warm = load.run_wrk(url, connections=args.connections, params={**params, "run": "warm"}, seconds=2)
         if case.kind == "delete":  # the measured deletes start below the ids the warm-up deleted
             params = case_defs.wrk_params(case, meta, run_id="profile",
-                                          delete_offset=warm["requests"] + 2 * args.connections)
+                                          delete_offset=case_defs.deletes_done(warm["requests"], args.connections))
         sampler = threading.Thread(target=subprocess.run, args=([spy, "record", "-p", str(api.proc.pid), "-d",
                                    str(int(args.seconds)), "-r", "250", "-f", "raw", "-o", str(out)],),
                                    kwargs={"capture_output": True})

@@ -12,9 +12,13 @@ from sqlalchemy.orm import Session
 
 _VERSION = "SELECT version FROM data_versions WHERE user_id = {user}"
 VERSION_SQL = _VERSION.format(user="?")
-# The same read inside another statement: the token lookup (domain/accounts.py) carries the version
-# along, so an API request's conditional GET needs no read of its own. NULL: no row yet (version 0).
-VERSION_OF_USER = f"({_VERSION.format(user='u.id')})"
+
+
+def version_of(user_column: str) -> str:
+    """The same read inside another statement, for the user in `user_column` (0 when no row yet):
+    the token lookup (domain/accounts.py) carries the version along, so an API request's
+    conditional GET needs no read of its own."""
+    return f"COALESCE(({_VERSION.format(user=user_column)}), 0)"
 
 
 def data_version(session: Session, *, user_id: int) -> int:
