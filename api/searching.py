@@ -24,11 +24,13 @@ from common.dberrors import storage_errors
 from common.errors import KuraError
 from common.memory import give_back_freed_memory
 from domain.searchindex import PRUNE_SQL, IndexBusy, IndexUnusable, LiveIndex
+from domain.searchindex.live import CATCH_UP_WAIT_S, IndexBehind
 from domain.searchindex.page import ranked_page
 from common.settings import Settings
 
 PRUNE_AFTER_ROWS = 10_000  # the log costs ~20 bytes a row: prune in batches, not on every write
 LOG_TAIL_SQL = "SELECT min(seq) FROM search_log"
+CATCH_UP_POLL_S = 0.005
 
 
 def index_dir(settings: Settings) -> Path:
@@ -75,7 +77,25 @@ async def search_page(tx: Transactions, *, user_id: int, q: str, limit: int,
         finally:
             timing.add_db_time(time.perf_counter() - started)
 
-    return await asyncio.wrap_future(index.submit(work))
+    deadline = time.monotonic() + CATCH_UP_WAIT_S
+    while True:
+        try:
+            return await asyncio.wrap_future(index.submit(work))
+        except IndexBehind as behind:
+            # The write this search must find is not in the index yet. Waiting here, not on the
+            # search thread, lets the searches queued behind this one go on meanwhile.
+            if not await _index_moved(index, behind.mark, deadline):
+                return None  # a large backlog (an import, a busy machine): FTS5 answers this one
+
+
+async def _index_moved(index: LiveIndex, mark: int, deadline: float) -> bool:
+    """Whether a sync pass moved the index's watermark from `mark` before the deadline. Polled: a
+    pass takes tens of milliseconds (a tantivy commit), and a poll costs no thread."""
+    while index.watermark.seq == mark:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(CATCH_UP_POLL_S)
+    return True
 
 
 def _log_tail(session: Session) -> int:

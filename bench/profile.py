@@ -20,9 +20,10 @@ from bench import datagen, load, servers
 
 # A sample whose innermost frame is one of these is a thread waiting for work, not spending time:
 # also the event loop waiting in epoll, and kura-writer waiting for a job (SimpleQueue.get is a C
-# call, so its innermost Python frame is Writer._work; it counted as 40 % "self" of a delete).
+# call, so its innermost Python frame is Writer._work; it counted as 40 % "self" of a delete), and
+# likewise a thread pool's idle worker in _worker (73 % "self" of a search, which runs in the pool).
 IDLE_LEAVES = ("Condition.wait ", "Event.wait ", "Thread.join ", "Queue.get ", "Runner.run ",
-               "EpollSelector.select ", "Writer._work ")
+               "EpollSelector.select ", "Writer._work ", "_worker ")
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 

@@ -25,7 +25,7 @@ from common.errors import BadRequest
 from domain.fields import tag_key
 from domain.models import from_micros, to_micros
 from domain.search import ParsedQuery, parse_query
-from domain.searchindex.live import IndexBehind
+from domain.searchindex.live import CATCH_UP_WAIT_S, IndexBehind
 
 # Runs one statement and returns its rows: a session's or a plain connection's.
 Execute = Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]]
@@ -236,7 +236,7 @@ class RankedIndex(Protocol):
     def few_matches(self, query: ParsedQuery, *, most: int) -> bool: ...
 
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
-                   after: tuple[float, int] | None = None) -> list[tuple[int, float]]: ...
+                   after: tuple[float, int] | None = None, catch_up_s: float = ...) -> list[tuple[int, float]]: ...
 
 
 # A search some word of which occurs in at most this many bookmarks (all users') is ranked by FTS5:
@@ -311,14 +311,16 @@ def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str, shape: Shape)
 
 
 def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
-                 cursor: str | None, shape: Shape = to_dicts) -> dict[str, Any]:
+                cursor: str | None, shape: Shape = to_dicts, catch_up_s: float = CATCH_UP_WAIT_S) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
-    cursor holds the negated score, so its key orders as the SQL path's bm25() value does."""
+    cursor holds the negated score, so its key orders as the SQL path's bm25() value does.
+    `catch_up_s`: how long the index may wait to catch up with the log (see LiveIndex.search_ids)."""
     after = None
     if cursor:
         key, last_id = decode_cursor(cursor, sort="relevance")
         after = (-float(key), last_id)
-    hits = index.search_ids(index.reader(), user_id=user_id, query=parsed, limit=limit + 1, after=after)
+    hits = index.search_ids(index.reader(), user_id=user_id, query=parsed, limit=limit + 1, after=after,
+                            catch_up_s=catch_up_s)
     more = len(hits) > limit
     hits = hits[:limit]
     ids = [bookmark_id for bookmark_id, _ in hits]

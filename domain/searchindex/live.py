@@ -30,7 +30,12 @@ T = TypeVar("T")
 
 
 class IndexBehind(Exception):
-    """The index did not catch up with the log within CATCH_UP_WAIT_S."""
+    """The index did not catch up with the log within the wait the search allowed. `mark` is its
+    watermark's seq when the search looked: a sync pass that applies anything moves it."""
+
+    def __init__(self, mark: int) -> None:
+        super().__init__("the search index is still catching up")
+        self.mark = mark
 
 # A tantivy commit costs about as much CPU as the write that asked for it: gathering the writes of
 # this long into one commit makes the index's share of a write small under load (creates at 4
@@ -39,10 +44,13 @@ class IndexBehind(Exception):
 COALESCE_S = 0.25
 SYNC_NICENESS = 10
 READER_CACHE_KB = 512
-# Searches run on threads of the index's own, each with its reader connection: a few suffice (the
-# work is CPU-bound; two cores here), and so few connections may keep a page cache the size of the
-# pool's: a page's candidates' texts and its rows, read again each time from the OS, cost more.
-SEARCH_THREADS = 4
+# Searches run on a thread of the index's own, with its reader connection and a page cache the size
+# of the pool's (a page's candidates' texts and its rows, read again each time from the OS, cost
+# more). One thread: a search is mostly Python, so more threads only take turns at the GIL, and each
+# sqlite3 step lets it go. At 4 connections a common word cost 4.0-5.2 ms of CPU per request with
+# four threads, 3.9-4.5 with two, 2.9-4.1 with one, which also answered the most (its p99 was lower).
+# A search waiting for the index to catch up waits on the event loop, not here (api/searching.py).
+SEARCH_THREADS = 1
 SEARCH_CACHE_KB = 2000
 
 
@@ -97,18 +105,25 @@ class LiveIndex:
         self._poked.set()
 
     def search_ids(self, conn: sqlite3.Connection, *, user_id: int, query: ParsedQuery, limit: int,
-                   after: tuple[float, int] | None = None) -> list[tuple[int, float]]:
-        """SearchIndex.search_ids, after waiting (bounded) for writes the log has and the index not yet.
-        `conn` is any connection to the database outside a transaction (one whose snapshot cannot
-        lag behind the index); `reader()` gives one per thread."""
+                   after: tuple[float, int] | None = None,
+                   catch_up_s: float = CATCH_UP_WAIT_S) -> list[tuple[int, float]]:
+        """SearchIndex.search_ids, after waiting up to `catch_up_s` for writes the log has and the
+        index not yet (0: raise IndexBehind at once, and the caller waits elsewhere). `conn` is any
+        connection to the database outside a transaction (one whose snapshot cannot lag behind the
+        index); `reader()` gives one per thread."""
         assert self._index is not None, "LiveIndex.start() first"
+        mark = self._index.watermark.seq  # before the check: a pass in between then counts as a move
         if self._index.is_behind(conn):
             self.poke(urgent=True)
-            with self._synced:
-                caught_up = self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=CATCH_UP_WAIT_S)
-            if not caught_up:  # a large backlog (an import, a busy machine): SQLite answers this one
-                raise IndexBehind("the search index is still catching up")
+            # Not caught up in time (a large backlog: an import, a busy machine): SQLite answers.
+            if not (catch_up_s > 0 and self._caught_up(conn, catch_up_s)):
+                raise IndexBehind(mark)
         return self._index.search_ids(conn, user_id=user_id, query=query, limit=limit, after=after)
+
+    def _caught_up(self, conn: sqlite3.Connection, timeout: float) -> bool:
+        assert self._index is not None
+        with self._synced:
+            return self._synced.wait_for(lambda: not self._index.is_behind(conn), timeout=timeout)
 
     def few_matches(self, query: ParsedQuery, *, most: int) -> bool:
         """Whether some word of the query occurs in at most `most` bookmarks (all users', as the

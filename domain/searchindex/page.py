@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from domain import listing
 from domain.search import parse_query
-from domain.searchindex.live import IndexBehind
 
 
 class Executes(Protocol):
@@ -25,14 +24,12 @@ class Executes(Protocol):
 def ranked_page(index: listing.RankedIndex, rows: Executes, *, user_id: int, q: str, limit: int,
                 cursor: str | None, shape: listing.Shape = listing.to_dicts) -> dict[str, Any] | None:
     """The page, as domain.listing.list_bookmarks shapes it for sort=relevance; None when the index
-    cannot answer: no word to rank by (a #tag-only search), or the index is still catching up with
-    a write (then FTS5, which reads the table itself, must). The index reads its candidates' texts
-    on its own per-thread connection; `rows` reads the page's rows (the statement tests count)."""
+    cannot answer: no word to rank by (a #tag-only search). Raises IndexBehind at once when the
+    index is catching up with a write: the caller waits for it without holding this thread. The
+    index reads its candidates' texts on its own per-thread connection; `rows` reads the page's
+    rows (the statement tests count)."""
     parsed = parse_query(q)
     if not parsed.include:
         return None
-    try:
-        return listing.ranked_page(lambda sql, params: rows.execute(sql, params).fetchall(), index,
-                                   user_id=user_id, parsed=parsed, limit=limit, cursor=cursor, shape=shape)
-    except IndexBehind:
-        return None
+    return listing.ranked_page(lambda sql, params: rows.execute(sql, params).fetchall(), index,
+                               user_id=user_id, parsed=parsed, limit=limit, cursor=cursor, shape=shape, catch_up_s=0)

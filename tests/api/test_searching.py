@@ -84,6 +84,27 @@ def test_a_search_right_after_a_write_finds_it(client: TestClient, alice: Accoun
         assert pages(client, alice, f"wombat{n}") == [[]]
 
 
+def test_a_search_waiting_for_the_index_to_catch_up_holds_no_search_thread(
+        client: TestClient, db: Database, alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(searching, "CATCH_UP_WAIT_S", 60.0)  # it waits while the syncer is held below
+    index = client.app.state.tx.search_index
+    by_fts5: list[str] = []
+    db.statement_hooks.append(lambda statement, _: by_fts5.append(statement) if "MATCH" in statement else None)
+    answers: list[list[list[int]]] = []
+    with index._index._lock:  # the syncer's next pass waits for this: the index stays behind
+        created = client.post("/api/v1/bookmarks", headers=alice.headers,
+                              json={"url": "https://q.example/", "title": "quokka facts"})
+        assert created.status_code == 201
+        search = threading.Thread(target=lambda: answers.append(pages(client, alice, "quokka")))
+        search.start()
+        assert index._urgent.wait(timeout=60), "the search did not find the index behind"
+        # The search thread (there is one) takes other work while that search waits.
+        assert index.submit(lambda: "free").result(timeout=60) == "free"
+    search.join(timeout=60)
+    # The index answered it, with the write, once it caught up: the search had not given up to FTS5.
+    assert answers == [[[created.json()["id"]]]] and not by_fts5
+
+
 def test_a_missing_or_damaged_index_is_rebuilt_at_start(settings: Settings, db: Database, alice: Account) -> None:
     seed_bookmarks(db, user_id=alice.user_id, count=30)
     with TestClient(create_app(settings, db)) as first:

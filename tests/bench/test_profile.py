@@ -10,6 +10,7 @@ main (api/server.py:10);handle (api/app.py:5);handle (api/app.py:5);render (api/
 worker (threading.py:1);Condition.wait (threading.py:2) 90
 main (api/server.py:10);BaseEventLoop._run_once (asyncio/base_events.py:1);EpollSelector.select (selectors.py:3) 40
 writer (threading.py:1);Writer._work (api/writer.py:66) 30
+Thread.run (threading.py:1);_worker (concurrent/futures/thread.py:81) 25
 """
 
 
@@ -20,6 +21,7 @@ def test_waiting_threads_are_left_out_and_each_stack_counts_a_function_once() ->
     assert inc["query (common/db.py)"] == 0.75 and inc["render (api/app.py)"] == 0.25
     assert "Condition.wait (threading.py)" not in inc
     assert "EpollSelector.select (selectors.py)" not in inc and "Writer._work (api/writer.py)" not in inc
+    assert "_worker (concurrent/futures/thread.py)" not in inc
     assert dict(own) == {"query (common/db.py)": 0.75, "render (api/app.py)": 0.25}
 
 
