@@ -12,15 +12,17 @@ import mimetypes
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from domain.accounts import Principal
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR, STATIC_DIR = HERE / "templates", HERE / "static"
@@ -82,6 +84,9 @@ def assets() -> Assets:
 
 @cache
 def environment() -> Environment:
+    # Imported at the first page, not at start: jinja2 is a tenth of kura-api's time to READY.
+    from jinja2 import Environment, FileSystemLoader
+
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, auto_reload=False,
                       cache_size=-1, trim_blocks=True, lstrip_blocks=True)
     env.globals["asset"] = assets().url
