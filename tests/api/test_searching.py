@@ -88,6 +88,15 @@ def test_a_search_waiting_for_the_index_to_catch_up_holds_no_search_thread(
         client: TestClient, db: Database, alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(searching, "CATCH_UP_WAIT_S", 60.0)  # it waits while the syncer is held below
     index = client.app.state.tx.search_index
+    found_behind = threading.Event()
+    poke = index.poke
+
+    def recording_poke(*, urgent: bool = False) -> None:
+        poke(urgent=urgent)
+        if urgent:  # only a search that finds the index behind pokes urgently
+            found_behind.set()
+
+    monkeypatch.setattr(index, "poke", recording_poke)
     by_fts5: list[str] = []
     db.statement_hooks.append(lambda statement, _: by_fts5.append(statement) if "MATCH" in statement else None)
     answers: list[list[list[int]]] = []
@@ -97,7 +106,7 @@ def test_a_search_waiting_for_the_index_to_catch_up_holds_no_search_thread(
         assert created.status_code == 201
         search = threading.Thread(target=lambda: answers.append(pages(client, alice, "quokka")))
         search.start()
-        assert index._urgent.wait(timeout=60), "the search did not find the index behind"
+        assert found_behind.wait(timeout=60), "the search did not find the index behind"
         # The search thread (there is one) takes other work while that search waits.
         assert index.submit(lambda: "free").result(timeout=60) == "free"
     search.join(timeout=60)
