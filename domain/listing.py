@@ -25,7 +25,6 @@ from common.errors import BadRequest
 from domain.fields import tag_key
 from domain.models import from_micros, to_micros
 from domain.search import ParsedQuery, parse_query
-from domain.searchindex.live import CATCH_UP_WAIT_S, IndexBehind
 
 # Runs one statement and returns its rows: a session's or a plain connection's.
 Execute = Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]]
@@ -242,48 +241,32 @@ class RankedIndex(Protocol):
 # A search some word of which occurs in at most this many bookmarks (all users') is ranked by FTS5:
 # ranking a few hundred matches costs it less than the index's re-ranking of its candidates.
 FTS_MATCHES_MAX = 400
-# Filters the index does not hold; a search with any of them is answered by FTS5.
-SQL_ONLY = ("tag", "any_tag", "collection", "unread", "archived", "added_since", "modified_since")
 # `+user_id`: the owner check must not become the index SQLite walks (all the user's rows, probing
 # the list for each); the ids are the way in.
 BY_IDS = (f"SELECT {COLUMNS} FROM bookmarks WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
           " AND +bookmarks.user_id = ?")
 
 
-def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-                   shape: Shape = to_dicts, **options: Any) -> dict[str, Any]:
+def list_bookmarks(session: Session, *, user_id: int, limit: int = 50, shape: Shape = to_dicts,
+                   **options: Any) -> dict[str, Any]:
     """One page of the caller's bookmarks and the cursor for the next (None on the last page).
 
     options: q, tag, any_tag, collection, unread, archived, added_since, modified_since, sort, cursor.
     `shape` turns the rows into items: dicts by default; bookmark_rows.to_fragments for an answer that
     is only sent, to_texts for the stored JSON text itself.
-    A relevance search with no other filter goes to `search_index` when there is one; the caller
-    has already sent a `cheap_search` to FTS5 (api/routes/bookmarks.py's read_page decides once).
+    A relevance search here is FTS5's; api/routes/bookmarks.py's choose_page sends the ones the
+    search index can rank to it (api/searching.py) first.
     """
-    return _list(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(), user_id=user_id,
-                 limit=limit, search_index=search_index, shape=shape, **options)
+    return _rows(lambda sql, params: session.connection().exec_driver_sql(sql, params).all(), user_id=user_id,
+                 limit=limit, shape=shape, **options)
 
 
-def list_in(conn: sqlite3.Connection, *, user_id: int, limit: int = 50, search_index: RankedIndex | None = None,
-            shape: Shape = to_dicts, **options: Any) -> dict[str, Any]:
+def list_in(conn: sqlite3.Connection, *, user_id: int, limit: int = 50, shape: Shape = to_dicts,
+            **options: Any) -> dict[str, Any]:
     """`list_bookmarks` on a plain sqlite3 connection (api/transactions.py's read_plain): the same
     statements, without a session's CPU."""
-    return _list(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
-                 search_index=search_index, shape=shape, **options)
-
-
-def _list(execute: Execute, *, user_id: int, limit: int, search_index: RankedIndex | None, shape: Shape,
-          **options: Any) -> dict[str, Any]:
-    if search_index is not None and options.get("sort", "newest") == "relevance" and \
-            not any(options.get(name) for name in SQL_ONLY):
-        parsed = parse_query(options.get("q") or "")
-        if parsed.include:
-            try:
-                return ranked_page(execute, search_index, user_id=user_id, parsed=parsed, limit=limit,
-                                    cursor=options.get("cursor"), shape=shape)
-            except IndexBehind:  # never answer from a stale index: FTS5 reads the table itself
-                pass
-    return _rows(execute, user_id=user_id, limit=limit, shape=shape, **options)
+    return _rows(lambda sql, params: conn.execute(sql, params).fetchall(), user_id=user_id, limit=limit,
+                 shape=shape, **options)
 
 
 def cheap_search(search_index: RankedIndex | None, q: str) -> bool:
@@ -311,7 +294,7 @@ def _page(rows: Sequence[Sequence[Any]], *, limit: int, sort: str, shape: Shape)
 
 
 def ranked_page(execute: Execute, index: RankedIndex, *, user_id: int, parsed: ParsedQuery, limit: int,
-                cursor: str | None, shape: Shape = to_dicts, catch_up_s: float = CATCH_UP_WAIT_S) -> dict[str, Any]:
+                cursor: str | None, shape: Shape = to_dicts, catch_up_s: float) -> dict[str, Any]:
     """The index ranks (FTS5's bm25, higher is better); one statement reads the page's rows. The
     cursor holds the negated score, so its key orders as the SQL path's bm25() value does.
     `catch_up_s`: how long the index may wait to catch up with the log (see LiveIndex.search_ids)."""

@@ -116,27 +116,31 @@ class SearchParams(ListParams):
 
 async def read_page(tx: Transactions, settings: Settings, user_id: int, params: ListParams) -> ORJSONResponse:
     """A list or search page: the route's body, and api/hot.py's."""
+    return shaped(await choose_page(tx, settings, user_id=user_id, params=params, shape=to_fragments))
+
+
+async def choose_page(tx: Transactions, settings: Settings, *, user_id: int, params: ListParams,
+                      shape: Shape) -> dict[str, Any]:
+    """Where a list or search page is read, for the JSON list and the web list alike."""
     limit = min(params.limit, settings.list_limit_max)
     filters = params.model_dump(exclude={"limit", "sort", "cursor"}, exclude_defaults=True)
     if not filters or (set(filters) == {"q"} and params.sort == "relevance" and
                        listing.cheap_search(tx.search_index, filters["q"])):
         # Cheap by construction: one walk of the sort's index, or FTS5 ranking a few matches. On
         # the event loop, that costs less than the hand-off to a worker thread.
-        return shaped(await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, shape=to_fragments,
-                                          limit=limit, sort=params.sort, cursor=params.cursor, **filters))
-    index = tx.search_index
-    if index is not None and set(filters) == {"q"} and params.sort == "relevance":
+        return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, shape=shape,
+                                   limit=limit, sort=params.sort, cursor=params.cursor, **filters)
+    if set(filters) == {"q"} and params.sort == "relevance":
         ranked = await searching.search_page(tx, user_id=user_id, q=filters["q"], limit=limit, cursor=params.cursor,
-                                             shape=to_fragments)
+                                             shape=shape)
         if ranked is not None:
-            return shaped(ranked)
-        index = None  # it could not answer (catching up, or no word to rank by): FTS5 does, at once
-    return shaped(await filtered_page(tx, user_id=user_id, params=params, limit=limit, search_index=index,
-                                      shape=to_fragments))
+            return ranked
+        # No index, or it could not answer (catching up, or no word to rank by): FTS5 does, at once.
+    return await filtered_page(tx, user_id=user_id, params=params, limit=limit, shape=shape)
 
 
 async def filtered_page(tx: Transactions, *, user_id: int, params: ListParams, limit: int,
-                        search_index: listing.RankedIndex | None, shape: Shape) -> dict[str, Any]:
+                        shape: Shape) -> dict[str, Any]:
     """A page with filters (the JSON list's and the web list's). Filters walk an index until `limit`
     rows match, at a cost not known in advance: on the event loop while it stays cheap, else on a
     worker thread. Searches stay on a thread: FTS5 may work for long between checks of the budget."""
@@ -144,8 +148,7 @@ async def filtered_page(tx: Transactions, *, user_id: int, params: ListParams, l
     if params.q is None:
         key = (user_id, repr(sorted((name, value) for name, value in options.items() if name != "cursor")))
         return await tx.read_budgeted(listing.list_in, key=key, user_id=user_id, shape=shape, limit=limit, **options)
-    return await tx.read_plain(listing.list_in, user_id=user_id, search_index=search_index, shape=shape,
-                               limit=limit, **options)
+    return await tx.read_plain(listing.list_in, user_id=user_id, shape=shape, limit=limit, **options)
 
 
 async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:

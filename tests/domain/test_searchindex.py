@@ -376,7 +376,7 @@ def test_the_live_index_refuses_to_answer_stale_while_another_writer_holds_the_i
         _add(db, users[0], 1, seed=16)
         other.sync(conn)  # `other` now holds the writer's lock, as a second process would
         _change_everything(db, users[0])
-        with pytest.raises(IndexBehind):  # the caller (domain/listing.py) asks FTS5 instead
+        with pytest.raises(IndexBehind):  # the caller (api/searching.py) asks FTS5 instead
             live.search_ids(conn, user_id=users[0], query=parse_query("albatross"), limit=10)
         other.close()
         found = live.search_ids(conn, user_id=users[0], query=parse_query("albatross"), limit=10)

@@ -3,7 +3,7 @@ and the page's state (data version and collection tree), and the list page's ETa
 
 The list page must stay within twice the CPU of the JSON list (issue 14), so it reads the same way:
 one statement for the page's rows (on the event loop when that is cheap by construction, as
-api/routes/bookmarks.py's read_page decides), plus one small read for the data version and the
+api/routes/bookmarks.py's choose_page decides), plus one small read for the data version and the
 collection names — no per-collection bookmark counts, which cost a walk of every collected bookmark.
 """
 
@@ -23,9 +23,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from api.conditional import SALT
-from api.routes.bookmarks import ListParams, filtered_page
+from api.routes.bookmarks import ListParams, choose_page
 from api.transactions import Transactions
-from domain import listing
 from domain.accounts import Principal
 from domain.bookmark_rows import to_texts
 from domain.data_version import VERSION_SQL
@@ -133,16 +132,9 @@ def describe(err: ValidationError) -> str:
 
 
 async def read_list(tx: Transactions, settings: Settings, *, user_id: int, params: ListParams) -> dict[str, Any]:
-    """One page of rows, chosen exactly as the JSON list's read_page chooses (api/routes/bookmarks.py);
-    the items are the rows' stored JSON texts (bookmark_views turns them into HTML)."""
-    limit = min(params.limit, settings.list_limit_max)
-    filters = params.model_dump(exclude={"limit", "sort", "cursor"}, exclude_defaults=True)
-    if not filters or (set(filters) == {"q"} and params.sort == "relevance" and
-                       listing.cheap_search(tx.search_index, filters["q"])):
-        return await tx.read_quick(listing.list_plain, listing.list_bookmarks, user_id=user_id, limit=limit,
-                                   sort=params.sort, cursor=params.cursor, shape=to_texts, **filters)
-    return await filtered_page(tx, user_id=user_id, params=params, limit=limit, search_index=tx.search_index,
-                               shape=to_texts)
+    """One page of rows, chosen as the JSON list's (api/routes/bookmarks.py's choose_page); the items
+    are the rows' stored JSON texts (bookmark_views turns them into HTML)."""
+    return await choose_page(tx, settings, user_id=user_id, params=params, shape=to_texts)
 
 
 def filters_of(params: ListParams) -> dict[str, Any]:
