@@ -45,8 +45,11 @@ def via_api(source: Path, work: Path) -> dict:
         started = time.perf_counter()
         conn.request("POST", "/api/v1/import", body=body, headers={
             "Authorization": f"Bearer {users[0]['token']}", "Content-Type": "text/html"})
-        response = conn.getresponse()
-        answer = response.read()
+        try:
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
         seconds = time.perf_counter() - started
         if response.status != 200:
             raise RuntimeError(f"POST /api/v1/import answered {response.status}: {answer[:300]!r}")

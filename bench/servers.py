@@ -93,14 +93,14 @@ class Process:
 
 
 def _http_ok(port: int, path: str) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         conn.request("GET", path)
-        ok = conn.getresponse().status < 500
-        conn.close()
-        return ok
+        return conn.getresponse().status < 500
     except OSError:
         return False
+    finally:
+        conn.close()  # also when no answer came in time: the socket is open by then
 
 
 def _wait_ready(proc: subprocess.Popen, sock: socket.socket, deadline: float) -> list[str]:

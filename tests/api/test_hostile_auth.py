@@ -53,11 +53,13 @@ def start(tmp_path: Path) -> Iterator[Start]:
 
 def get(api: LiveApi, path: str, **headers: str) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
-    conn.request("GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    return response
+    try:
+        conn.request("GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()})
+        response = conn.getresponse()
+        response.read()
+        return response
+    finally:
+        conn.close()
 
 
 def log(api: LiveApi) -> str:
