@@ -22,7 +22,7 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from zstandard import ZstdError
 
-from backup import guard, retention
+from backup import guard, integrity, retention
 from backup.errors import StageError
 from backup.files import clean_temps, ensure_dir, no_readers, run_lock
 from backup.manifest import (
@@ -30,7 +30,7 @@ from backup.manifest import (
 )
 from backup.priority import lower_this_thread
 from backup.snapshot import Snapshot, source_bytes, take_snapshot
-from backup.verify import check_snapshot, compress, verify_archive
+from backup.verify import check_contents, compress, verify_archive
 from common.files import fsync_file, publish, remove_quietly, temp_path
 from common.settings import Settings
 from common.version import VERSION
@@ -108,6 +108,33 @@ def _pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: da
     return manifest
 
 
+def _check_and_pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: datetime,
+                    forced: str | None, hook: StageHook) -> Manifest:
+    """The one full check of the snapshot, and the packing, on integrity.THREADS threads.
+
+    The check (integrity_check in parts, row counts, newest bookmark) is most of a run's work, and its
+    largest table's part the longest single piece. The parts go first; the packing, which zstd splits
+    over threads of its own, starts when a thread is free and fills the cores the last parts leave
+    idle. SQLite, zstd and hashlib all release the GIL. Leaving the `with` waits for every part, so
+    the snapshot is never removed under the check."""
+    with ThreadPoolExecutor(max_workers=integrity.THREADS, thread_name_prefix="backup") as pool:
+        with stage("verify", lambda _s: None):
+            checks = pool.submit(_background, integrity.plan, raw).result()
+        parts = [pool.submit(_background, integrity.run_part, raw, part) for part in checks.parts]
+        packing = pool.submit(_background, _pack, raw, packed, snap, level=level, created_at=created_at,
+                              forced=forced, hook=hook)
+        try:
+            with stage("verify", lambda _s: None):
+                integrity.require_ok(part.result() for part in parts)
+                check_contents(raw, checks.contents, expected_counts=snap.row_counts,
+                               newest_id=snap.newest_bookmark_id)
+            return packing.result()
+        except BaseException:
+            for job in [*parts, packing]:  # a failed run ends without the work still queued
+                job.cancel()
+            raise
+
+
 def _build(settings: Settings, directory: Path, created_at: datetime, hook: StageHook,
            check_source: Guard) -> tuple[Path, Manifest]:
     """Snapshot, compress and verify under temp names; return the verified temp file and its manifest."""
@@ -121,17 +148,8 @@ def _build(settings: Settings, directory: Path, created_at: datetime, hook: Stag
             guard.refuse_empty_file(settings.db_path)
             snap = take_snapshot(settings, dest=raw)
             forced = check_source(snap)
-        # The one full check of the snapshot (integrity_check, row counts, newest bookmark) is the
-        # longest part of a run; compressing and proving the archive happen beside it, on a second
-        # thread: SQLite, zstd and hashlib all release the GIL. Leaving the `with` waits for both, so
-        # the snapshot is never removed under the check.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="backup") as pool:
-            checked = pool.submit(_background, check_snapshot, raw, expected_counts=snap.row_counts,
-                                  newest_id=snap.newest_bookmark_id)
-            manifest = pool.submit(_background, _pack, raw, packed, snap, level=settings.backup_zstd_level,
-                                   created_at=created_at, forced=forced, hook=hook).result()
-            with stage("verify", lambda _s: None):
-                checked.result()
+        manifest = _check_and_pack(raw, packed, snap, level=settings.backup_zstd_level, created_at=created_at,
+                                   forced=forced, hook=hook)
         return packed, manifest
     except BaseException:
         remove_quietly(packed)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,16 +13,11 @@ from tqdm import tqdm
 
 from backup.errors import StageError
 from backup.files import reading
+from backup.integrity import Contents, check_database
 from backup.manifest import Manifest, read_manifest
-from backup.snapshot import newest_bookmark_id, row_counts
 from common.files import remove_quietly, temp_path
 
 CHUNK = 1 << 20
-# The first 256 MiB through a memory map, the rest the usual way: mapped pages count as the process's
-# resident memory, and kura-monitor alerts on that (KURA_ALERT_PROCESS_RSS_MB, 512 by default), so a
-# whole 1 GB file mapped would mail an alert every night for page cache the kernel can reclaim.
-# Measured on 1 GB under load: whole file mapped 16.1 s, 256 MiB 19.8 s, none 20-22 s.
-MMAP_BYTES = 256 << 20
 THREADS = 2  # zstd worker threads: level 1 on two cores keeps a 1 GB backup within its time budget
 
 
@@ -100,33 +94,6 @@ def decompress(src: Path, dest: Path) -> str:
             bar.n = fh.tell()
             bar.refresh()
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Contents:
-    row_counts: dict[str, int]
-    newest_bookmark_id: int | None
-
-
-def check_database(path: Path) -> Contents:
-    """PRAGMA integrity_check on a standalone copy, then its row counts."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:  # e.g. the copy vanished: a one-line failure, never a traceback
-        raise StageError("verify", f"cannot open the unpacked copy {path.name}: {exc}") from exc
-    try:
-        # Read through a memory map: a third less time for integrity_check than read() copies. Safe
-        # here because the file is this process's private copy, which nobody truncates under us.
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
-        if problems != ["ok"]:
-            raise StageError("verify", f"integrity_check failed: {'; '.join(problems[:3])}")
-        counts = row_counts(conn)
-        return Contents(row_counts=counts, newest_bookmark_id=newest_bookmark_id(conn, counts))
-    except sqlite3.DatabaseError as exc:
-        raise StageError("verify", f"{path.name} is not a sound SQLite database: {exc}") from exc
-    finally:
-        conn.close()
 
 
 def check_contents(path: Path, found: Contents, *, expected_counts: dict[str, int], newest_id: int | None) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from backup.verify import check_database, decompress
+from backup.integrity import check_database
+from backup.verify import decompress
 from common.db import Database
 from domain.models import Bookmark, User
 from common.settings import Settings

@@ -1,0 +1,110 @@
+"""PRAGMA integrity_check on a standalone copy, in parts that run side by side.
+
+One integrity_check runs on one core, and on a 1 GB database it is most of a backup's time. Its work
+splits into parts that together check everything it checks: `quick_check` for the whole file (every
+b-tree's structure, every page used exactly once, the freelist, NOT NULL) and `integrity_check(TABLE)`
+for each table (its rows against its index entries, CHECK constraints). The parts are independent, so
+they can run on several connections at once, beside other work (a run's compression).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from backup.errors import StageError
+from backup.snapshot import newest_bookmark_id, row_counts
+
+# The first 256 MiB through a memory map, the rest the usual way: mapped pages count as the process's
+# resident memory, and kura-monitor alerts on that (KURA_ALERT_PROCESS_RSS_MB, 512 by default), so a
+# whole 1 GB file mapped would mail an alert every night for page cache the kernel can reclaim. The
+# parts running at once share it. Measured on 1 GB under load, one check: whole file mapped 16.1 s,
+# 256 MiB 19.8 s, none 20-22 s. A 128 MiB page cache per part instead of the map cost as much CPU
+# in all (fewer system calls, more time in SQLite's cache), so the map stayed.
+MMAP_BYTES = 256 << 20
+# Parts checked at once. On two cores a 1.2 GB copy was checked in 15 s instead of 27.
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Contents:
+    row_counts: dict[str, int]
+    newest_bookmark_id: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: Path
+    contents: Contents  # read before the check: what a sound copy holds
+    parts: list[str]  # the longest first, as far as counts tell, so that no long part starts last
+
+
+def _open(path: Path, *, mapped: int = 0) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:  # e.g. the copy vanished: a one-line failure, never a traceback
+        raise StageError("verify", f"cannot open the unpacked copy {path.name}: {exc}") from exc
+    # Read through a memory map: a third less time for integrity_check than read() copies. Safe here
+    # because the file is this process's private copy, which nobody truncates under us.
+    conn.execute(f"PRAGMA mmap_size = {mapped}")
+    return conn
+
+
+def _unsound(path: Path, exc: sqlite3.DatabaseError) -> StageError:
+    return StageError("verify", f"{path.name} is not a sound SQLite database: {exc}")
+
+
+def plan(path: Path) -> Plan:
+    """Count the copy's rows and list the parts of its check: the tables with indexes first, by rows
+    times indexes (each row is looked up in each index: that is the check's cost), then the whole-file
+    part (about one read of everything), then the tables without an index (one read of each)."""
+    conn = _open(path)
+    try:
+        counts = row_counts(conn)
+        indexes = dict(conn.execute("SELECT tbl_name, count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " GROUP BY tbl_name").fetchall())
+        newest = newest_bookmark_id(conn, counts)
+    except sqlite3.DatabaseError as exc:
+        raise _unsound(path, exc) from exc
+    finally:
+        conn.close()
+    indexed = sorted((t for t in counts if indexes.get(t)), key=lambda t: counts[t] * indexes[t], reverse=True)
+    plain = sorted((t for t in counts if not indexes.get(t)), key=counts.__getitem__, reverse=True)
+    return Plan(path=path, contents=Contents(row_counts=counts, newest_bookmark_id=newest),
+                parts=[*(_table(t) for t in indexed), "PRAGMA quick_check", *(_table(t) for t in plain)])
+
+
+def _table(name: str) -> str:
+    return f'PRAGMA integrity_check("{name}")'
+
+
+def run_part(path: Path, pragma: str) -> list[str]:
+    """One part's answer lines ("ok" alone when sound)."""
+    conn = _open(path, mapped=MMAP_BYTES // THREADS)
+    try:
+        rows = [r[0] for r in conn.execute(pragma).fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise _unsound(path, exc) from exc
+    finally:
+        conn.close()
+    # A b-tree's problems come as one row of lines under a "*** in database main ***" header: one line
+    # each, so that the error names the problems themselves and stays on one line.
+    return [line for row in rows for line in row.splitlines() if not line.startswith("*** in database")]
+
+
+def require_ok(answers: Iterable[list[str]]) -> None:
+    problems = [line for lines in answers for line in lines if line != "ok"]
+    if problems:
+        raise StageError("verify", f"integrity_check failed: {'; '.join(problems[:3])}")
+
+
+def check_database(path: Path) -> Contents:
+    """The full check of a standalone copy, its parts on THREADS threads; then what it holds."""
+    checks = plan(path)
+    with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="check") as pool:
+        require_ok(pool.map(partial(run_part, path), checks.parts))
+    return checks.contents
