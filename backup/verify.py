@@ -113,13 +113,6 @@ def check_contents(path: Path, found: Contents, *, expected_counts: dict[str, in
         raise StageError("verify", f"newest bookmark {newest_id} is missing from the copy")
 
 
-def check_snapshot(raw: Path, *, expected_counts: dict[str, int], newest_id: int | None) -> Contents:
-    """The one full check of a run's copy: integrity_check, then the rows counted at snapshot time."""
-    found = check_database(raw)
-    check_contents(raw, found, expected_counts=expected_counts, newest_id=newest_id)
-    return found
-
-
 def verify_archive(data_path: Path, manifest: Manifest) -> None:
     """Prove the archive holds exactly the checked snapshot: its SHA-256 re-read from disk, and the
     SHA-256 of its decompressed stream against the snapshot's. Equal bytes need no second integrity_check."""
