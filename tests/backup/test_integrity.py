@@ -47,8 +47,14 @@ def test_a_sound_copy_passes_with_its_row_counts(tmp_path: Path) -> None:
 
 
 def test_the_parts_are_the_indexed_tables_then_the_whole_file_then_the_plain_tables(tmp_path: Path) -> None:
-    parts = plan(_database(tmp_path / "copy.db")).parts
+    parts = plan(_database(tmp_path / "copy.db"), split_above=0).parts
     assert parts == ['PRAGMA integrity_check("notes")', "PRAGMA quick_check", 'PRAGMA integrity_check("scratch")']
+
+
+def test_a_small_copy_is_checked_whole_in_one_part(tmp_path: Path) -> None:
+    path = _database(tmp_path / "copy.db")
+    assert plan(path, split_above=path.stat().st_size).parts == ["PRAGMA integrity_check"]
+    assert len(plan(path, split_above=path.stat().st_size - 1).parts) == 3
 
 
 def test_pages_no_table_owns_fail_the_check(tmp_path: Path) -> None:
@@ -57,7 +63,7 @@ def test_pages_no_table_owns_fail_the_check(tmp_path: Path) -> None:
     _forget_a_table(path, "scratch")
     assert _answer(path, 'PRAGMA integrity_check("notes")') == [("ok",)]
     with pytest.raises(StageError, match="integrity_check failed: .*never used"):
-        check_database(path)
+        check_database(path, split_above=0)
 
 
 def test_an_index_that_disagrees_with_its_table_fails_the_check(tmp_path: Path) -> None:
@@ -69,4 +75,4 @@ def test_an_index_that_disagrees_with_its_table_fails_the_check(tmp_path: Path) 
     path.write_bytes(bytes(raw))
     assert _answer(path, "PRAGMA quick_check") == [("ok",)]
     with pytest.raises(StageError, match="integrity_check failed: .*ix_notes_body"):
-        check_database(path)
+        check_database(path, split_above=0)
