@@ -81,7 +81,8 @@ def plan(path: Path, *, split_above: int = SPLIT_BYTES) -> Plan:
         return Plan(path=path, contents=contents, parts=["PRAGMA integrity_check"])
     indexed = sorted((t for t in counts if indexes.get(t)), key=lambda t: counts[t] * indexes[t], reverse=True)
     plain = sorted((t for t in counts if not indexes.get(t)), key=counts.__getitem__, reverse=True)
-    return Plan(path=path, contents=contents, parts=[*(_table(t) for t in indexed), "PRAGMA quick_check", *(_table(t) for t in plain)])
+    return Plan(path=path, contents=contents,
+                parts=[*(_table(t) for t in indexed), "PRAGMA quick_check", *(_table(t) for t in plain)])
 
 
 def _table(name: str) -> str:
