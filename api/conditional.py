@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from api.middleware import etag_matches
+from common.sqlite import sqlite3
 from domain.accounts import Principal
 from domain.data_version import VERSION_SQL
 from api.transactions import LoopBusy, Transactions

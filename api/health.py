@@ -11,7 +11,6 @@ a full disk (which a restart cannot cure) is left to readiness and the monitor's
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 
@@ -20,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert
 from starlette.concurrency import run_in_threadpool
 
 from api.transactions import Transactions
+from common.sqlite import sqlite3
 from domain import migrate
 from common.db import Database
 from common.dberrors import StorageUnavailable, WriteBusy

@@ -8,7 +8,6 @@ serves: every search then goes to SQLite's FTS5, as with KURA_SEARCH_INDEX=false
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.transactions import Transactions
 from common import timing
+from common.sqlite import sqlite3
 from domain.bookmark_rows import Shape, to_dicts
 from common.dberrors import storage_errors
 from common.errors import KuraError

@@ -15,7 +15,6 @@ worker pool, and in WAL mode never wait for the writer.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from common import timing
 from common.db import Database
 from common.dberrors import StorageUnavailable, storage_errors
+from common.sqlite import sqlite3
 from domain.searchindex import LiveIndex
 from api.writer import Writer, WriterConnection
 

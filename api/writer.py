@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import functools
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 from common import timing
 from common.db import Database
 from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
+from common.sqlite import sqlite3
 
 T = TypeVar("T")
 

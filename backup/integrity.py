@@ -9,7 +9,6 @@ they can run on several connections at once, beside other work (a run's compress
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from backup.errors import StageError
 from backup.snapshot import newest_bookmark_id, row_counts
+from common.sqlite import sqlite3
 
 # The first 256 MiB through a memory map, the rest the usual way: mapped pages count as the process's
 # resident memory, and kura-monitor alerts on that (KURA_ALERT_PROCESS_RSS_MB, 512 by default), so a

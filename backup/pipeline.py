@@ -8,7 +8,6 @@ only after all of that succeeded, and only when the source passed the guard with
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from backup.snapshot import Snapshot, source_bytes, take_snapshot
 from backup.verify import check_contents, compress, verify_archive
 from common.files import fsync_file, publish, remove_quietly, temp_path
 from common.settings import Settings
+from common.sqlite import sqlite3
 from common.version import VERSION
 
 Clock = Callable[[], datetime]

@@ -7,7 +7,6 @@ file and its -wal), and the replaced one is kept as ``<db>.pre-restore`` so a re
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import psutil
@@ -22,6 +21,7 @@ from common.db import open_database
 from common.files import fsync_dir, fsync_file, remove_quietly, temp_path
 from common.openfiles import file_identities, holds_any
 from common.settings import Settings
+from common.sqlite import sqlite3
 
 STOP_API = "systemctl stop kura-api"
 SIDE = ("-wal", "-shm", "-journal")

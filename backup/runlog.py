@@ -6,7 +6,6 @@ and report through logs and mail, so a failure to record is a warning, never the
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.db import open_database
+from common.sqlite import sqlite3
 from domain.models import BackupRun, utcnow
 from common.settings import Settings
 

@@ -8,12 +8,12 @@ the file itself would silently drop every commit still in the -wal.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from common.db import open_database
 from common.settings import Settings
+from common.sqlite import sqlite3
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +15,7 @@ from backup.files import reading
 from backup.integrity import Contents, check_database
 from backup.manifest import Manifest, read_manifest
 from common.files import remove_quietly, temp_path
+from common.sqlite import sqlite3
 
 CHUNK = 1 << 20
 THREADS = 2  # zstd worker threads: level 1 on two cores keeps a 1 GB backup within its time budget

@@ -16,7 +16,6 @@ import os
 import platform
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from bench import datagen, report, sections
+from common.sqlite import sqlite3
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("queries", "startup", "load", "import", "backup", "monitor", "crash")

@@ -7,10 +7,10 @@ copied row and each copy gets its own tags and links: the file has the shape of 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from bench import datagen
+from common.sqlite import sqlite3
 
 TARGET_BYTES = 1_000_000_000
 

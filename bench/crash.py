@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
 from contextlib import closing
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.live import NO_ANSWER, LiveApi, call, make_token
+from common.sqlite import sqlite3
 from domain.bookmark_rows import stale_rows
 from domain.search import parse_query
 from domain.searchindex import ensure_current

@@ -12,12 +12,12 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import vocab
+from common.sqlite import sqlite3
 from domain import accounts, migrate
 from common.db import open_database
 from common.settings import load_settings

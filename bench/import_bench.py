@@ -63,7 +63,7 @@ def via_api(source: Path, work: Path) -> dict:
 
 
 def _count(db_path: Path) -> int:
-    import sqlite3
+    from common.sqlite import sqlite3
 
     with sqlite3.connect(db_path) as conn:
         return int(conn.execute("SELECT count(*) FROM bookmarks").fetchone()[0])

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import datagen, vocab
+from common.sqlite import sqlite3
 from domain.search import parse_query
 from domain.searchindex import LOG_SQL, SearchIndex, rebuild
 from domain.searchindex.query import build_query, top_hits

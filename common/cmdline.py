@@ -18,7 +18,7 @@ def version_line() -> str:
     """Kura's version and the versions in use of what its behaviour depends on most: a bug report
     or an upgrade check starts here. SQLite is the system library Python links, not a locked package."""
     import platform
-    import sqlite3
+    from common.sqlite import sqlite3
     from importlib.metadata import PackageNotFoundError, version
 
     def of(dist: str) -> str:

@@ -9,7 +9,6 @@ writer never discovers half-way through a transaction that it cannot upgrade its
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +21,7 @@ from loguru import logger
 
 from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.settings import Settings
+from common.sqlite import BUNDLED, sqlite3
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -44,12 +44,13 @@ def sqlite_version_check() -> str:
         # Said once per start, with what fixes it: the bug needs two processes writing at once.
         logger.warning(
             "SQLite {} is older than 3.51.3, which fixes a rare WAL-reset corruption when two processes "
-            "write at once: upgrade the package your Python's sqlite3 links (Debian: libsqlite3-0) to 3.51.3 "
-            "or later, then restart Kura",
+            "write at once, and Kura's bundled SQLite (the pysqlite3 wheel) is not built for this machine: "
+            "upgrade the package your Python's sqlite3 links (Debian: libsqlite3-0) to 3.51.3 or later, "
+            "then restart Kura",
             version,
         )
     else:
-        logger.info("SQLite {}", version)
+        logger.info("SQLite {} ({})", version, "bundled" if BUNDLED else "the system's")
     return version
 
 
@@ -286,6 +287,7 @@ def make_engine(
     uri = f"{path.as_uri()}?mode=rw"
     engine = create_engine(
         "sqlite+pysqlite://",
+        module=sqlite3,  # the bundled library's: SQLAlchemy wraps only its module's exceptions
         creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000),
         poolclass=QueuePool,
         pool_size=pool_size,

@@ -8,13 +8,13 @@ left alone and stays a 500.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from loguru import logger
 
 from common.errors import Unavailable
+from common.sqlite import sqlite3
 
 RETRY_AFTER_S = 1  # the write turn frees within milliseconds; a storage fault needs the admin anyway
 

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from common.errors import BadRequest, Conflict, NotFound
+from common.sqlite import sqlite3
 from domain.models import ApiToken, User, to_micros, utcnow
 from domain.data_version import version_of
 

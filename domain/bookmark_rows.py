@@ -8,13 +8,13 @@ page is sent without building a dict, a tag list or a time.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.orm import Session
 
+from common.sqlite import sqlite3
 from domain.models import Bookmark
 from domain.ownership import not_found
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from common.sqlite import sqlite3
 from domain.accounts import Principal, hash_token
 from domain.models import WebSession, from_micros, to_micros, utcnow
 

@@ -8,7 +8,6 @@ stays queued in metrics.db and is retried every cycle, in order, until it goes.
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from loguru import logger
 from common.dberrors import StorageUnavailable
 from common.mail import MailError, send_mail, try_send_mail
 from common.settings import Settings
+from common.sqlite import sqlite3
 from monitor.metricsdb import doors
 from monitor.rules import AlertEvent, AlertState
 from monitor.store import MetricsFile, to_ms

@@ -8,7 +8,6 @@ database) therefore stops the pings and systemd restarts the unit, which is the 
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from common.dberrors import StorageUnavailable
 from common.memory import cap_arenas
 from common.notify import Notifier, watchdog_interval
 from common.settings import Settings
+from common.sqlite import sqlite3
 from common.startup import boot
 from monitor.alerts import AlertLog, Deliverer
 from monitor.metrics import Reading

@@ -14,7 +14,6 @@ is written once, against sqlite3.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -24,6 +23,7 @@ from typing import Protocol
 from common.db import Database, DatabaseError, apply_pragmas, file_identity
 from common.dberrors import StorageUnavailable, WriteBusy, storage_errors
 from common.settings import Settings
+from common.sqlite import sqlite3
 
 
 class Doors(Protocol):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from sqlite3 import Connection
 
 from common.db import Database
+from common.sqlite import sqlite3
 from monitor.metrics import Reading, SeriesKey
 from monitor.metricsdb import MetricsDB, SessionDoors, doors
 
@@ -79,7 +79,7 @@ class MetricsStore:
         ensure_schema(db)
         self._series: dict[SeriesKey, int] = {}
 
-    def _series_ids(self, conn: Connection, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:
+    def _series_ids(self, conn: sqlite3.Connection, keys: Iterable[SeriesKey]) -> dict[SeriesKey, int]:
         for name, label in keys:
             if (name, label) not in self._series:
                 params = {"n": name, "l": label}
@@ -96,7 +96,7 @@ class MetricsStore:
             conn.executemany("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (:s, :t, :v)", rows)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sample_ts', :t)", {"t": ts})
 
-    def _meta(self, conn: Connection, key: str, default: int) -> int:
+    def _meta(self, conn: sqlite3.Connection, key: str, default: int) -> int:
         row = conn.execute("SELECT value FROM meta WHERE key = :k", {"k": key}).fetchone()
         return default if row is None or row[0] is None else int(row[0])
 

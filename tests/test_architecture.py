@@ -9,7 +9,7 @@ imports inside functions too.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,3 +118,33 @@ def test_the_arrows_refuse_internals_and_infrastructure_reaching_up() -> None:
 def test_a_circle_of_imports_is_found() -> None:
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": {"c"}, "d": {"a", "c"}}) == []
+
+
+
+def stdlib_sqlite_importers(paths: Iterable[Path]) -> list[Path]:
+    """The files that import the standard library's sqlite3 themselves (anywhere in the file)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            if any(name == "sqlite3" or name.startswith("sqlite3.") for name in names):
+                found.append(path)
+                break
+    return found
+
+
+def test_only_common_sqlite_chooses_the_sqlite_library() -> None:
+    # Two SQLite libraries in one process drop each other's file locks: every module, the tests and
+    # the bench included, takes sqlite3 from common.sqlite.
+    files = [p for tree in (*MAY_IMPORT, "bench", "tests") for p in (ROOT / tree).rglob("*.py")]
+    assert stdlib_sqlite_importers(files) == [ROOT / "common" / "sqlite.py"]
+
+
+def test_a_plain_sqlite3_import_is_found_wherever_it_is(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    import sqlite3\n")
+    (tmp_path / "b.py").write_text("from sqlite3 import Connection\n")
+    (tmp_path / "c.py").write_text("import sqlite3.dbapi2 as db\n")
+    (tmp_path / "d.py").write_text("from common.sqlite import sqlite3\nimport sqlite3x\n")
+    found = stdlib_sqlite_importers(sorted(tmp_path.glob("*.py")))
+    assert [p.name for p in found] == ["a.py", "b.py", "c.py"]

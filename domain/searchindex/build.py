@@ -10,13 +10,13 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import tantivy
 
+from common.sqlite import sqlite3
 from domain.searchindex import sql
 from domain.searchindex.schema import build_schema, document, register
 from domain.searchindex.store import (

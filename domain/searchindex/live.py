@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 
 from loguru import logger
 
+from common.sqlite import sqlite3
 from domain.search import ParsedQuery
 from domain.searchindex.build import ensure_current, rebuild
 from domain.searchindex.store import IndexBusy, IndexUnusable, SearchIndex, Watermark

@@ -8,9 +8,9 @@ Not imported by the package (domain.listing imports the package; this module imp
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, Protocol
 
+from common.sqlite import sqlite3
 from domain import listing
 from domain.search import parse_query
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from itertools import accumulate
 import orjson
 import tantivy
 
+from common.sqlite import sqlite3
 from domain.search import ParsedQuery
 from domain.searchindex.query import ranked_hits
 from domain.searchindex.schema import FIELDS, WEIGHTS, analyzer

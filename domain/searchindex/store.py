@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
+from common.sqlite import sqlite3
 from domain.search import ParsedQuery
 from domain.searchindex import sql
 from domain.searchindex.query import build_query

@@ -8,7 +8,6 @@ route whose body has required fields needs one entry in BODIES.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from common.db import Database
+from common.sqlite import sqlite3
 from tests.conftest import Account
 
 ID_PARAM = re.compile(r"\{(\w+_id)\}")

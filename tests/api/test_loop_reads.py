@@ -5,7 +5,6 @@ run there within a budget: past it they are interrupted and answered on a worker
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from contextlib import closing
 from functools import partial
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api import transactions
 from api.transactions import Transactions
+from common.sqlite import sqlite3
 from domain import listing
 from common.db import Database
 from tests.api.bookmark_seed import seed_bookmarks

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import searching
 from api.app import create_app
+from common.sqlite import sqlite3
 from domain import listing
 from common.db import Database
 from common.settings import Settings

@@ -5,7 +5,6 @@ tmpfs that really fills, a page of the real file overwritten."""
 from __future__ import annotations
 
 import errno
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from common.sqlite import sqlite3
 from domain import accounts, migrate
 from common.db import Database, open_database
 from common.settings import load_settings

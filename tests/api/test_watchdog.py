@@ -4,7 +4,6 @@ NOTIFY_SOCKET, and the pings resume when it clears; a lock held by another proce
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -15,6 +14,7 @@ from api.server import watchdog_loop
 from api.transactions import Transactions
 from common.db import Database
 from common.notify import Notifier
+from common.sqlite import sqlite3
 from tests.doubles import NotifySocket
 
 INTERVAL = 0.2

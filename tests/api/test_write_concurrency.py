@@ -8,7 +8,6 @@ deliberately smaller than the number of writers (KURA_API_THREADS=2).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from bench.burst import burst
 from bench.live import LiveApi, call, make_token
+from common.sqlite import sqlite3
 
 WRITERS = 200
 # The "/readyz answers within 1 s throughout" is a time: bench/burst.py measures it and

@@ -3,7 +3,6 @@ database that is never silently swapped or created under a running API. Real SQL
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
 from api.server import open_checked
+from common.sqlite import sqlite3
 from domain import migrate
 from common.db import Database, open_database
 from common.dberrors import StorageUnavailable

@@ -5,13 +5,13 @@ that fails leaves nothing behind while the next one commits."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
 from api.writer import Writer, WriterConnection
+from common.sqlite import sqlite3
 from domain import migrate
 from common.db import Database, open_database
 from common.dberrors import StorageUnavailable

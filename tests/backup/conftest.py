@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from loguru import logger
 from backup.integrity import check_database
 from backup.verify import decompress
 from common.db import Database
+from common.sqlite import sqlite3
 from domain.models import Bookmark, User
 from common.settings import Settings
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +18,7 @@ from backup.manifest import list_backups, manifest_path_for
 from backup.verify import verify_file
 from common.db import Database
 from common.files import is_temp
+from common.sqlite import sqlite3
 from domain.models import BackupRun
 from common.settings import Settings
 from tests.backup.conftest import KURA_BACKUP, ROOT, add_bookmarks, backup_env

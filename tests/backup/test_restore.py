@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from backup.manifest import manifest_path_for
 from backup.pipeline import run_backup
 from backup.restore import holders, restore
 from common.db import Database, open_database
+from common.sqlite import sqlite3
 from domain.models import Bookmark
 from common.settings import Settings
 from tests.backup.conftest import ROOT, add_bookmarks

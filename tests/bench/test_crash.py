@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from bench import __main__ as cli
 from bench import burst, crash, readme, report
 from bench.live import Reply, make_token
+from common.sqlite import sqlite3
 
 DRILL = {"kills": 200, "acknowledged": 4000, "lost": 0, "ids_reused": 0, "integrity": "ok", "fts_integrity": "ok",
          "synchronous": "NORMAL", "lost_examples": [], "counts": {"acknowledged creates": 4000}}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bench import datagen, vocab
+from common.sqlite import sqlite3
 from domain.urls import normalize_url
 
 SMALL = datagen.Spec(main_bookmarks=400, other_users=2, other_bookmarks=60, tags=40, seed=3)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from common.sqlite import sqlite3
 from domain import migrate
 from tests.cli.process import kura_process, only_line
 

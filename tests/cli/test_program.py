@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import platform
-import sqlite3
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from common.sqlite import sqlite3
 from tests.cli.process import ROOT, kura_process, only_line
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import tantivy
 
 from common.db import open_database
+from common.sqlite import sqlite3
 from domain.search import parse_query
 from domain.searchindex import SearchIndex
 from common.settings import load_settings

@@ -3,12 +3,12 @@ that says what goes and asks first."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from common.sqlite import sqlite3
 from domain.models import NAME_MAX
 from tests.cli.process import kura_on_a_terminal, kura_process, only_line
 

@@ -4,7 +4,7 @@ writers serialised, and a ping that notices a broken file."""
 from __future__ import annotations
 
 import contextvars
-import sqlite3
+import platform
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +19,7 @@ from common import db as dbmod
 from common import timing
 from common.db import Database, DatabaseError, apply_pragmas, open_database, sqlite_version_check
 from common.settings import Settings, load_settings
+from common.sqlite import BUNDLED, sqlite3
 
 
 @pytest.fixture
@@ -160,7 +161,23 @@ def test_an_old_sqlite_is_one_warning_line_that_says_which_package_and_version_f
     level, warning = logged[-2]
     assert level == "WARNING" and "older than 3.51.3" in warning and "\n" not in warning
     assert "libsqlite3-0" in warning and "to 3.51.3 or later" in warning and "restart Kura" in warning
-    assert logged[-1] == ("INFO", f"SQLite {sqlite3.sqlite_version}")
+    source = "bundled" if BUNDLED else "the system's"
+    assert logged[-1] == ("INFO", f"SQLite {sqlite3.sqlite_version} ({source})")
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the pysqlite3 wheel is built for x86_64 only")
+def test_kura_runs_its_bundled_sqlite_which_has_the_wal_reset_fix() -> None:
+    assert BUNDLED and sqlite3.__name__ == "pysqlite3.dbapi2"
+    assert sqlite3.sqlite_version_info >= dbmod.MIN_SQLITE
+    with sqlite3.connect(":memory:") as conn:  # the library really loaded, not just the module's claim
+        assert conn.execute("SELECT sqlite_version()").fetchone()[0] == sqlite3.sqlite_version
+
+
+def test_the_engine_speaks_the_bundled_module_so_its_errors_are_sqlalchemys(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert type(conn.connection.driver_connection) is sqlite3.Connection
+    with pytest.raises(IntegrityError), db.write_session() as session:  # a driver error SQLAlchemy knows
+        session.execute(text("INSERT INTO users (id, name) VALUES (1, 'a'), (1, 'b')"))
 
 
 def test_slow_sql_is_logged_at_warning_in_a_request_only(tmp_path: Path, logged: list[tuple[str, str]]) -> None:

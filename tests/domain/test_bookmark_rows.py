@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import orjson
@@ -10,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from api.routes.bookmarks import BookmarkOut
+from common.sqlite import sqlite3
 from domain import bookmark_rows
 from domain.bookmark_rows import iso_utc
 from common.db import Database

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import Index, inspect, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex
 
+from common.sqlite import sqlite3
 from domain import migrate
 from common.db import Database, open_database
 from domain.models import Base

@@ -14,7 +14,6 @@ import fcntl
 import json
 import random
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 tantivy = pytest.importorskip("tantivy")
 
+from common.sqlite import sqlite3
 from domain import bookmarks, tags  # noqa: E402
 from common.db import Database  # noqa: E402
 from domain.listing import list_bookmarks  # noqa: E402

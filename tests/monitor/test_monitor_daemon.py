@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from sqlalchemy import text
 from common.db import open_database
 from common.notify import Notifier
 from common.settings import load_settings
+from common.sqlite import sqlite3
 from monitor.daemon import Monitor, summary
 from monitor.metrics import reading_from
 from monitor.store import MetricsStore

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from sqlalchemy import text
 
 from common.db import DatabaseError, open_database
 from common.dberrors import StorageUnavailable
+from common.sqlite import sqlite3
 from monitor.alerts import AlertLog
 from monitor.metrics import reading_from
 from monitor.metricsdb import open_metrics_db

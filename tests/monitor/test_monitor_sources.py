@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.live import LiveApi
+from common.sqlite import sqlite3
 from domain import migrate
 from common.db import open_database
 from common.settings import Settings, load_settings

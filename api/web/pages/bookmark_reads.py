@@ -10,7 +10,6 @@ collection names — no per-collection bookmark counts, which cost a walk of eve
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +24,7 @@ from starlette.datastructures import QueryParams
 from api.conditional import SALT
 from api.routes.bookmarks import ListParams, choose_page
 from api.transactions import Transactions
+from common.sqlite import sqlite3
 from domain.accounts import Principal
 from domain.bookmark_rows import to_texts
 from domain.data_version import VERSION_SQL

@@ -8,7 +8,6 @@ and a form whose fields are required needs an entry in FORMS.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from common.db import Database
+from common.sqlite import sqlite3
 from tests.api import test_isolation as api_isolation
 from tests.conftest import Account
 

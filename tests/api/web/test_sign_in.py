@@ -3,7 +3,6 @@ sign-in may lead, and sessions that end (issue 14)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.web.pages.auth import safe_next
 from common.settings import Settings, load_settings
+from common.sqlite import sqlite3
 from tests.api.web.conftest import PASSWORD, WebClient, form_csrf, set_password
 from tests.conftest import Account
 

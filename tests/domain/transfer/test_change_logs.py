@@ -4,12 +4,12 @@ have made them, and every trigger is back, even after a failed import."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 
 import pytest
 from sqlalchemy import text
 
+from common.sqlite import sqlite3
 from domain.data_version import data_version
 from common.db import Database
 from domain.transfer import store
