@@ -49,6 +49,10 @@ def check_targets(result: dict) -> list[dict]:
     add("monitor CPU (% of one core)", monitor.get("cpu_percent"), 1.0)
     add("monitor RSS (MB)", monitor.get("rss_mb"), 50)
     add("API start to READY (s)", result.get("startup", {}).get("ready_s"), 1.5)
+    version = result.get("meta", {}).get("sqlite")
+    if version:  # the bench's own, which is the API's: one virtualenv, one common/sqlite.py
+        checks.append({"figure": "SQLite in use (3.51.3 fixes the WAL reset)", "value": version, "limit": "3.51.3",
+                       "op": ">=", "ok": tuple(int(n) for n in version.split(".")) >= (3, 51, 3)})
     for key, figures in result.get("crash", {}).items():
         if key.startswith("drill"):
             name = f"crash drill {figures.get('synchronous')}"

@@ -81,3 +81,12 @@ def test_markdown_has_a_row_per_endpoint_and_marks_missed_targets() -> None:
     text = report.markdown(result)
     assert "| get_one | 32 | 400.0 | 7.5 | 15.0 | 30.0 | 60.0 | 0 | 0.4 | 1.25 |" in text
     assert "| get_one / ceiling @32 | 0.4 | >= 0.5 | **missed** |" in text
+
+
+def test_the_sqlite_in_use_passes_from_the_release_with_the_wal_reset_fix() -> None:
+    def verdict(version: str) -> bool:
+        (check,) = [c for c in report.check_targets({"meta": {"sqlite": version}}) if c["figure"].startswith("SQLite")]
+        assert check["value"] == version
+        return check["ok"]
+
+    assert [verdict(v) for v in ("3.40.1", "3.51.2", "3.51.3", "3.53.4", "3.100.0")] == [False, False, True, True, True]
