@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import pytest
 
 from domain.fields import BOOKMARK_COLUMNS, FLAGS
@@ -32,3 +35,12 @@ def test_a_newer_entry_that_states_every_field_changes_every_field_but_the_url()
     base = distinct_values(0)
     incoming = Row(line=None, values={**distinct_values(1), "url": base["url"]}, title_given=True, tags={}, folder=())
     assert set(merge(base, incoming)) == set(BOOKMARK_COLUMNS) - {"url"}
+
+
+def test_a_row_comes_back_from_the_spool_with_every_field() -> None:
+    # Every field set away from its default: a field that Row.__reduce__ forgot would come back default.
+    given = {"line": 7, "values": distinct_values(1), "title_given": True, "tags": {"a": "A"},
+             "folder": ("x", "y"), "insert": ("url", 1)}
+    assert set(given) == {f.name for f in dataclasses.fields(Row)}
+    row = Row(**given)
+    assert pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)) == row
