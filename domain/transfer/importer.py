@@ -240,7 +240,8 @@ class _ImportJob:
         new = [(user_id, *row.insert, row.values["collection_id"]) for url, row in rows.items()
                if url not in existing]
         ids = store.insert_bookmarks(self.conn, new)
-        self.index_text(ids)  # before a later batch can update these rows
+        self.index_text(ids)  # before a later batch can update these rows; it logs them for search too
+        new_ids = ids if isinstance(ids, range) else set(ids)
         by_url = dict(zip((row[1] for row in new), ids))
         changes = []
         for url, found in existing.items():
@@ -260,6 +261,7 @@ class _ImportJob:
                                             f"{MAX_TAGS_PER_BOOKMARK}: {url[:200]}")
         pairs = [(by_url[url], tag_id) for url, tag_set in wanted.items() for tag_id in tag_set]
         store.link_tags(self.conn, pairs)
+        store.log_for_search(self.conn, (bookmark_id for bookmark_id, _ in pairs if bookmark_id not in new_ids))
         store.store_answers(self.conn, [*ids, *(bookmark_id for bookmark_id, _ in pairs)])
         self.result.created += len(new)
         changed = {change["id"] for change in changes}

@@ -118,11 +118,17 @@ def tag_links(conn: Connection, bookmark_ids: Sequence[int]) -> dict[int, set[in
 
 
 def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
-    """Link in bulk, each link with its bookmark's created_at (so no trigger has to fill it in), and
-    log the bookmarks for the search index once each (its per-link trigger is off: deferred_triggers)."""
+    """Link in bulk, each link with its bookmark's created_at (so no trigger has to fill it in).
+    The links' search log is log_for_search's (its per-link trigger is off: deferred_triggers)."""
     if pairs:
         conn.exec_driver_sql(_LINK, [(bookmark_id, tag_id, bookmark_id) for bookmark_id, tag_id in pairs])
-        conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(sorted({b for b, _ in pairs})).decode(),))
+
+
+def log_for_search(conn: Connection, ids: Iterable[int]) -> None:
+    """Log these bookmarks for the search index once each (the per-row triggers are off:
+    deferred_triggers)."""
+    if unique := sorted(set(ids)):
+        conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(unique).decode(),))
 
 
 def store_answers(conn: Connection, ids: Iterable[int]) -> None:
@@ -162,7 +168,7 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
     batch, and the change logs (search_log, data_versions, migrations 0003 and 0005) add three
     statements per row and per link. So for the import's transaction the insert triggers are dropped
     and put back, from their own stored SQL, before commit; the callable yielded indexes and logs a
-    batch of new bookmarks, link_tags logs what it links, store_answers writes the stored API JSON
+    batch of new bookmarks, log_for_search logs those that gain links, store_answers writes the stored API JSON
     of both once per batch (migration 0008), and the user's data version moves once.
     DDL is transactional in SQLite: if the import fails the rollback restores the triggers, and no
     other writer can run meanwhile (we hold BEGIN IMMEDIATE). Update and delete triggers stay.

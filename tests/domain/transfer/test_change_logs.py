@@ -63,3 +63,14 @@ def test_a_failed_import_leaves_every_trigger_in_place(db, alice, import_bytes, 
     with pytest.raises(Exception):
         import_bytes(page('<DT><A HREF="https://x.example/" TAGS="t">x</A>'), user_id=alice.user_id)
     assert triggers(db) == all_triggers >= set(store.DEFERRED)
+
+
+def test_an_import_logs_each_bookmark_once_for_the_search_index(db, alice, import_bytes) -> None:
+    import_bytes(page('<DT><A HREF="https://old.example/">old</A>'), user_id=alice.user_id)
+    seq = head(db)
+    rows = [f'<DT><A HREF="https://n{i}.example/" TAGS="a,b">n{i}</A>' for i in range(30)]
+    rows.append('<DT><A HREF="https://old.example/" TAGS="added">old</A>')
+    import_bytes(page(*rows), user_id=alice.user_id)
+    with closing(sqlite3.connect(db.path)) as conn:
+        logged = [b for (b,) in conn.execute("SELECT bookmark_id FROM search_log WHERE seq > ?", (seq,))]
+    assert len(logged) == len(set(logged)) == 31  # a new bookmark's links add no second entry
