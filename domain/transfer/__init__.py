@@ -3,6 +3,7 @@
 Shared by the API (api/routes/transfer.py) and the CLI (common/cli_transfer.py).
 """
 
+from domain.transfer.childparse import import_path
 from domain.transfer.entries import BadFile
 from domain.transfer.exporter import export_json, export_netscape
 from domain.transfer.importer import (
@@ -21,5 +22,5 @@ SUFFIXES = {"netscape": "html", "json": "json"}
 
 __all__ = [
     "BadFile", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport", "SUFFIXES",
-    "StrictImportFailed", "export_json", "export_netscape", "import_file", "parse_file", "write_parsed",
+    "StrictImportFailed", "export_json", "export_netscape", "import_file", "import_path", "parse_file", "write_parsed",
 ]

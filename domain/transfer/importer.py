@@ -6,6 +6,7 @@ users' writes go on meanwhile); a bad file or, in strict mode, a broken entry en
 `write_parsed` then writes the batches, each in a handful of statements (look up the URLs the user
 already has, insert the new ones in one executemany, update the merged ones, resolve tags in bulk,
 link them), all in ONE write transaction: an error anywhere rolls the whole import back.
+`kura import` of a large file runs both at once instead, the parse in a child process (childparse).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import IO, Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO, Literal, Protocol
 
 from sqlalchemy import Connection
 
@@ -104,16 +105,23 @@ def parse_file(*, source: BinaryIO, options: ImportOptions = ImportOptions(),
     StrictImportFailed before anything is written."""
     parsed = ParsedImport(options=options, now=to_micros(utcnow()))
     try:
-        items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags,
-                         now=parsed.now)
-        while batch := list(islice(items, BATCH)):
-            if options.mode == "strict":
-                _reject_broken(batch)
+        for batch in prepared_batches(source, options=options, now=parsed.now, progress=progress):
             parsed.add(batch)
     except BaseException:
         parsed.close()
         raise
     return parsed
+
+
+def prepared_batches(source: BinaryIO, *, options: ImportOptions, now: int,
+                     progress: Progress | None = None) -> Iterator[list[Any]]:
+    """The file read, validated and normalised, BATCH items at a time; BadFile, or in strict mode
+    StrictImportFailed, where it goes wrong."""
+    items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags, now=now)
+    while batch := list(islice(items, BATCH)):
+        if options.mode == "strict":
+            _reject_broken(batch)
+        yield batch
 
 
 def _reject_broken(batch: list[Any]) -> None:
@@ -124,7 +132,16 @@ def _reject_broken(batch: list[Any]) -> None:
                                  details={"line": broken.line, "reason": broken.reason})
 
 
-def write_parsed(db: Database, *, user_id: int, parsed: ParsedImport) -> ImportResult:
+class Parsed(Protocol):
+    """What write_parsed reads: a ParsedImport, or childparse.ChildParse."""
+
+    options: ImportOptions
+    now: int
+
+    def batches(self) -> Iterator[list[Any]]: ...
+
+
+def write_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
     """Phase two, in one write transaction: the parsed batches merged into the user's bookmarks."""
     try:
         with db.write_session() as session:

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from domain.transfer import childparse
 from tests.cli.process import ROOT, kura_process, only_line
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bookmarks"
@@ -128,6 +129,14 @@ def test_a_large_import_logs_no_slow_sql_however_low_the_threshold(db, alice, tm
                         "--user", "alice", extra_env={"KURA_SLOW_SQL_MS": "0.001"})
     assert (done.returncode, done.stdout) == (0, b"created 3000, updated 0, unchanged 0, skipped 0\n")
     assert b"slow SQL" not in done.stderr and done.stderr == b""
+
+
+def test_a_file_large_enough_to_parse_in_a_second_process_imports_the_same(db, alice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    big = many_bookmarks(tmp_path / "big.html", 14_000)
+    assert big.stat().st_size >= childparse.MIN_BYTES  # so `kura import` hands the parse to a child
+    done = kura_process(tmp_path / "data", "import", str(big), "--user", "alice")
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"created 14000, updated 0, unchanged 0, skipped 0\n", b"")
+    assert count(db, "bookmarks") == 14_000
 
 
 def run_on_terminal(args: list[str]) -> tuple[int, bytes, bytes]:

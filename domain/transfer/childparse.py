@@ -1,0 +1,110 @@
+"""`kura import` of a large file: parsed in a child process while this one writes.
+
+Reading the file (html.parser, URL checks) and writing it (SQLite) each take about half of an
+import, and both run Python code that holds the GIL, so two threads would only take turns; two
+processes use both cores (the bench's 100k file: 14-17 s against 19-25 s in one process,
+five alternating pairs). The child (parse_worker) sends each prepared batch down a pipe, as
+parse_file would spool it; this process writes the batches as they come, inside its one write
+transaction, so an error the child meets later (a broken entry in strict mode, a file that is not
+bookmarks after all) still rolls everything back. The first message is awaited before the
+transaction begins: a file that is not a bookmark file fails before anything is written.
+
+Only the CLI does this. The API parses before it takes the write turn (importer.parse_file), so that
+other users' writes are not held up by a parse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from common.db import Database
+from domain.models import to_micros, utcnow
+from domain.transfer.importer import ImportOptions, ImportResult, write_parsed
+from domain.transfer.reader import Progress
+
+MIN_BYTES = 1 << 20  # below this a child's start-up (~0.5 s) costs more than the overlap saves
+WAIT_S = 300.0  # a batch takes well under a second; a child silent this long is stuck, not slow
+
+
+def _rebuilt(payload: tuple[type[Exception], tuple[Any, ...], dict[str, Any]] | str) -> Exception:
+    """The child's error (parse_worker.portable) as an exception of this process."""
+    if isinstance(payload, str):
+        return RuntimeError(f"reading the import file failed: {payload}")
+    cls, args, state = payload
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
+
+
+class ChildParse:
+    """The child and its pipe, read as write_parsed reads an importer.ParsedImport."""
+
+    def __init__(self, path: Path, *, options: ImportOptions, progress: Progress | None = None) -> None:
+        self.options, self.now, self._progress = options, to_micros(utcnow()), progress
+        reading, writing = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                # -P: not the working directory first on the path, where anyone could put a `domain`.
+                [sys.executable, "-P", "-m", "domain.transfer.parse_worker", str(path),
+                 json.dumps(dataclasses.asdict(options)), str(self.now), str(writing)],
+                stdin=subprocess.DEVNULL, pass_fds=(writing,))
+        except BaseException:
+            os.close(reading)
+            raise
+        finally:
+            os.close(writing)  # the child's copy is its own: the pipe ends (EOFError) when the child does
+        self._pipe = Connection(reading, writable=False)
+        try:
+            self._first = self._next()
+        except BaseException:
+            self.close()
+            raise
+
+    def _next(self) -> tuple[str, Any]:
+        """The next batch or "done", progress reported on the way; the child's error raised here."""
+        while True:
+            if not self._pipe.poll(WAIT_S):
+                raise RuntimeError(f"the import's parser process sent nothing for {WAIT_S:.0f} s")
+            try:
+                kind, value = self._pipe.recv()
+            except (EOFError, OSError):  # OSError: it died in the middle of a message
+                raise RuntimeError("the import's parser process ended before the end of the file "
+                                   f"(exit code {self.process.wait(5)})") from None
+            if kind == "progress":
+                if self._progress is not None:
+                    self._progress(value)
+            elif kind == "error":
+                raise _rebuilt(value)
+            else:
+                return kind, value
+
+    def batches(self) -> Iterator[list[Any]]:
+        message, self._first = self._first, ("done", None)
+        while message[0] == "batch":
+            yield message[1]
+            message = self._next()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(5)
+        self._pipe.close()
+
+
+def import_path(db: Database, *, user_id: int, path: Path, options: ImportOptions = ImportOptions(),
+                progress: Progress | None = None) -> ImportResult:
+    """importer.import_file for a file on disk, with the parse in a child process."""
+    parsed = ChildParse(path, options=options, progress=progress)
+    try:
+        return write_parsed(db, user_id=user_id, parsed=parsed)
+    finally:
+        parsed.close()

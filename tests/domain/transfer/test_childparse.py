@@ -1,0 +1,84 @@
+"""`kura import` of a large file parses in a child process while it writes (childparse): the same
+result as the import in one process, the child's errors raised as its own, and nothing written when
+the file is bad, a late entry breaks strict mode, or the child dies midway."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from transfer_data import snapshot, whole_database
+
+from common.db import Database
+from domain.transfer import BadFile, ImportOptions, StrictImportFailed, childparse, import_file, import_path
+from domain.transfer.importer import BATCH, write_parsed
+from tests.domain.transfer.test_importer import page
+
+FOLDER = '<DT><H3 ADD_DATE="1600000000">{name}</H3>\n<DL><p>'
+
+
+def mixed_file(path: Path, count: int) -> Path:
+    """Folders, tags, a URL met twice, a broken entry and a browser-internal one: every kind of item."""
+    rows = [FOLDER.format(name="work")]
+    rows += [f'<DT><A HREF="https://w{i}.example/" ADD_DATE="{1700000000 + i}" TAGS="t{i % 7},all">w{i}</A>'
+             for i in range(count)]
+    rows += ["</DL><p>", FOLDER.format(name="home")]
+    rows += ['<DT><A HREF="https://w3.example/" ADD_DATE="1800000000" LAST_MODIFIED="1800000001">again</A>',
+             '<DT><A HREF="http://[broken/" ADD_DATE="1700000000">broken</A>',
+             '<DT><A HREF="javascript:void(0)" ADD_DATE="1700000000">bookmarklet</A>', "</DL><p>"]
+    path.write_bytes(page(*rows))
+    return path
+
+
+def test_a_file_parsed_in_a_child_imports_as_it_does_in_one_process(db: Database, alice, bob,
+                                                                     tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "mixed.html", BATCH + 500)  # two batches
+    read: list[int] = []
+    in_child = import_path(db, user_id=alice.user_id, path=source, progress=read.append)
+    in_process = import_file(db, user_id=bob.user_id, source=io.BytesIO(source.read_bytes()))
+    assert in_child.as_dict() == in_process.as_dict()
+    assert (in_child.created, in_child.updated, in_child.skipped) == (BATCH + 500, 1, 2)
+    assert snapshot(db, user_id=alice.user_id) == snapshot(db, user_id=bob.user_id)
+    assert sum(read) == source.stat().st_size  # the child's progress reaches the caller's bar
+
+
+def test_a_file_that_is_not_bookmarks_fails_with_the_same_error_and_writes_nothing(db: Database, alice,
+                                                                                   tmp_path: Path) -> None:
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"\n\nshopping list: eggs, milk\n")
+    before = whole_database(db)
+    with pytest.raises(BadFile) as in_process:
+        import_file(db, user_id=alice.user_id, source=io.BytesIO(source.read_bytes()))
+    with pytest.raises(BadFile) as in_child:
+        import_path(db, user_id=alice.user_id, path=source)
+    assert (in_child.value.message, in_child.value.details, in_child.value.line) == (
+        in_process.value.message, in_process.value.details, 3)
+    assert str(in_child.value) == str(in_process.value)
+    assert whole_database(db) == before
+
+
+def test_strict_mode_rolls_back_the_batches_written_before_a_late_broken_entry(db: Database, alice,
+                                                                               tmp_path: Path) -> None:
+    before = whole_database(db)
+    rows = [f'<DT><A HREF="https://s{i}.example/">s{i}</A>' for i in range(BATCH + 10)]
+    source = tmp_path / "late.html"
+    source.write_bytes(page(*rows, '<DT><A HREF="http://[broken/">broken</A>'))
+    with pytest.raises(StrictImportFailed) as failed:
+        import_path(db, user_id=alice.user_id, path=source, options=ImportOptions(mode="strict"))
+    assert failed.value.details["line"] == BATCH + 13 and "nothing was changed" in failed.value.message
+    assert whole_database(db) == before
+
+
+def test_a_child_that_dies_midway_fails_the_import_and_writes_nothing(db: Database, alice, tmp_path: Path) -> None:
+    before = whole_database(db)
+    source = mixed_file(tmp_path / "big.html", 3 * BATCH)  # a batch is far larger than a pipe's buffer
+    parsed = childparse.ChildParse(source, options=ImportOptions())
+    try:
+        parsed.process.kill()  # the first batch is in hand; the rest will never come
+        with pytest.raises(RuntimeError, match="parser process ended before the end of the file"):
+            write_parsed(db, user_id=alice.user_id, parsed=parsed)
+    finally:
+        parsed.close()
+    assert parsed.process.returncode == -9
+    assert whole_database(db) == before
