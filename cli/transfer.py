@@ -13,7 +13,6 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from domain import transfer
-from domain.transfer import childparse
 from cli.helpers import CliError, open_db, quiet_broken_pipe, safe_output, user_id
 from common.settings import Settings
 
@@ -35,13 +34,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
                leave=False)
     try:
         options = transfer.ImportOptions(folders_as_tags=args.folders_as_tags, mode=args.mode)
-        owner = user_id(db, args.user)
-        if size is not None and size >= childparse.MIN_BYTES and Path(args.file).is_file():
-            # Large: parsed by a second process while this one writes (two cores, not one).
-            result = transfer.import_path(db, user_id=owner, path=Path(args.file), options=options,
-                                          progress=bar.update)
-        else:
-            result = transfer.import_file(db, user_id=owner, source=source, options=options, progress=bar.update)
+        # A large file is parsed by a second process while this one writes (two cores, not one).
+        run = transfer.import_in_child if transfer.worth_a_child(source) else transfer.import_file
+        result = run(db, user_id=user_id(db, args.user), source=source, options=options, progress=bar.update)
     finally:
         bar.close()
         source.close()

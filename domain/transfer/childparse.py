@@ -9,8 +9,8 @@ transaction, so an error the child meets later (a broken entry in strict mode, a
 bookmarks after all) still rolls everything back. The first message is awaited before the
 transaction begins: a file that is not a bookmark file fails before anything is written.
 
-Only the CLI does this. The API parses before it takes the write turn (importer.parse_file), so that
-other users' writes are not held up by a parse.
+The CLI and the API both do this for a file of MIN_BYTES or more. For the API it also keeps the
+parse's Python off the process that answers every other request.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from common.db import Database
 from domain.models import to_micros, utcnow
@@ -31,7 +31,8 @@ from domain.transfer.importer import ImportOptions, ImportResult, write_parsed
 from domain.transfer.reader import Progress
 
 MIN_BYTES = 1 << 20  # below this a child's start-up (~0.5 s) costs more than the overlap saves
-WAIT_S = 300.0  # a batch takes well under a second; a child silent this long is stuck, not slow
+WAIT_S = 60.0  # a batch takes well under a second: a child silent this long is stuck, and the write
+# turn it holds must be given back long before api/health.py counts the writer as wedged (300 s)
 
 
 def _rebuilt(payload: tuple[type[Exception], tuple[Any, ...], dict[str, Any]] | str) -> Exception:
@@ -48,19 +49,23 @@ def _rebuilt(payload: tuple[type[Exception], tuple[Any, ...], dict[str, Any]] | 
 class ChildParse:
     """The child and its pipe, read as write_parsed reads an importer.ParsedImport."""
 
-    def __init__(self, path: Path, *, options: ImportOptions, progress: Progress | None = None) -> None:
+    def __init__(self, source: BinaryIO, *, options: ImportOptions, progress: Progress | None = None) -> None:
+        """Start reading ``source`` (a file on disk: worth_a_child) in a child; the child's own copy of
+        its descriptor reads it from the start, so the caller must not read it meanwhile."""
         self.options, self.now, self._progress = options, to_micros(utcnow()), progress
         reading, writing = os.pipe()
+        file = os.dup(source.fileno())  # a number of its own: standard input's 0 would be /dev/null there
         try:
             self.process = subprocess.Popen(
                 # -P: not the working directory first on the path, where anyone could put a `domain`.
-                [sys.executable, "-P", "-m", "domain.transfer.parse_worker", str(path),
+                [sys.executable, "-P", "-m", "domain.transfer.parse_worker", str(file),
                  json.dumps(dataclasses.asdict(options)), str(self.now), str(writing)],
-                stdin=subprocess.DEVNULL, pass_fds=(writing,))
+                stdin=subprocess.DEVNULL, pass_fds=(file, writing))
         except BaseException:
             os.close(reading)
             raise
         finally:
+            os.close(file)
             os.close(writing)  # the child's copy is its own: the pipe ends (EOFError) when the child does
         self._pipe = Connection(reading, writable=False)
         try:
@@ -100,10 +105,20 @@ class ChildParse:
         self._pipe.close()
 
 
-def import_path(db: Database, *, user_id: int, path: Path, options: ImportOptions = ImportOptions(),
-                progress: Progress | None = None) -> ImportResult:
+def worth_a_child(source: BinaryIO) -> bool:
+    """A file on disk of MIN_BYTES or more (a spooled upload that large is on disk already)."""
+    try:
+        size = source.seek(0, os.SEEK_END)
+        source.seek(0)
+        return size >= MIN_BYTES and stat.S_ISREG(os.fstat(source.fileno()).st_mode)
+    except (OSError, ValueError):  # a pipe, a socket, an in-memory file
+        return False
+
+
+def import_in_child(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
+                    progress: Progress | None = None) -> ImportResult:
     """importer.import_file for a file on disk, with the parse in a child process."""
-    parsed = ChildParse(path, options=options, progress=progress)
+    parsed = ChildParse(source, options=options, progress=progress)
     try:
         return write_parsed(db, user_id=user_id, parsed=parsed)
     finally:

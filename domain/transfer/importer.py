@@ -6,7 +6,7 @@ users' writes go on meanwhile); a bad file or, in strict mode, a broken entry en
 `write_parsed` then writes the batches, each in a handful of statements (look up the URLs the user
 already has, insert the new ones in one executemany, update the merged ones, resolve tags in bulk,
 link them), all in ONE write transaction: an error anywhere rolls the whole import back.
-`kura import` of a large file runs both at once instead, the parse in a child process (childparse).
+A large file on disk runs both at once instead, the parse in a child process (childparse).
 """
 
 from __future__ import annotations

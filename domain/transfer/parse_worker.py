@@ -1,8 +1,8 @@
-"""The child process of childparse: `python -m domain.transfer.parse_worker PATH OPTIONS NOW FD`.
+"""The child process of childparse: `python -m domain.transfer.parse_worker FILE OPTIONS NOW FD`.
 
-It parses PATH as importer.parse_file would and sends down the pipe FD (a multiprocessing
-Connection, so messages are framed and pickled): ("progress", bytes read) as it reads, ("batch",
-items) per prepared batch, then ("done", None), or ("error", what went wrong) and nothing more.
+It parses the open file FILE (a descriptor) as importer.parse_file would and sends down the pipe FD
+(a multiprocessing Connection, so messages are framed and pickled): ("progress", bytes read) as it
+reads, ("batch", items) per prepared batch, then ("done", None), or ("error", what went wrong).
 A module of its own, not imported by the package: run with -m, it must not be in sys.modules first.
 """
 
@@ -17,9 +17,10 @@ from common.errors import KuraError
 from domain.transfer.importer import ImportOptions, prepared_batches
 
 
-def produce(path: str, options: ImportOptions, now: int, out: Connection) -> None:
+def produce(file: int, options: ImportOptions, now: int, out: Connection) -> None:
     try:
-        with open(path, "rb") as source:
+        with open(file, "rb") as source:  # our own descriptor, but the offset is shared: start over
+            source.seek(0)
             for batch in prepared_batches(source, options=options, now=now,
                                           progress=lambda n: out.send(("progress", n))):
                 out.send(("batch", batch))
@@ -37,10 +38,10 @@ def portable(exc: Exception) -> tuple[type[Exception], tuple[Any, ...], dict[str
 
 
 def main(argv: list[str]) -> None:
-    path, options, now, fd = argv
+    file, options, now, fd = argv
     out = Connection(int(fd), readable=False)
     try:
-        produce(path, ImportOptions(**json.loads(options)), int(now), out)
+        produce(int(file), ImportOptions(**json.loads(options)), int(now), out)
     finally:
         out.close()
 

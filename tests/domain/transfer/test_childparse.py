@@ -5,13 +5,14 @@ the file is bad, a late entry breaks strict mode, or the child dies midway."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
 from transfer_data import snapshot, whole_database
 
 from common.db import Database
-from domain.transfer import BadFile, ImportOptions, StrictImportFailed, childparse, import_file, import_path
+from domain.transfer import BadFile, ImportOptions, StrictImportFailed, childparse, import_file, import_in_child
 from domain.transfer.importer import BATCH, write_parsed
 from tests.domain.transfer.test_importer import page
 
@@ -35,7 +36,9 @@ def test_a_file_parsed_in_a_child_imports_as_it_does_in_one_process(db: Database
                                                                      tmp_path: Path) -> None:
     source = mixed_file(tmp_path / "mixed.html", BATCH + 500)  # two batches
     read: list[int] = []
-    in_child = import_path(db, user_id=alice.user_id, path=source, progress=read.append)
+    with open(source, "rb") as file:
+        assert childparse.worth_a_child(file) is (source.stat().st_size >= childparse.MIN_BYTES)
+        in_child = import_in_child(db, user_id=alice.user_id, source=file, progress=read.append)
     in_process = import_file(db, user_id=bob.user_id, source=io.BytesIO(source.read_bytes()))
     assert in_child.as_dict() == in_process.as_dict()
     assert (in_child.created, in_child.updated, in_child.skipped) == (BATCH + 500, 1, 2)
@@ -50,8 +53,8 @@ def test_a_file_that_is_not_bookmarks_fails_with_the_same_error_and_writes_nothi
     before = whole_database(db)
     with pytest.raises(BadFile) as in_process:
         import_file(db, user_id=alice.user_id, source=io.BytesIO(source.read_bytes()))
-    with pytest.raises(BadFile) as in_child:
-        import_path(db, user_id=alice.user_id, path=source)
+    with pytest.raises(BadFile) as in_child, open(source, "rb") as file:
+        import_in_child(db, user_id=alice.user_id, source=file)
     assert (in_child.value.message, in_child.value.details, in_child.value.line) == (
         in_process.value.message, in_process.value.details, 3)
     assert str(in_child.value) == str(in_process.value)
@@ -64,8 +67,8 @@ def test_strict_mode_rolls_back_the_batches_written_before_a_late_broken_entry(d
     rows = [f'<DT><A HREF="https://s{i}.example/">s{i}</A>' for i in range(BATCH + 10)]
     source = tmp_path / "late.html"
     source.write_bytes(page(*rows, '<DT><A HREF="http://[broken/">broken</A>'))
-    with pytest.raises(StrictImportFailed) as failed:
-        import_path(db, user_id=alice.user_id, path=source, options=ImportOptions(mode="strict"))
+    with pytest.raises(StrictImportFailed) as failed, open(source, "rb") as file:
+        import_in_child(db, user_id=alice.user_id, source=file, options=ImportOptions(mode="strict"))
     assert failed.value.details["line"] == BATCH + 13 and "nothing was changed" in failed.value.message
     assert whole_database(db) == before
 
@@ -73,7 +76,8 @@ def test_strict_mode_rolls_back_the_batches_written_before_a_late_broken_entry(d
 def test_a_child_that_dies_midway_fails_the_import_and_writes_nothing(db: Database, alice, tmp_path: Path) -> None:
     before = whole_database(db)
     source = mixed_file(tmp_path / "big.html", 3 * BATCH)  # a batch is far larger than a pipe's buffer
-    parsed = childparse.ChildParse(source, options=ImportOptions())
+    with open(source, "rb") as file:
+        parsed = childparse.ChildParse(file, options=ImportOptions())
     try:
         parsed.process.kill()  # the first batch is in hand; the rest will never come
         with pytest.raises(RuntimeError, match="parser process ended before the end of the file"):
@@ -82,3 +86,16 @@ def test_a_child_that_dies_midway_fails_the_import_and_writes_nothing(db: Databa
         parsed.close()
     assert parsed.process.returncode == -9
     assert whole_database(db) == before
+
+
+def test_only_a_file_on_disk_of_a_mebibyte_or_more_is_worth_a_child(tmp_path: Path) -> None:
+    big, small = tmp_path / "big", tmp_path / "small"
+    big.write_bytes(b"x" * childparse.MIN_BYTES)
+    small.write_bytes(b"x" * (childparse.MIN_BYTES - 1))
+    with open(big, "rb") as on_disk, open(small, "rb") as too_small:
+        assert childparse.worth_a_child(on_disk) and not childparse.worth_a_child(too_small)
+        assert on_disk.tell() == 0  # still to be read from the start
+    assert not childparse.worth_a_child(io.BytesIO(big.read_bytes()))  # in memory: no descriptor to hand on
+    reading, writing = os.pipe()
+    with open(reading, "rb") as pipe, open(writing, "wb"):
+        assert not childparse.worth_a_child(pipe)  # standard input from a pipe: read once, here
