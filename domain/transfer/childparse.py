@@ -53,6 +53,7 @@ class ChildParse:
         """Start reading ``source`` (a file on disk: worth_a_child) in a child; the child's own copy of
         its descriptor reads it from the start, so the caller must not read it meanwhile."""
         self.options, self.now, self._progress = options, to_micros(utcnow()), progress
+        self._finished = False
         reading, writing = os.pipe()
         file = os.dup(source.fileno())  # a number of its own: standard input's 0 would be /dev/null there
         try:
@@ -90,6 +91,7 @@ class ChildParse:
             elif kind == "error":
                 raise _rebuilt(value)
             else:
+                self._finished = kind == "done"
                 return kind, value
 
     def batches(self) -> Iterator[list[Any]]:
@@ -99,7 +101,13 @@ class ChildParse:
             message = self._next()
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        """Let a child that sent everything exit on its own; stop one that has not (an error here)."""
+        if self._finished:
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        elif self.process.poll() is None:
             self.process.kill()
         self.process.wait(5)
         self._pipe.close()
