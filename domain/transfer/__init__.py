@@ -21,7 +21,7 @@ MEDIA_TYPES = {"netscape": "text/html; charset=utf-8", "json": "application/json
 SUFFIXES = {"netscape": "html", "json": "json"}
 
 __all__ = [
-    "BadFile", "ChildParse", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport", "SUFFIXES",
-    "StrictImportFailed", "export_json", "export_netscape", "import_file", "import_in_child", "parse_file",
-    "worth_a_child", "write_parsed",
+    "BadFile", "ChildParse", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport",
+    "SUFFIXES", "StrictImportFailed", "export_json", "export_netscape", "import_file", "import_in_child",
+    "parse_file", "worth_a_child", "write_parsed",
 ]
