@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,6 +17,8 @@ from tqdm import tqdm
 from domain import transfer
 from cli.helpers import CliError, open_db, quiet_broken_pipe, safe_output, user_id
 from common.settings import Settings
+
+SPOOL_CHUNK = 1 << 20
 
 
 def _open(path: str) -> tuple[BinaryIO, int | None]:
@@ -26,8 +30,28 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _on_disk(source: BinaryIO) -> tuple[BinaryIO, int]:
+    """Standard input from a pipe (as `sudo kura import FILE` hands the file over) copied to a
+    temporary file: a file on disk can be parsed by a second process (transfer.worth_a_child)."""
+    try:
+        spool = tempfile.TemporaryFile()
+        try:
+            shutil.copyfileobj(source, spool, SPOOL_CHUNK)
+            size = spool.tell()
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+    except OSError as exc:  # a full or read-only temporary folder
+        raise CliError(f"cannot copy standard input to a temporary file: {exc.strerror or exc}") from None
+    return spool, size
+
+
 def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
     source, size = _open(args.file)
+    if size is None:  # standard input
+        with contextlib.closing(source):
+            source, size = _on_disk(source)
     db = open_db(settings)
     # disable=None: tqdm draws only on a terminal, so a pipe or a log stays clean.
     bar = tqdm(total=size, unit="B", unit_scale=True, desc="importing", file=sys.stderr, disable=None,

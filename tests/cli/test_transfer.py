@@ -131,12 +131,16 @@ def test_a_large_import_logs_no_slow_sql_however_low_the_threshold(db, alice, tm
     assert b"slow SQL" not in done.stderr and done.stderr == b""
 
 
-def test_a_file_large_enough_to_parse_in_a_second_process_imports_the_same(db, alice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_large_enough_to_parse_in_a_second_process_imports_by_path_and_through_a_pipe(db, alice, bob, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     big = many_bookmarks(tmp_path / "big.html", 14_000)
     assert big.stat().st_size >= childparse.MIN_BYTES  # so `kura import` hands the parse to a child
     done = kura_process(tmp_path / "data", "import", str(big), "--user", "alice")
     assert (done.returncode, done.stdout, done.stderr) == (0, b"created 14000, updated 0, unchanged 0, skipped 0\n", b"")
-    assert count(db, "bookmarks") == 14_000
+    # As `sudo kura import FILE` hands it over: a pipe, copied to a temporary file, then the same way.
+    with subprocess.Popen(["cat", str(big)], stdout=subprocess.PIPE) as cat:
+        piped = kura_process(tmp_path / "data", "import", "-", "--user", "bob", stdin=cat.stdout)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, done.stdout, b"")
+    assert count(db, "bookmarks") == 2 * 14_000
 
 
 def run_on_terminal(args: list[str]) -> tuple[int, bytes, bytes]:

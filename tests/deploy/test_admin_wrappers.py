@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.transfer import childparse
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROME = ROOT / "tests" / "fixtures" / "bookmarks" / "chrome.html"
 VENV = Path(sys.executable).parent.parent  # the wrapper runs $PREFIX/bin/kura
@@ -92,3 +94,15 @@ def test_sudo_kura_import_reads_nothing_the_caller_may_not_read(sudo_kura: Wrapp
     assert (done.returncode, done.stdout, done.stderr) == (1, "", f"kura: nobody cannot read {secret}\n")
     assert "\talice\t" in sudo_kura("user", "list").stdout and sudo_kura("export", "--user", "alice").stdout.count(
         "<DT><A") == 0
+
+
+def test_sudo_kura_import_of_a_file_over_a_mebibyte_imports_all_of_it(sudo_kura: Wrapper, private_home: Path) -> None:
+    # Large enough for kura to copy the piped bytes to a temporary file and parse them in a second
+    # process (domain/transfer/childparse.py), as the kura user in /, unable to read others' files.
+    links = "".join(f'<DT><A HREF="https://example.com/{i}" ADD_DATE="1700000000">page {i}</A>\n' for i in range(14_000))
+    big = private_home / "big.html"
+    big.write_text(f"<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n{links}</DL>\n")
+    os.chown(big, 65534, 65534)
+    assert big.stat().st_size >= childparse.MIN_BYTES
+    done = sudo_kura("import", str(big), "--user", "alice")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "created 14000, updated 0, unchanged 0, skipped 0\n", "")
