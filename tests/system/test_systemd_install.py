@@ -198,6 +198,32 @@ def test_the_api_is_active_only_once_it_reported_ready(box: Sandbox) -> None:
 
 
 def test_python_and_every_extension_work_under_the_api_hardening(box: Sandbox) -> None:
+    done = hardened_python(box, EXTENSIONS_CHECK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("extensions ok")
+
+
+# A large import's parse runs in a child process (domain/transfer/childparse.py): it must start,
+# read the descriptor it is handed and send its batches back under the API's hardening too.
+CHILD_PARSE_CHECK = r"""
+import tempfile
+from domain.transfer import ImportOptions, childparse
+links = "".join(f'<DT><A HREF="https://example.com/{i}">page {i}</A>\n' for i in range(20_000))
+with tempfile.TemporaryFile() as upload:
+    upload.write(f"<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n{links}</DL>\n".encode())
+    assert childparse.worth_a_child(upload)
+    parsed = childparse.ChildParse(upload, options=ImportOptions())
+    try:
+        count = sum(len(batch) for batch in parsed.batches())
+    finally:
+        parsed.close()
+assert (count, parsed.process.returncode) == (20_000, 0), (count, parsed.process.returncode)
+print("child parse ok", count)
+"""
+
+
+def hardened_python(box: Sandbox, code: str) -> subprocess.CompletedProcess[str]:
+    """/opt/kura/bin/python -c CODE as the kura user, under every hardening line of kura-api's unit."""
     unit = box.run(["cat", "/etc/systemd/system/kura-api.service"]).stdout
     hardening = unit.split("# --- hardening", 1)[1].split("[Install]", 1)[0]
     props = [line for line in hardening.splitlines()[1:] if line and not line.startswith("#")]
@@ -205,9 +231,12 @@ def test_python_and_every_extension_work_under_the_api_hardening(box: Sandbox) -
     argv = ["systemd-run", "--quiet", "--pipe", "--wait", "--collect", "-p", "User=kura"]
     for prop in props:
         argv += ["-p", prop]
-    done = box.run([*argv, "/opt/kura/bin/python", "-c", EXTENSIONS_CHECK], check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("extensions ok")
+    return box.run([*argv, "/opt/kura/bin/python", "-c", code], check=False)
+
+
+def test_a_large_import_parses_in_a_child_process_under_the_api_hardening(box: Sandbox) -> None:
+    done = hardened_python(box, CHILD_PARSE_CHECK)
+    assert (done.returncode, done.stdout) == (0, "child parse ok 20000\n"), done.stdout + done.stderr
 
 
 def test_a_hung_api_is_killed_by_the_watchdog_restarted_and_mailed_once(box: Sandbox) -> None:
