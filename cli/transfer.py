@@ -32,7 +32,7 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
 
 def _on_disk(source: BinaryIO) -> tuple[BinaryIO, int]:
     """Standard input from a pipe (as `sudo kura import FILE` hands the file over) copied to a
-    temporary file: a file on disk can be parsed by a second process (transfer.worth_a_child)."""
+    temporary file: a file on disk can be read by a second process (transfer.read_import)."""
     try:
         spool = tempfile.TemporaryFile()
         try:
@@ -58,9 +58,13 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
                leave=False)
     try:
         options = transfer.ImportOptions(folders_as_tags=args.folders_as_tags, mode=args.mode)
-        # A large file is parsed by a second process while this one writes (two cores, not one).
-        run = transfer.import_in_child if transfer.worth_a_child(source) else transfer.import_file
-        result = run(db, user_id=user_id(db, args.user), source=source, options=options, progress=bar.update)
+        owner = user_id(db, args.user)
+        # A large file is read by a second process while this one writes (two cores, not one).
+        parsed = transfer.read_import(source, options=options, progress=bar.update)
+        try:
+            result = transfer.write_parsed(db, user_id=owner, parsed=parsed)
+        finally:
+            parsed.close()
     finally:
         bar.close()
         source.close()

@@ -108,14 +108,10 @@ async def import_upload(request: Request, *, user_id: int, settings: Settings, t
                         options: transfer.ImportOptions) -> transfer.ImportResult:
     """The request's file imported for the user: the API's import and the web page's upload both."""
     async with _upload(request, settings.import_max_bytes) as source:
-        if await run_in_threadpool(transfer.worth_a_child, source):
-            # Large: parsed by a child process (off this process's GIL) while the writer thread writes
-            # what it has sent; its first message (or a bad file's error) comes before the write turn.
-            parsed: transfer.ParsedImport | transfer.ChildParse = await run_in_threadpool(
-                transfer.ChildParse, source, options=options)
-        else:
-            # Read and checked on a worker thread first: other users' writes go on meanwhile.
-            parsed = await run_in_threadpool(transfer.parse_file, source=source, options=options)
+        # On a worker thread, no write turn held: a small file read and checked whole, so other users'
+        # writes go on meanwhile; a large one started in a child process (off this process's GIL),
+        # which goes on reading while the writer writes. A bad file's error comes here either way.
+        parsed = await run_in_threadpool(transfer.read_import, source, options=options)
         try:
             # Then one transaction on the writer thread, with the write turn held: it commits before we answer.
             return await tx.run_writer(transfer.write_parsed, tx.db, user_id=user_id, parsed=parsed)

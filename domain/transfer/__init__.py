@@ -3,7 +3,7 @@
 Shared by the API (api/routes/transfer.py) and the CLI (common/cli_transfer.py).
 """
 
-from domain.transfer.childparse import ChildParse, import_in_child, worth_a_child
+from domain.transfer.childparse import read_import
 from domain.transfer.entries import BadFile
 from domain.transfer.exporter import export_json, export_netscape
 from domain.transfer.importer import (
@@ -21,7 +21,7 @@ MEDIA_TYPES = {"netscape": "text/html; charset=utf-8", "json": "application/json
 SUFFIXES = {"netscape": "html", "json": "json"}
 
 __all__ = [
-    "BadFile", "ChildParse", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport",
-    "SUFFIXES", "StrictImportFailed", "export_json", "export_netscape", "import_file", "import_in_child",
-    "parse_file", "worth_a_child", "write_parsed",
+    "BadFile", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport", "SUFFIXES",
+    "StrictImportFailed", "export_json", "export_netscape", "import_file", "parse_file", "read_import",
+    "write_parsed",
 ]

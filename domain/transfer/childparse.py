@@ -25,9 +25,8 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any, BinaryIO
 
-from common.db import Database
 from domain.models import to_micros, utcnow
-from domain.transfer.importer import ImportOptions, ImportResult, write_parsed
+from domain.transfer.importer import ImportOptions, Parsed, parse_file
 from domain.transfer.reader import Progress
 
 MIN_BYTES = 1 << 20  # below this a child's start-up (~0.5 s) costs more than the overlap saves
@@ -47,7 +46,7 @@ def _rebuilt(payload: tuple[type[Exception], tuple[Any, ...], dict[str, Any]] | 
 
 
 class ChildParse:
-    """The child and its pipe, read as write_parsed reads an importer.ParsedImport."""
+    """The child and its pipe, read as write_parsed reads an importer.ParsedImport (Parsed)."""
 
     def __init__(self, source: BinaryIO, *, options: ImportOptions, progress: Progress | None = None) -> None:
         """Start reading ``source`` (a file on disk: worth_a_child) in a child; the child's own copy of
@@ -123,11 +122,10 @@ def worth_a_child(source: BinaryIO) -> bool:
         return False
 
 
-def import_in_child(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
-                    progress: Progress | None = None) -> ImportResult:
-    """importer.import_file for a file on disk, with the parse in a child process."""
-    parsed = ChildParse(source, options=options, progress=progress)
-    try:
-        return write_parsed(db, user_id=user_id, parsed=parsed)
-    finally:
-        parsed.close()
+def read_import(source: BinaryIO, *, options: ImportOptions, progress: Progress | None = None) -> Parsed:
+    """The file read for write_parsed, which the caller then closes: by a child process that goes on
+    beside the writer when worth_a_child, else whole, here (importer.parse_file). Either way a file
+    that is not bookmarks from its start fails here, before any write."""
+    if worth_a_child(source):
+        return ChildParse(source, options=options, progress=progress)
+    return parse_file(source=source, options=options, progress=progress)

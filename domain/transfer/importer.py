@@ -140,6 +140,8 @@ class Parsed(Protocol):
 
     def batches(self) -> Iterator[list[Any]]: ...
 
+    def close(self) -> None: ...
+
 
 def write_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
     """Phase two, in one write transaction: the parsed batches merged into the user's bookmarks."""

@@ -183,8 +183,7 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
         else:
             for part in chunks(list(ids)):
                 conn.execute(_FTS_INDEX, {"ids": list(part)})
-        if ids:
-            conn.exec_driver_sql(_SEARCH_LOG_IDS, (orjson.dumps(list(ids)).decode(),))
+        log_for_search(conn, ids)
 
     for name in stored:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")

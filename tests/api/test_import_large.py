@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain import transfer
+from domain.transfer import childparse
 from tests.domain.transfer.transfer_data import snapshot
 
 COUNT = 14_000  # ~1.1 MB of rows: over childparse.MIN_BYTES
@@ -16,15 +17,15 @@ def page(*rows: str) -> bytes:
 
 
 @pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> list[transfer.ChildParse]:
-    started: list[transfer.ChildParse] = []
+def children(monkeypatch: pytest.MonkeyPatch) -> list[childparse.ChildParse]:
+    started: list[childparse.ChildParse] = []
 
-    class Counted(transfer.ChildParse):
+    class Counted(childparse.ChildParse):
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
             started.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(transfer, "ChildParse", Counted)
+    monkeypatch.setattr(childparse, "ChildParse", Counted)
     return started
 
 

@@ -12,9 +12,19 @@ import pytest
 from transfer_data import snapshot, whole_database
 
 from common.db import Database
-from domain.transfer import BadFile, ImportOptions, StrictImportFailed, childparse, import_file, import_in_child
+from domain.transfer import BadFile, ImportOptions, ImportResult, StrictImportFailed, childparse, import_file
 from domain.transfer.importer import BATCH, write_parsed
 from tests.domain.transfer.test_importer import page
+
+def import_in_child(db: Database, *, user_id: int, source: io.BufferedReader,
+                    options: ImportOptions = ImportOptions(), progress=None) -> ImportResult:  # type: ignore[no-untyped-def]
+    """The import as read_import runs a large file, for any file: a ChildParse written by write_parsed."""
+    parsed = childparse.ChildParse(source, options=options, progress=progress)
+    try:
+        return write_parsed(db, user_id=user_id, parsed=parsed)
+    finally:
+        parsed.close()
+
 
 FOLDER = '<DT><H3 ADD_DATE="1600000000">{name}</H3>\n<DL><p>'
 
