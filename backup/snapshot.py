@@ -3,7 +3,8 @@
 The copy is made by SQLite's online backup API in ONE step from a connection that only reads, inside
 the same read transaction that counted the rows: in WAL mode a reader sees a fixed snapshot and never
 blocks writers, so the copy is exactly the database as of that moment, -wal commits included. Copying
-the file itself would silently drop every commit still in the -wal.
+the file itself would silently drop every commit still in the -wal. When the read ends, the job
+checkpoints what the API wrote meanwhile (`backfill`).
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def backfill(db: Database) -> None:
     Nothing committed after a reader began can be checkpointed until that reader ends, so the API's
     writes during a snapshot of a large database pile up in the -wal (~230-440 MB in the bench's, at 4
     connections). Left alone, the API's first COMMIT after the snapshot runs that whole checkpoint in
-    its write turn, and every write waits for it (450-800 ms, measured). Run here, PASSIVE, the API's
-    own checkpoints find the checkpoint lock taken and skip at once, and its writes go on."""
+    its write turn, and every write waits for it (450-800 ms, measured). Run here instead (PASSIVE),
+    it holds the checkpoint lock, not the write lock: the API's own checkpoints find that lock taken
+    and skip at once, and its writes go on."""
     try:
         with db.plain_read("checkpoint after the snapshot") as conn:
             busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
