@@ -61,10 +61,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
         owner = user_id(db, args.user)
         # A large file is read by a second process while this one writes (two cores, not one).
         parsed = transfer.read_import(source, options=options, progress=bar.update)
-        try:
-            result = transfer.write_parsed(db, user_id=owner, parsed=parsed)
-        finally:
-            parsed.close()
+        result = transfer.import_parsed(db, user_id=owner, parsed=parsed)
     finally:
         bar.close()
         source.close()

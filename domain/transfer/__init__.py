@@ -12,6 +12,7 @@ from domain.transfer.importer import (
     ParsedImport,
     StrictImportFailed,
     import_file,
+    import_parsed,
     parse_file,
     write_parsed,
 )
@@ -22,6 +23,6 @@ SUFFIXES = {"netscape": "html", "json": "json"}
 
 __all__ = [
     "BadFile", "EXPORTERS", "ImportOptions", "ImportResult", "MEDIA_TYPES", "ParsedImport", "SUFFIXES",
-    "StrictImportFailed", "export_json", "export_netscape", "import_file", "parse_file", "read_import",
+    "StrictImportFailed", "export_json", "export_netscape", "import_file", "import_parsed", "parse_file", "read_import",
     "write_parsed",
 ]

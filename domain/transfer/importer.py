@@ -157,14 +157,19 @@ def write_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
         give_back_freed_memory()  # the import's pages and rows, which glibc would keep
 
 
-def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
-                progress: Progress | None = None) -> ImportResult:
-    """Both phases, for a caller that holds no write turn of its own (the CLI, tests)."""
-    parsed = parse_file(source=source, options=options, progress=progress)
+def import_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
+    """write_parsed for a caller that holds no write turn of its own (the CLI, tests), then the parse
+    closed whatever happened (its spool, or its child process)."""
     try:
         return write_parsed(db, user_id=user_id, parsed=parsed)
     finally:
         parsed.close()
+
+
+def import_file(db: Database, *, user_id: int, source: BinaryIO, options: ImportOptions = ImportOptions(),
+                progress: Progress | None = None) -> ImportResult:
+    """Both phases in this process."""
+    return import_parsed(db, user_id=user_id, parsed=parse_file(source=source, options=options, progress=progress))
 
 
 class _ImportJob:

@@ -13,17 +13,15 @@ from transfer_data import snapshot, whole_database
 
 from common.db import Database
 from domain.transfer import BadFile, ImportOptions, ImportResult, StrictImportFailed, childparse, import_file
-from domain.transfer.importer import BATCH, write_parsed
+from domain.transfer.importer import BATCH, import_parsed, write_parsed
+from domain.transfer.reader import Progress
 from tests.domain.transfer.test_importer import page
 
+
 def import_in_child(db: Database, *, user_id: int, source: io.BufferedReader,
-                    options: ImportOptions = ImportOptions(), progress=None) -> ImportResult:  # type: ignore[no-untyped-def]
+                    options: ImportOptions = ImportOptions(), progress: Progress | None = None) -> ImportResult:
     """The import as read_import runs a large file, for any file: a ChildParse written by write_parsed."""
-    parsed = childparse.ChildParse(source, options=options, progress=progress)
-    try:
-        return write_parsed(db, user_id=user_id, parsed=parsed)
-    finally:
-        parsed.close()
+    return import_parsed(db, user_id=user_id, parsed=childparse.ChildParse(source, options=options, progress=progress))
 
 
 FOLDER = '<DT><H3 ADD_DATE="1600000000">{name}</H3>\n<DL><p>'
