@@ -27,8 +27,9 @@ from backup.files import clean_temps, ensure_dir, no_readers, run_lock
 from backup.manifest import (
     DATA_SUFFIX, Entry, Manifest, backup_stem, list_backups, manifest_path_for, orphans, write_manifest,
 )
-from backup.priority import lower_this_thread
+from backup.priority import CpuShare, lower_this_thread
 from backup.snapshot import Snapshot, source_bytes, take_snapshot
+from backup import verify
 from backup.verify import check_contents, compress, verify_archive
 from common.files import fsync_file, publish, remove_quietly, temp_path
 from common.settings import Settings
@@ -88,17 +89,19 @@ def _side_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
 
 
-def _background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _background(share: CpuShare, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     lower_this_thread()  # this pool thread, and the zstd workers it starts, only use idle CPU and disk
-    return fn(*args, **kwargs)
+    with share.piece():
+        return fn(*args, **kwargs)
 
 
 def _pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: datetime, forced: str | None,
-          hook: StageHook) -> Manifest:
+          hook: StageHook, share: CpuShare) -> Manifest:
     """Compress the snapshot, then prove the archive re-read from disk: its SHA-256, and its decompressed
-    stream against the snapshot's (equal bytes need no second integrity_check)."""
+    stream against the snapshot's (equal bytes need no second integrity_check). zstd's own workers only
+    while the host leaves the job all its share; otherwise on this thread alone."""
     with stage("compress", hook):
-        raw_sha, packed_sha = compress(raw, packed, level=level)
+        raw_sha, packed_sha = compress(raw, packed, level=level, threads=verify.THREADS if share.allowed > 1 else 0)
         manifest = _manifest(snap, packed, raw_sha, packed_sha, created_at=created_at)
         manifest.extra = {"guard": "forced", "guard_reason": forced} if forced else {"guard": "passed"}
     with stage("verify", hook):
@@ -109,20 +112,21 @@ def _pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: da
 
 
 def _check_and_pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: datetime,
-                    forced: str | None, hook: StageHook) -> Manifest:
+                    forced: str | None, hook: StageHook, share: CpuShare) -> Manifest:
     """The one full check of the snapshot, and the packing, on integrity.THREADS threads.
 
     The check (integrity_check in parts, row counts, newest bookmark) is most of a run's work, and its
     largest table's part the longest single piece. The parts go first; the packing, which zstd splits
     over threads of its own, starts when a thread is free and fills the cores the last parts leave
-    idle. SQLite, zstd and hashlib all release the GIL. Leaving the `with` waits for every part, so
+    idle. SQLite, zstd and hashlib all release the GIL. Each piece waits for its ``share`` first: while
+    other processes keep the host busy, one piece runs at a time. Leaving the `with` waits for every part, so
     the snapshot is never removed under the check."""
     with ThreadPoolExecutor(max_workers=integrity.THREADS, thread_name_prefix="backup") as pool:
         with stage("verify", lambda _s: None):
-            checks = pool.submit(_background, integrity.plan, raw).result()
-        parts = [pool.submit(_background, integrity.run_part, raw, part) for part in checks.parts]
-        packing = pool.submit(_background, _pack, raw, packed, snap, level=level, created_at=created_at,
-                              forced=forced, hook=hook)
+            checks = pool.submit(_background, share, integrity.plan, raw).result()
+        parts = [pool.submit(_background, share, integrity.run_part, raw, part) for part in checks.parts]
+        packing = pool.submit(_background, share, _pack, raw, packed, snap, level=level, created_at=created_at,
+                              forced=forced, hook=hook, share=share)
         try:
             with stage("verify", lambda _s: None):
                 integrity.require_ok(part.result() for part in parts)
@@ -142,14 +146,15 @@ def _build(settings: Settings, directory: Path, created_at: datetime, hook: Stag
     raw = temp_path(directory, stem + ".db")
     packed = temp_path(directory, stem + DATA_SUFFIX)
     try:
-        # At the caller's priority, never lowered here: the snapshot holds a read transaction on the
-        # live database, which should end soon (the -wal cannot be reset before it does).
-        with stage("snapshot", hook):
-            guard.refuse_empty_file(settings.db_path)
-            snap = take_snapshot(settings, dest=raw)
-            forced = check_source(snap)
-        manifest = _check_and_pack(raw, packed, snap, level=settings.backup_zstd_level, created_at=created_at,
-                                   forced=forced, hook=hook)
+        with CpuShare(integrity.THREADS) as share:  # sampling from the start: the first parts know the load
+            # At the caller's priority, never lowered here: the snapshot holds a read transaction on the
+            # live database, which should end soon (the -wal cannot be reset before it does).
+            with stage("snapshot", hook):
+                guard.refuse_empty_file(settings.db_path)
+                snap = take_snapshot(settings, dest=raw)
+                forced = check_source(snap)
+            manifest = _check_and_pack(raw, packed, snap, level=settings.backup_zstd_level,
+                                       created_at=created_at, forced=forced, hook=hook, share=share)
         return packed, manifest
     except BaseException:
         remove_quietly(packed)

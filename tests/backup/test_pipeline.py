@@ -4,10 +4,14 @@ import dataclasses
 import json
 import os
 import stat
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from backup import integrity, pipeline, priority, verify
 from backup.errors import StageError
 from backup.files import run_lock
 from backup.manifest import list_backups, manifest_path_for
@@ -131,3 +135,41 @@ def test_a_run_proves_its_archive_by_hash_and_decompression_against_the_checked_
     entry.data_path.write_bytes(bytes(raw))
     with pytest.raises(StageError, match="SHA-256 mismatch|does not decompress"):
         verify_archive(entry.data_path, entry.manifest)
+
+
+def test_while_the_host_is_busy_the_check_parts_and_the_packing_run_one_at_a_time(
+    settings: Settings, db: Database, populated: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Busy(priority.CpuShare):  # a host that other work keeps busy from the first moment
+        def __enter__(self) -> priority.CpuShare:
+            self.observe(others=priority.BUSY_CORES + 1, now=0.0)
+            return super().__enter__()
+
+    at_once, most, threads = [0], [0], []
+    lock = threading.Lock()
+
+    def counted(fn: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            with lock:
+                at_once[0] += 1
+                most[0] = max(most[0], at_once[0])
+            try:
+                time.sleep(0.05)  # long enough for a second piece to start, if it were let in
+                return fn(*args, **kwargs)
+            finally:
+                with lock:
+                    at_once[0] -= 1
+        return run
+
+    monkeypatch.setattr(pipeline, "CpuShare", Busy)
+    monkeypatch.setattr(integrity, "SPLIT_BYTES", 0)  # the small test database checked in parts too
+    monkeypatch.setattr(integrity, "run_part", counted(integrity.run_part))
+    real_compress = pipeline.compress
+    monkeypatch.setattr(pipeline, "compress", counted(lambda *a, **kw: threads.append(kw["threads"])
+                                                      or real_compress(*a, **kw)))
+    entry = run_backup(settings).entry
+    assert entry.manifest.verified and most[0] == 1 and threads == [0]  # zstd without workers of its own
+    # Where the host's load cannot be read (/proc/stat hidden), the job keeps its whole share.
+    monkeypatch.setattr(pipeline, "CpuShare", lambda most: priority.CpuShare(most, read=lambda: None))
+    run_backup(settings)
+    assert threads[-1] == verify.THREADS
