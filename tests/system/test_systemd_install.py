@@ -266,6 +266,19 @@ def test_a_started_backup_is_verified_and_logged_at_info(box: Sandbox) -> None:
     assert any(str(line["MESSAGE"]).startswith("kura-backup") for line in lines), lines[-3:]
 
 
+def test_the_backup_unit_lets_the_job_see_how_busy_the_host_is(box: Sandbox) -> None:
+    # Under the unit's own hardening: the job narrows its work from /proc/stat (ProcSubset=pid hid it).
+    probe = "import sys; from backup.priority import host_cpu_seconds; sys.exit(host_cpu_seconds() is None)"
+    box.run(["sh", "-c", "mkdir -p /etc/systemd/system/kura-backup.service.d && cat > "
+             "/etc/systemd/system/kura-backup.service.d/probe.conf && systemctl daemon-reload"],
+            input=f"[Service]\nExecStart=\nExecStart=/opt/kura/bin/python -c '{probe}'\n")
+    try:
+        started = box.run(["systemctl", "start", "kura-backup.service"], check=False)
+        assert started.returncode == 0 and box.show("kura-backup.service", "Result")["Result"] == "success"
+    finally:
+        _mend_backup(box)
+
+
 def backup_files(box: Sandbox) -> set[str]:
     return {entry["file"] for entry in json.loads(as_kura(box, "kura-backup", "list", "--json"))}
 
