@@ -21,7 +21,7 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from zstandard import ZstdError
 
-from backup import guard, integrity, retention
+from backup import guard, integrity, retention, verify
 from backup.errors import StageError
 from backup.files import clean_temps, ensure_dir, no_readers, run_lock
 from backup.manifest import (
@@ -29,7 +29,6 @@ from backup.manifest import (
 )
 from backup.priority import CpuShare, lower_this_thread
 from backup.snapshot import Snapshot, source_bytes, take_snapshot
-from backup import verify
 from backup.verify import check_contents, compress, verify_archive
 from common.files import fsync_file, publish, remove_quietly, temp_path
 from common.settings import Settings
@@ -101,7 +100,8 @@ def _pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, created_at: da
     stream against the snapshot's (equal bytes need no second integrity_check). zstd's own workers only
     while the host leaves the job all its share; otherwise on this thread alone."""
     with stage("compress", hook):
-        raw_sha, packed_sha = compress(raw, packed, level=level, threads=verify.THREADS if share.allowed > 1 else 0)
+        threads = verify.THREADS if share.allowed > 1 else 0
+        raw_sha, packed_sha = compress(raw, packed, level=level, threads=threads)
         manifest = _manifest(snap, packed, raw_sha, packed_sha, created_at=created_at)
         manifest.extra = {"guard": "forced", "guard_reason": forced} if forced else {"guard": "passed"}
     with stage("verify", hook):
@@ -119,8 +119,8 @@ def _check_and_pack(raw: Path, packed: Path, snap: Snapshot, *, level: int, crea
     largest table's part the longest single piece. The parts go first; the packing, which zstd splits
     over threads of its own, starts when a thread is free and fills the cores the last parts leave
     idle. SQLite, zstd and hashlib all release the GIL. Each piece waits for its ``share`` first: while
-    other processes keep the host busy, one piece runs at a time. Leaving the `with` waits for every part, so
-    the snapshot is never removed under the check."""
+    other processes keep the host busy, one piece runs at a time. Leaving the `with` waits for every
+    part, so the snapshot is never removed under the check."""
     with ThreadPoolExecutor(max_workers=integrity.THREADS, thread_name_prefix="backup") as pool:
         with stage("verify", lambda _s: None):
             checks = pool.submit(_background, share, integrity.plan, raw).result()
