@@ -63,10 +63,9 @@ class CpuShare:
     host's CPU time minus the job's own every SAMPLE_S; a piece waits for a free share before it
     starts, and a running piece is never stopped (the narrowing takes effect as pieces end)."""
 
-    def __init__(self, most: int, *, read: Callable[[], float | None] = host_cpu_seconds,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, most: int, *, read: Callable[[], float | None] = host_cpu_seconds) -> None:
         self.most, self.allowed, self.running = most, most, 0
-        self._read, self._clock = read, clock
+        self._read = read
         self._quiet_since: float | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -106,13 +105,13 @@ class CpuShare:
                 self._cond.notify_all()
 
     def _sample(self) -> None:
-        host, own, at = self._read(), time.process_time(), self._clock()
+        host, own, at = self._read(), time.process_time(), time.monotonic()
         if host is None:
             logger.debug("/proc/stat is not readable: the backup's pieces run {} at once", self.most)
             return
         while not self._stop.wait(SAMPLE_S):
-            now_host, now_own, now = self._read(), time.process_time(), self._clock()
-            if now_host is None or now <= at:
+            now_host, now_own, now = self._read(), time.process_time(), time.monotonic()
+            if now_host is None:  # /proc/stat gone mid-run: keep the last decision
                 continue
             self.observe(max(0.0, (now_host - host) - (now_own - own)) / (now - at), now)
             host, own, at = now_host, now_own, now
