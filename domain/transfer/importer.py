@@ -150,7 +150,8 @@ def write_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
         with db.write_session() as session:
             conn = session.connection()
             job = _ImportJob(conn, user_id=user_id, options=parsed.options, now=parsed.now)
-            with store.roomy_cache(conn), store.deferred_triggers(conn, user_id=user_id) as job.index_text:
+            with store.roomy_cache(conn), store.indexes_built_after(conn), \
+                    store.deferred_triggers(conn, user_id=user_id) as job.index_text:
                 for batch in parsed.batches():
                     job.add(batch)
         return job.result
