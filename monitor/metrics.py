@@ -40,6 +40,8 @@ METRICS: dict[str, Metric] = {
     "process_cpu_percent": Metric("CPU use of a Kura program since the previous sample, percent of one core",
                                   "program"),
     "process_resident_memory_bytes": Metric("Resident memory of a Kura program", "program"),
+    "process_private_memory_bytes": Metric("Resident memory a Kura program holds of its own: not the pages of "
+                                           "files it maps, which the kernel can reclaim", "program"),
     "process_open_fds": Metric("Open file descriptors of a Kura program", "program"),
     "process_threads": Metric("Threads of a Kura program", "program"),
     "database_file_bytes": Metric("Size of the bookmark database file and its write-ahead log", "file"),

@@ -102,9 +102,13 @@ class ProcessTracker:
         for pid, (program, proc) in list(self._procs.items()):
             try:
                 with proc.oneshot():
+                    memory = proc.memory_info()
                     figures = {
                         "process_cpu_percent": proc.cpu_percent(None),
-                        "process_resident_memory_bytes": proc.memory_info().rss,
+                        "process_resident_memory_bytes": memory.rss,
+                        # Less the resident pages that are files' (psutil's "shared": a mapped file,
+                        # the libraries), which the kernel can drop and read again at any time.
+                        "process_private_memory_bytes": memory.rss - memory.shared,
                         "process_open_fds": proc.num_fds(),
                         "process_threads": proc.num_threads(),
                         "process_count": 1,

@@ -101,9 +101,12 @@ def build_rules(settings: Settings) -> list[Rule]:
                        lambda v: r.notes.get("backup", "backup check " + ("passed" if v >= 1 else "failed")))
 
     def rss(r: Reading) -> list[Observation]:
+        # A program's own memory, not all it has resident: the backup maps its copy of the database
+        # (integrity.py), and those pages are page cache, which the kernel reclaims under pressure.
         return [Observation(f"process_rss:{program}", rss / MIB > s.alert_process_rss_mb, rss,
-                            f"{program} resident memory {rss / MIB:.0f} MiB (limit {s.alert_process_rss_mb:g} MiB)")
-                for program, rss in sorted(r.family("process_resident_memory_bytes").items())]
+                            f"{program} memory of its own {rss / MIB:.0f} MiB "
+                            f"(limit {s.alert_process_rss_mb:g} MiB)")
+                for program, rss in sorted(r.family("process_private_memory_bytes").items())]
 
     return [
         Rule("cpu_high", "warning", cpu_cycles, cpu),

@@ -86,11 +86,26 @@ def test_backup_rule_quotes_the_backup_check(tmp_path):
 
 def test_process_rss_alert_recovers_when_the_process_exits(tmp_path):
     engine = make_engine(tmp_path, alert_process_rss_mb=100)
-    big = {("process_resident_memory_bytes", "kura-api"): 200 * MIB,
-           ("process_resident_memory_bytes", "kura-monitor"): 30 * MIB}
-    gone = {("process_resident_memory_bytes", "kura-monitor"): 30 * MIB}
+    big = {("process_private_memory_bytes", "kura-api"): 200 * MIB,
+           ("process_private_memory_bytes", "kura-monitor"): 30 * MIB}
+    gone = {("process_private_memory_bytes", "kura-monitor"): 30 * MIB}
     events = run(engine, [big, big, big, gone, gone])
     assert events == [(2, "alert", "process_rss:kura-api"), (3, "recovery", "process_rss:kura-api")]
+
+
+def test_a_file_a_process_maps_does_not_count_against_its_memory_limit(tmp_path):
+    engine = make_engine(tmp_path, alert_process_rss_mb=512)
+    # The backup with its 1.2 GB copy mapped: resident far above the limit, its own memory not.
+    mapping = {("process_resident_memory_bytes", "kura-backup"): 1500 * MIB,
+               ("process_private_memory_bytes", "kura-backup"): 120 * MIB}
+    assert run(engine, [mapping] * 5) == []
+    engine = make_engine(tmp_path, alert_process_rss_mb=512)
+    swollen = {("process_resident_memory_bytes", "kura-backup"): 700 * MIB,
+               ("process_private_memory_bytes", "kura-backup"): 600 * MIB}
+    events = [event for i in range(3)
+              for event in engine.evaluate(T0 + timedelta(seconds=10 * i), reading_from(swollen))]
+    assert [(e.key, e.message) for e in events] == [
+        ("process_rss:kura-backup", "kura-backup memory of its own 600 MiB (limit 512 MiB)")]
 
 
 def test_alert_messages_name_the_value_and_the_limit(tmp_path):

@@ -109,10 +109,10 @@ time.sleep(60)
 
 
 @contextmanager
-def hold_database(settings: Settings, program: str) -> Iterator[subprocess.Popen[str]]:
+def hold_database(settings: Settings, program: str, script: str = HOLD, *args: str) -> Iterator[subprocess.Popen[str]]:
     """A process named `program` that has this installation's database open, as Kura's programs do."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with subprocess.Popen([program, "-c", HOLD, str(settings.db_path)], executable=sys.executable,
+    with subprocess.Popen([program, "-c", script, str(settings.db_path), *args], executable=sys.executable,
                           stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
@@ -141,6 +141,40 @@ def test_kura_processes_are_found_by_command_line_and_cached(tmp_path):
         now[0] += processes.RESCAN_S
         tracker.read()
         assert tracker.scans == 2
+
+
+# Holds the database and 96 MiB more, resident: a file's pages through a memory map (as the backup
+# reads its copy), or memory of its own.
+HOLD_AND_FILL = """
+import mmap, sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT 1").fetchone()
+size = 96 << 20
+if sys.argv[2] == "mapped":
+    with open(sys.argv[1] + ".scratch", "w+b") as f:
+        f.truncate(size)
+        kept = mmap.mmap(f.fileno(), size)
+else:
+    kept = bytearray(size)
+kept[::4096] = b"x" * (size // 4096)  # every page touched: resident now
+print("holding", flush=True)
+time.sleep(60)
+"""
+FILLED = 96 << 20
+
+
+@pytest.mark.parametrize("kind", ["mapped", "own"])
+def test_a_programs_own_memory_leaves_out_the_files_it_maps(tmp_path, kind):
+    settings = load_settings(data_dir=tmp_path / "data")
+    with hold_database(settings, "kura-backup", HOLD_AND_FILL, kind):
+        found = ProcessTracker(settings).read()
+    resident = found[("process_resident_memory_bytes", "kura-backup")]
+    private = found[("process_private_memory_bytes", "kura-backup")]
+    assert resident > FILLED
+    if kind == "mapped":
+        assert private < resident - FILLED
+    else:
+        assert private > FILLED
 
 
 HOLD_LATER = """
