@@ -47,14 +47,14 @@ class Plan:
     parts: list[str]  # the longest first, as far as counts tell, so that no long part starts last
 
 
-def _open(path: Path, *, mapped: int = 0) -> sqlite3.Connection:
+def _open(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:  # e.g. the copy vanished: a one-line failure, never a traceback
         raise StageError("verify", f"cannot open the unpacked copy {path.name}: {exc}") from exc
     # Read through a memory map: a third less time for integrity_check than read() copies. Safe here
     # because the file is this process's private copy, which nobody truncates under us.
-    conn.execute(f"PRAGMA mmap_size = {mapped}")
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return conn
 
 
@@ -67,7 +67,7 @@ def plan(path: Path, *, split_above: int = SPLIT_BYTES) -> Plan:
     larger than ``split_above`` bytes; otherwise the tables with indexes first, by rows times indexes
     (each row is looked up in each index: that is the check's cost), then the whole-file part (about
     one read of everything), then the tables without an index (one read of each)."""
-    conn = _open(path, mapped=MMAP_BYTES)
+    conn = _open(path)
     try:
         counts = row_counts(conn)
         indexes = dict(conn.execute("SELECT tbl_name, count(*) FROM sqlite_master WHERE type = 'index'"
@@ -92,7 +92,7 @@ def _table(name: str) -> str:
 
 def run_part(path: Path, pragma: str) -> list[str]:
     """One part's answer lines ("ok" alone when sound)."""
-    conn = _open(path, mapped=MMAP_BYTES)
+    conn = _open(path)
     try:
         rows = [r[0] for r in conn.execute(pragma).fetchall()]
     except sqlite3.DatabaseError as exc:

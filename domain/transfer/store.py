@@ -179,11 +179,20 @@ def indexes_built_after(conn: Connection) -> Iterator[None]:
     if conn.exec_driver_sql(f"SELECT 1 FROM bookmarks LIMIT 1 OFFSET {SMALL_TABLE - 1}").first() is not None:
         yield
         return
-    stored = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        " AND tbl_name IN ('bookmarks', 'bookmark_tags') AND sql NOT LIKE 'CREATE UNIQUE%'").all()
+    with _set_aside(conn, "index", "sql IS NOT NULL AND tbl_name IN ('bookmarks', 'bookmark_tags')"
+                                   " AND sql NOT LIKE 'CREATE UNIQUE%'"):
+        yield
+
+
+@contextmanager
+def _set_aside(conn: Connection, kind: str, where: str, params: Sequence[Any] = ()) -> Iterator[None]:
+    """Drop the schema objects of ``kind`` that match ``where`` for the import's transaction and
+    create them again from their own stored SQL before it commits. DDL is transactional in SQLite:
+    if the import fails, the rollback restores them, so nothing is put back by hand then."""
+    stored = conn.exec_driver_sql(f"SELECT name, sql FROM sqlite_master WHERE type = ? AND {where}",
+                                  (kind, *params)).all()
     for name, _ in stored:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
     yield
     for _, sql in stored:
         conn.exec_driver_sql(sql)
@@ -202,10 +211,6 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
     DDL is transactional in SQLite: if the import fails the rollback restores the triggers, and no
     other writer can run meanwhile (we hold BEGIN IMMEDIATE). Update and delete triggers stay.
     """
-    stored = dict(conn.exec_driver_sql(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(DEFERRED))})",
-        DEFERRED).all())
-
     def index(ids: Sequence[int]) -> None:
         if isinstance(ids, range) and ids:  # consecutive: one statement by range
             conn.exec_driver_sql(_FTS_INDEX_RANGE, (ids[0], ids[-1]))
@@ -214,11 +219,8 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
                 conn.execute(_FTS_INDEX, {"ids": list(part)})
         log_for_search(conn, ids)
 
-    for name in stored:
-        conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield index
-    for sql in stored.values():
-        conn.exec_driver_sql(sql)
+    with _set_aside(conn, "trigger", f"name IN ({', '.join('?' * len(DEFERRED))})", DEFERRED):
+        yield index
     conn.exec_driver_sql(_VERSION_BUMP, (user_id,))
 
 
