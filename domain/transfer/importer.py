@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from common.db import Database
 from common.errors import BadRequest
+from domain.bookmark_rows import answer_text
 from domain.fields import MAX_TAGS_PER_BOOKMARK, has_control, tag_key
 from common.memory import give_back_freed_memory
 from domain.models import NAME_MAX, to_micros, utcnow
@@ -179,7 +180,7 @@ class _ImportJob:
         self.conn, self.user_id, self.options = conn, user_id, options
         self.result = ImportResult()
         self.now = now
-        self.tag_ids: dict[str, int] = {}
+        self.tag_ids: dict[str, tuple[int, str]] = {}  # NOCASE key -> (id, stored name)
         self.collections: dict[tuple[int | None, str], int] = {}
         self.next_position: dict[int | None, int] = {}
         self.paths: dict[tuple[str, ...], int] = {}
@@ -263,9 +264,10 @@ class _ImportJob:
         existing = store.existing_bookmarks(self.conn, user_id=self.user_id, urls=list(rows))
         linked = store.tag_links(self.conn, [found["id"] for found in existing.values()])
         user_id = self.user_id
-        new = [(user_id, *row.insert, row.values["collection_id"]) for url, row in rows.items()
-               if url not in existing]
-        ids = store.insert_bookmarks(self.conn, new)
+        # Tags first: a new row is inserted with its stored API JSON, which names them.
+        store.resolve_tags(self.conn, user_id=user_id, names=(t for r in rows.values() for t in r.tags.items()),
+                           cache=self.tag_ids)
+        new, ids = self._insert([(url, row) for url, row in rows.items() if url not in existing])
         self.index_text(ids)  # before a later batch can update these rows; it logs them for search too
         new_ids = ids if isinstance(ids, range) else set(ids)
         # url -> (bookmark id, its created_at once this batch is written): what each link needs.
@@ -277,10 +279,8 @@ class _ImportJob:
                 changes.append({**change, "id": found["id"]})
             by_url[url] = (found["id"], change.get("created_at", found["created_at"]))
         store.update_bookmarks(self.conn, changes)
-        store.resolve_tags(self.conn, user_id=user_id, names=(t for r in rows.values() for t in r.tags.items()),
-                           cache=self.tag_ids)
         tag_ids = self.tag_ids
-        wanted = {url: {tag_ids[key] for key in row.tags} for url, row in rows.items()}
+        wanted = {url: {tag_ids[key][0] for key in row.tags} for url, row in rows.items()}
         for url, found in existing.items():
             if len(linked.get(found["id"], set()) | wanted[url]) > MAX_TAGS_PER_BOOKMARK:
                 wanted[url] = set()  # the API's cap holds for a merge too: the bookmark keeps its tags
@@ -288,11 +288,28 @@ class _ImportJob:
                                             f"{MAX_TAGS_PER_BOOKMARK}: {url[:200]}")
         links = [(*by_url[url], tag_id) for url, tag_set in wanted.items() for tag_id in tag_set]
         store.link_tags(self.conn, links)
-        store.log_for_search(self.conn, (link[0] for link in links if link[0] not in new_ids))
-        store.store_answers(self.conn, [*ids, *(link[0] for link in links)])
+        relinked = [link[0] for link in links if link[0] not in new_ids]
+        store.log_for_search(self.conn, relinked)
+        # New rows whose ids were not the expected ones carry JSON naming the wrong id: redone here.
+        store.store_answers(self.conn, relinked if isinstance(ids, range) else [*ids, *relinked])
         self.result.created += len(new)
         changed = {change["id"] for change in changes}
         unchanged = sum(1 for url, found in existing.items()
                         if found["id"] not in changed and wanted[url] <= linked.get(found["id"], set()))
         self.result.unchanged += unchanged
         self.result.updated += len(existing) - unchanged
+
+    def _insert(self, fresh: list[tuple[str, Row]]) -> tuple[list[tuple[Any, ...]], Sequence[int]]:
+        """The batch's new bookmarks inserted, each with its stored API JSON made for the id it is
+        expected to get (store.insert_bookmarks); their rows and ids."""
+        top, user_id, tag_ids = store.last_id(self.conn), self.user_id, self.tag_ids
+        new = []
+        for offset, (_, row) in enumerate(fresh, 1):
+            url, title, description, notes, unread, archived, private, created, modified, *_ = row.insert
+            collection = row.values["collection_id"]
+            answer = answer_text(
+                bookmark_id=top + offset, url=url, title=title, description=description, notes=notes,
+                tags=[tag_ids[key][1] for key in row.tags], collection=collection, unread=unread,
+                archived=archived, private=private, created_at=created, modified_at=modified)
+            new.append((user_id, *row.insert, collection, answer))
+        return new, store.insert_bookmarks(self.conn, new, top=top)

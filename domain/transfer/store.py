@@ -36,8 +36,9 @@ _IDS = text("SELECT id, url FROM bookmarks WHERE user_id = :user_id AND url IN :
     bindparam("urls", expanding=True)
 )
 
-# The order of a row's tuple: user_id, the importer's Row.insert fields, collection_id.
-INSERT_COLUMNS = ("user_id", *INSERT_FIELDS, "collection_id")
+# The order of a row's tuple: user_id, the importer's Row.insert fields, collection_id, and the stored
+# API JSON (bookmark_rows.answer_text, made for the id the row is expected to get).
+INSERT_COLUMNS = ("user_id", *INSERT_FIELDS, "collection_id", "api_json")
 # exec_driver_sql with tuples: no per-row parameter compilation, which would dominate a bulk insert.
 _INSERT = f"INSERT INTO bookmarks ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 FTS_COLUMNS = "title, description, url, notes"  # as migrations/versions/0001_initial.py defines them
@@ -59,11 +60,15 @@ def existing_bookmarks(conn: Connection, *, user_id: int, urls: Sequence[str]) -
     return found
 
 
-def insert_bookmarks(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Sequence[int]:
-    """Insert new bookmarks (tuples in INSERT_COLUMNS order) in one executemany; their ids, in order."""
+def last_id(conn: Connection) -> int:
+    return conn.exec_driver_sql("SELECT max(id) FROM bookmarks").scalar() or 0
+
+
+def insert_bookmarks(conn: Connection, rows: Sequence[tuple[Any, ...]], *, top: int) -> Sequence[int]:
+    """Insert new bookmarks (tuples in INSERT_COLUMNS order) in one executemany, ``top`` being
+    last_id() before it; their ids, in order: range(top + 1, top + 1 + len(rows)) as a rule."""
     if not rows:
         return []
-    top = conn.exec_driver_sql("SELECT max(id) FROM bookmarks").scalar() or 0
     conn.exec_driver_sql(_INSERT, list(rows))
     # SQLite gives a new row max(id) + 1 (documented, for a table without AUTOINCREMENT), and we are
     # the only writer: the ids are top+1 … top+n unless max(id) reached 2**63-1 and it went random.
@@ -88,8 +93,9 @@ def update_bookmarks(conn: Connection, changes: Sequence[dict[str, Any]]) -> Non
         conn.execute(text(f"UPDATE bookmarks SET {assignments} WHERE id = :id"), params)
 
 
-def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[tuple[str, str]], cache: dict[str, int]) -> None:
-    """Fill cache (NOCASE key -> tag id) for every (key, name), creating the tags that do not exist."""
+def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[tuple[str, str]], cache: dict[str, tuple[int, str]]) -> None:
+    """Fill cache (NOCASE key -> (tag id, the name as stored)) for every (key, name), creating the
+    tags that do not exist."""
     wanted: dict[str, str] = {}
     for key, name in names:
         if key not in cache:
@@ -98,14 +104,14 @@ def resolve_tags(conn: Connection, *, user_id: int, names: Iterable[tuple[str, s
         return
     for part in chunks(list(wanted.values())):
         for tag_id, name in conn.execute(_TAGS, {"user_id": user_id, "names": list(part)}).all():
-            cache[nocase(name)] = tag_id
+            cache[nocase(name)] = (tag_id, name)
     missing = [name for key, name in wanted.items() if key not in cache]
     if missing:
         conn.execute(text("INSERT INTO tags (user_id, name) VALUES (:user_id, :name)"),
                      [{"user_id": user_id, "name": name} for name in missing])
         for part in chunks(missing):
             for tag_id, name in conn.execute(_TAGS, {"user_id": user_id, "names": list(part)}).all():
-                cache[nocase(name)] = tag_id
+                cache[nocase(name)] = (tag_id, name)
 
 
 def tag_links(conn: Connection, bookmark_ids: Sequence[int]) -> dict[int, set[int]]:
@@ -135,9 +141,9 @@ def log_for_search(conn: Connection, ids: Iterable[int]) -> None:
 
 
 def store_answers(conn: Connection, ids: Iterable[int]) -> None:
-    """The stored API JSON of a batch's new and newly linked bookmarks, once each, after its links
-    (their insert and link triggers are off: deferred_triggers). Done per batch, while the batch's
-    pages are still in the cache."""
+    """The stored API JSON of a batch's newly linked bookmarks (and of new ones that did not get the
+    id their inserted JSON names), once each, after its links (their insert and link triggers are
+    off: deferred_triggers). Done per batch, while the batch's pages are still in the cache."""
     if touched := sorted(set(ids)):
         conn.exec_driver_sql(_API_JSON_IDS, (orjson.dumps(touched).decode(),))
 
@@ -206,8 +212,9 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
     batch, and the change logs (search_log, data_versions, migrations 0003 and 0005) add three
     statements per row and per link. So for the import's transaction the insert triggers are dropped
     and put back, from their own stored SQL, before commit; the callable yielded indexes and logs a
-    batch of new bookmarks, log_for_search logs those that gain links, store_answers writes the stored API JSON
-    of both once per batch (migration 0008), and the user's data version moves once.
+    batch of new bookmarks, log_for_search logs those that gain links, new rows come with their stored
+    API JSON and store_answers writes it for those that gain links (migration 0008), and the user's
+    data version moves once.
     DDL is transactional in SQLite: if the import fails the rollback restores the triggers, and no
     other writer can run meanwhile (we hold BEGIN IMMEDIATE). Update and delete triggers stay.
     """

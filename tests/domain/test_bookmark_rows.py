@@ -83,6 +83,21 @@ def test_the_stored_json_is_the_bytes_the_response_model_writes(db: Database, ow
     assert bookmark_rows.to_dicts([stored]) == [orjson.loads(_expected(db, bookmark_id, tags))]
 
 
+@pytest.mark.parametrize("number", range(len(TEXTS) * 2))
+def test_the_json_made_in_python_for_a_bulk_insert_is_the_stored_json(db: Database, owner: None,
+                                                                      number: int) -> None:
+    tags = TAG_SETS[number % len(TAG_SETS)]
+    bookmark_id = _insert(db, number, tags)
+    with db.read_session() as session:
+        row = session.execute(text("SELECT * FROM bookmarks WHERE id = :id"), {"id": bookmark_id}).mappings().one()
+    made = bookmark_rows.answer_text(
+        bookmark_id=row["id"], url=row["url"], title=row["title"], description=row["description"],
+        notes=row["notes"], tags=reversed(tags), collection=row["collection_id"], unread=bool(row["unread"]),
+        archived=bool(row["archived"]), private=bool(row["private"]), created_at=row["created_at"],
+        modified_at=row["modified_at"])
+    assert made == row["api_json"]
+
+
 def test_a_renamed_tag_is_renamed_in_every_stored_answer_and_sorted_again(db: Database, owner: None) -> None:
     first, second = _insert(db, 1, ["alpha", "mid"]), _insert(db, 2, ["alpha"])
     with db.write_session() as session:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from transfer_data import FIXTURES, snapshot, whole_database
 
+from domain.bookmark_rows import session_sql, stale_rows
 from common.db import Database
 from common.settings import Settings
 from domain.transfer import StrictImportFailed, store
@@ -281,6 +282,8 @@ def test_ids_that_are_not_consecutive_are_looked_up_and_indexed(db, alice, impor
     snap = {b[0]: b for b in snapshot(db, user_id=alice.user_id)["bookmarks"]}
     assert snap["https://r7.example/"][1] == "rare7 word" and snap["https://r7.example/"][10] == ("t1",)
     fts_integrity_check(db)
+    with db.read_session() as session:  # the JSON inserted with them named the ids they did not get
+        assert stale_rows(session_sql(session)) == []
     with db.read_session() as session:
         found = session.execute(text("SELECT b.url FROM bookmarks_fts f JOIN bookmarks b ON b.id = f.rowid "
                                      "WHERE bookmarks_fts MATCH 'rare7'")).scalars().all()
