@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.errors import BadRequest
-from domain.models import NAME_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
+from domain.values import NAME_MAX, TEXT_MAX, TITLE_MAX, URL_MAX
 
 
 @dataclass(frozen=True, slots=True)

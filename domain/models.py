@@ -6,7 +6,7 @@ browsers export, cheap to index and compare, and free of SQLite's text-date pitf
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -22,26 +22,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-URL_MAX = 4096
-TITLE_MAX = 1024
-TEXT_MAX = 65536
-NAME_MAX = 255
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_micros(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    seconds, micros = divmod(int(value), 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+# Re-exported: defined where the import's parser process can load them without SQLAlchemy.
+from domain.values import (  # noqa: F401
+    NAME_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    from_micros,
+    to_micros,
+    utcnow,
+)
 
 
 class UTCMicros(TypeDecorator[datetime]):

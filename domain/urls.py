@@ -15,7 +15,7 @@ import idna
 from yarl import URL
 
 from common.errors import BadRequest
-from domain.models import URL_MAX
+from domain.values import URL_MAX
 
 ALLOWED_SCHEMES = {"http", "https", "ftp", "ftps", "file", "gemini", "gopher", "ipfs", "ipns", "magnet"}
 DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 990, "gemini": 1965, "gopher": 70}

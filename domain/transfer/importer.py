@@ -15,32 +15,23 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import IO, Any, BinaryIO, Literal, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 
 from sqlalchemy import Connection
 
 from common.db import Database
-from common.errors import BadRequest
 from domain.bookmark_rows import answer_text
 from domain.fields import MAX_TAGS_PER_BOOKMARK, has_control, tag_key
 from common.memory import give_back_freed_memory
 from domain.models import NAME_MAX, to_micros, utcnow
 from domain.transfer import store
+from domain.transfer.batches import ImportOptions, StrictImportFailed, prepared_batches
 from domain.transfer.entries import EntryError, Folder, Item, TagNames
-from domain.transfer.reader import Progress, read_items
-from domain.transfer.rows import Adjusted, Row, Skipped, complete, merge, prepared
+from domain.transfer.reader import Progress
+from domain.transfer.rows import Adjusted, Row, Skipped, complete, merge
 
-BATCH = 2000
 _CREATED = store.INSERT_COLUMNS.index("created_at")  # in the tuples insert_bookmarks takes
 MAX_REPORTED_ERRORS = 1000
-Mode = Literal["skip", "strict"]
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    folders_as_tags: bool = False
-    mode: Mode = "skip"  # skip: broken entries are reported and skipped; strict: one rejects the file
 
 
 @dataclass
@@ -73,10 +64,6 @@ class ImportResult:
                 where = f"line {entry['line']}: " if entry["line"] is not None else ""
                 lines.append(f"{verb} {where}{entry['reason']}")
         return lines
-
-
-class StrictImportFailed(BadRequest):
-    code = "import_rejected"
 
 
 class ParsedImport:
@@ -113,25 +100,6 @@ def parse_file(*, source: BinaryIO, options: ImportOptions = ImportOptions(),
         parsed.close()
         raise
     return parsed
-
-
-def prepared_batches(source: BinaryIO, *, options: ImportOptions, now: int,
-                     progress: Progress | None = None) -> Iterator[list[Any]]:
-    """The file read, validated and normalised, BATCH items at a time; BadFile, or in strict mode
-    StrictImportFailed, where it goes wrong."""
-    items = prepared(read_items(source, progress=progress), folders_as_tags=options.folders_as_tags, now=now)
-    while batch := list(islice(items, BATCH)):
-        if options.mode == "strict":
-            _reject_broken(batch)
-        yield batch
-
-
-def _reject_broken(batch: list[Any]) -> None:
-    broken = next((item for item in batch if isinstance(item, EntryError)), None)
-    if broken is not None:
-        where = f"line {broken.line}: " if broken.line is not None else ""
-        raise StrictImportFailed(f"import rejected, nothing was changed: {where}{broken.reason}",
-                                 details={"line": broken.line, "reason": broken.reason})
 
 
 class Parsed(Protocol):

@@ -1,6 +1,7 @@
 """The child process of childparse: `python -m domain.transfer.parse_worker FILE OPTIONS NOW FD`.
 
-It parses the open file FILE (a descriptor) as importer.parse_file would and sends down the pipe FD
+It parses the open file FILE (a descriptor) as importer.parse_file would (batches.py: no database
+code, which would only slow its start) and sends down the pipe FD
 (a multiprocessing Connection, so messages are framed and pickled): ("progress", bytes read) as it
 reads, ("batch", items) per prepared batch, then ("done", None), or ("error", what went wrong).
 A module of its own, not imported by the package: run with -m, it must not be in sys.modules first.
@@ -14,7 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from common.errors import KuraError
-from domain.transfer.importer import ImportOptions, prepared_batches
+from domain.transfer.batches import ImportOptions, prepared_batches
 
 
 def produce(file: int, options: ImportOptions, now: int, out: Connection) -> None:

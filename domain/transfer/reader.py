@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, BinaryIO
 
-from domain.transfer import jsonformat, services
+from domain.transfer import services
 from domain.transfer.entries import BadFile, Item
 from domain.transfer.netscape import NetscapeParser
 
@@ -50,8 +50,15 @@ def sniff(head: bytes) -> str:
     )
 
 
+def _kura_json(whole: IO[bytes]) -> Iterator[Item]:
+    # Loaded here: its pydantic models cost the parser process 0.1 s to start, and most files are HTML.
+    from domain.transfer import jsonformat
+
+    return jsonformat.read_items(whole)
+
+
 # Formats read from a seekable file (two passes, or a zip's directory at its end).
-READERS = {"json": jsonformat.read_items, "json-list": services.read_pinboard,
+READERS = {"json": _kura_json, "json-list": services.read_pinboard,
            "zip": services.read_pocket_zip, "pocket-csv": services.read_pocket_csv}
 
 

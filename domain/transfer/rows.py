@@ -13,7 +13,7 @@ from typing import Any
 
 from domain import fields
 from common.errors import BadRequest
-from domain.models import NAME_MAX, TITLE_MAX
+from domain.values import NAME_MAX, TITLE_MAX
 from domain.transfer.entries import Entry, EntryError, Folder, Item
 from domain.urls import InvalidURL, normalize_url
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import ijson
 
-from domain.models import to_micros
+from domain.values import to_micros
 from domain.transfer.entries import BadFile, Entry, EntryError, Item, parse_timestamp
 
 POCKET_COLUMNS = ("title", "url", "time_added", "tags", "status")

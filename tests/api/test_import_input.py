@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from domain.transfer import importer
+from domain.transfer import batches
 
 API = "/api/v1"
 
@@ -84,7 +84,7 @@ def test_the_import_applies_the_apis_caps_on_tags_and_names(client, alice) -> No
 def parse_gate(monkeypatch) -> Iterator[tuple[threading.Event, threading.Event]]:
     """Holds an import's parsing after its first item until released; says when it got there."""
     reached, release = threading.Event(), threading.Event()
-    real = importer.read_items
+    real = batches.read_items
 
     def gated(source, **kwargs):  # type: ignore[no-untyped-def]
         items = real(source, **kwargs)
@@ -93,7 +93,7 @@ def parse_gate(monkeypatch) -> Iterator[tuple[threading.Event, threading.Event]]
         assert release.wait(30), "the test never released the parser"
         yield from items
 
-    monkeypatch.setattr(importer, "read_items", gated)
+    monkeypatch.setattr(batches, "read_items", gated)
     yield reached, release
     release.set()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from transfer_data import snapshot, whole_database
 
 from common.db import Database
 from domain.transfer import BadFile, ImportOptions, ImportResult, StrictImportFailed, childparse, import_file
-from domain.transfer.importer import BATCH, import_parsed, write_parsed
+from domain.transfer.batches import BATCH
+from domain.transfer.importer import import_parsed, write_parsed
 from domain.transfer.reader import Progress
 from tests.domain.transfer.test_importer import page
 
@@ -107,3 +110,12 @@ def test_only_a_file_on_disk_of_a_mebibyte_or_more_is_worth_a_child(tmp_path: Pa
     reading, writing = os.pipe()
     with open(reading, "rb") as pipe, open(writing, "wb"):
         assert not childparse.worth_a_child(pipe)  # standard input from a pipe: read once, here
+
+
+def test_the_parser_process_starts_without_the_database_code() -> None:
+    # Its start is on the path to the first write: SQLAlchemy, the models and pydantic cost ~0.7 s.
+    loaded = subprocess.run(
+        [sys.executable, "-P", "-c", "import sys, domain.transfer.parse_worker; "
+         "print(sorted(m for m in ('sqlalchemy', 'domain.models', 'pydantic', 'common.db') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3]).stdout
+    assert loaded.strip() == "[]"
