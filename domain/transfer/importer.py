@@ -235,7 +235,7 @@ class _ImportJob:
         # Tags first: a new row is inserted with its stored API JSON, which names them.
         store.resolve_tags(self.conn, user_id=user_id, names=(t for r in rows.values() for t in r.tags.items()),
                            cache=self.tag_ids)
-        new, ids = self._insert([(url, row) for url, row in rows.items() if url not in existing])
+        new, ids = self._insert([row for url, row in rows.items() if url not in existing])
         self.index_text(ids)  # before a later batch can update these rows; it logs them for search too
         new_ids = ids if isinstance(ids, range) else set(ids)
         # url -> (bookmark id, its created_at once this batch is written): what each link needs.
@@ -267,12 +267,12 @@ class _ImportJob:
         self.result.unchanged += unchanged
         self.result.updated += len(existing) - unchanged
 
-    def _insert(self, fresh: list[tuple[str, Row]]) -> tuple[list[tuple[Any, ...]], Sequence[int]]:
+    def _insert(self, fresh: list[Row]) -> tuple[list[tuple[Any, ...]], Sequence[int]]:
         """The batch's new bookmarks inserted, each with its stored API JSON made for the id it is
         expected to get (store.insert_bookmarks); their rows and ids."""
         top, user_id, tag_ids = store.last_id(self.conn), self.user_id, self.tag_ids
         new = []
-        for offset, (_, row) in enumerate(fresh, 1):
+        for offset, row in enumerate(fresh, 1):
             url, title, description, notes, unread, archived, private, created, modified, *_ = row.insert
             collection = row.values["collection_id"]
             answer = answer_text(
