@@ -341,7 +341,7 @@ update_lock() {
     "$py" -m venv "$tools/venv" && "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
         "uv==$UV_VERSION" || die "could not install uv $UV_VERSION"
     local compile=("$tools/venv/bin/uv" pip compile --quiet --universal --python-version "$LOCK_PYTHON"
-                   --generate-hashes --custom-compile-command "./install.sh --update-lock" "$@")
+                   --generate-hashes --no-strip-extras --custom-compile-command "./install.sh --update-lock" "$@")
     cd "$here"
     "${compile[@]}" pyproject.toml -o "$(basename "$RUNTIME_LOCK")" || die "uv could not resolve pyproject.toml"
     # The test lock is constrained to the runtime lock: the tests run exactly what production installs.

@@ -180,3 +180,20 @@ def test_the_readme_names_the_locked_versions() -> None:
     assert len(named) == 7, named
     assert {canonicalize_name(name): version for name, version in named.items()} == {
         canonicalize_name(name): locked[canonicalize_name(name)] for name in named}
+
+
+def test_a_package_another_wants_with_extras_is_locked_with_them() -> None:
+    """pip before 23.3 (Debian 12 ships 23.0.1) in --require-hashes mode takes `coverage[toml]>=7.10.6`,
+    asked for by pytest-cov, as a requirement of its own: it fetches the newest coverage and refuses it
+    as unpinned unless the lock line names the extra too (`coverage[toml]==…`, uv's --no-strip-extras)."""
+    pins = {pin.name: pin for pin in read_lock(TEST_LOCK) if pin.applies()}
+    wanted = [(ROOT_PARENT, r) for r in pyproject_requirements("test")]
+    for pin in pins.values():
+        for extra in {"", *pin.requirement.extras}:
+            wanted += [(pin.name, Requirement(text)) for text in importlib.metadata.requires(pin.name) or []
+                       if Requirement(text).marker is None or Requirement(text).marker.evaluate({"extra": extra})]
+    missing = {f"{req} (for {parent})" for parent, req in wanted
+               if req.extras and canonicalize_name(req.name) in pins
+               and not req.extras <= pins[canonicalize_name(req.name)].requirement.extras}
+    assert any(req.extras for _, req in wanted)  # there is something to check: uvicorn[standard] at least
+    assert missing == set(), "run ./install.sh --update-lock (it passes --no-strip-extras)"
