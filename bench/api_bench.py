@@ -8,10 +8,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+from api.housekeeping import QUIET_S
 from bench import cases as case_defs
 from bench import datagen, load, report, servers
 
 CEILING_CASE = case_defs.Case("ceiling", "static", "/")
+# RSS "after" the load is read once the API has settled: it hands freed memory back when a burst has
+# been over for api.housekeeping.QUIET_S (checked that often), so twice that and a second. "at_end" is
+# the reading the moment the last case drained, before any of it went back.
+SETTLE_S = 2 * QUIET_S + 1
 CEILING_PARAMS = {"kind": "static", "path": "/", "token": "-", "seed": 1}
 # Each case's share is of the ceiling measured for this long right before it, at the same connections:
 # this VM's speed drifts over a repetition's five minutes (one run: a case's share went 0.205, 0.232,
@@ -79,6 +84,8 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
                     log(f"  rep {rep + 1}/{repeat} {case.name} @{conns}: {row['rps']:.0f} req/s "
                         f"({row['ratio']:.3f} of the ceiling's {near:.0f} just before), "
                         f"p99 {row['p99_ms']:.1f} ms, errors {row['errors']}")
+        rss_at_end = api.rss_mb()
+        time.sleep(SETTLE_S)
         rss_after = api.rss_mb()
         peak = api.peak_rss_mb()
     finally:
@@ -89,7 +96,8 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
     return {
         "ceiling": {f"rps@{c}": report.aggregate(runs[("ceiling", c)])["rps"] for c in connections},
         "load": [row for row in rows if row["case"] != "ceiling"],
-        "api_rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1), "peak": round(peak, 1)},
+        "api_rss_mb": {"before": round(rss_before, 1), "at_end": round(rss_at_end, 1), "after": round(rss_after, 1),
+                       "peak": round(peak, 1)},
         "slow_request_warnings": _count_slow(api.log_path),
     }
 

@@ -41,3 +41,45 @@ def test_the_chores_prune_the_search_log_as_the_api_serves(client: TestClient, d
 def test_the_allocator_takes_the_arena_cap() -> None:
     assert memory.cap_arenas(8)  # glibc's default on this machine's core count or more: harmless here
     memory.give_back_freed_memory()
+
+
+class Traffic:
+    """A request counter that goes up at each of the chores' looks until `busy_looks`, then stands still."""
+
+    def __init__(self, busy_looks: int) -> None:
+        self.busy_looks, self.looks = busy_looks, 0
+        self.trimmed_at: list[int] = []
+
+    def __call__(self) -> int:
+        self.looks += 1
+        return min(self.looks, self.busy_looks)
+
+    def trim(self) -> None:
+        self.trimmed_at.append(self.looks)
+        memory.give_back_freed_memory()
+
+
+async def watch(traffic: Traffic, *, looks: int) -> None:
+    task = asyncio.create_task(housekeeping.housekeeping(None, None, requests=traffic,  # type: ignore[arg-type]
+                                                         every_s=3600, quiet_s=0.001))
+    try:
+        while traffic.looks < looks and not task.done():
+            await asyncio.sleep(0.005)
+        assert not task.done(), "the chores stopped"
+    finally:
+        task.cancel()
+
+
+def test_freed_memory_goes_back_once_a_burst_of_requests_is_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    traffic = Traffic(busy_looks=6)
+    monkeypatch.setattr(housekeeping, "give_back_freed_memory", traffic.trim)
+    asyncio.run(watch(traffic, looks=30))
+    # Not while the count moved (looks 1-6), once at the first look that found it still, then never again.
+    assert traffic.trimmed_at == [7]
+
+
+def test_an_idle_api_does_not_trim_between_the_minute_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    traffic = Traffic(busy_looks=0)
+    monkeypatch.setattr(housekeeping, "give_back_freed_memory", traffic.trim)
+    asyncio.run(watch(traffic, looks=30))
+    assert traffic.trimmed_at == []
