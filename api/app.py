@@ -52,7 +52,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Reads queue for these threads; writes have their own, so a full pool never blocks a commit.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.api_threads
     index = await open_index(app.state.settings, app.state.tx)
-    chores = asyncio.create_task(housekeeping(app.state.tx, index, requests=app.state.request_metrics.answered))
+    metrics = app.state.request_metrics
+    chores = asyncio.create_task(housekeeping(app.state.tx, index, requests=lambda: metrics.totals().requests))
     stats = start_publishing(app.state.request_metrics, app.state.settings)  # for kura-monitor's charts
     try:
         yield

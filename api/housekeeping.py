@@ -21,16 +21,15 @@ EVERY_S = 60.0
 QUIET_S = 2.0
 
 
-async def housekeeping(tx: Transactions, index: LiveIndex | None, *, requests: Callable[[], int] | None = None,
+async def housekeeping(tx: Transactions, index: LiveIndex | None, *, requests: Callable[[], int] = lambda: 0,
                        every_s: float = EVERY_S, quiet_s: float = QUIET_S) -> None:
     """`requests` counts the requests answered so far (the /metrics counter): when it has moved and
     then stood still for `quiet_s`, freed memory goes back at once, not at the next minute."""
-    seen = requests() if requests else 0
-    busy = False
+    seen, busy = requests(), False
     next_round = time.monotonic() + every_s
     while True:
-        await asyncio.sleep(min(quiet_s, every_s) if requests else every_s)
-        count = requests() if requests else seen
+        await asyncio.sleep(min(quiet_s, every_s))
+        count = requests()
         burst_over, busy, seen = busy and count == seen, count != seen, count
         if time.monotonic() >= next_round:
             next_round = time.monotonic() + every_s

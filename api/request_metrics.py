@@ -52,10 +52,6 @@ class RequestMetrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def answered(self) -> int:
-        """Requests answered so far, all routes (the API's chores watch it for the end of a burst)."""
-        return sum(int(counter._value.get()) for counter, _ in list(self._children.values()))
-
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 

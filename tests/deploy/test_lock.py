@@ -190,8 +190,9 @@ def test_a_package_another_wants_with_extras_is_locked_with_them() -> None:
     wanted = [(ROOT_PARENT, r) for r in pyproject_requirements("test")]
     for pin in pins.values():
         for extra in {"", *pin.requirement.extras}:
-            wanted += [(pin.name, Requirement(text)) for text in importlib.metadata.requires(pin.name) or []
-                       if Requirement(text).marker is None or Requirement(text).marker.evaluate({"extra": extra})]
+            for req in map(Requirement, importlib.metadata.requires(pin.name) or []):
+                if req.marker is None or req.marker.evaluate({"extra": extra}):
+                    wanted.append((pin.name, req))
     missing = {f"{req} (for {parent})" for parent, req in wanted
                if req.extras and canonicalize_name(req.name) in pins
                and not req.extras <= pins[canonicalize_name(req.name)].requirement.extras}
