@@ -2,7 +2,8 @@
 to extra users in SQL until the file passes the target size.
 
 The copies go through plain INSERT ... SELECT into the real schema, so the FTS5 triggers index every
-copied row and each copy gets its own tags and links: the file has the shape of a big real one.
+copied row and each copy gets its own tags and links: the file has the shape of a big real one. Each
+copy prunes the search index's change log in its own transaction, as kura-api does every minute.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ def _copy_user(conn: sqlite3.Connection, source: dict, name: str) -> None:
         " JOIN tags nt ON nt.user_id = ? AND nt.name = t.name WHERE b.user_id = ?",
         (offset, uid, source["id"]),
     )
+    datagen.prune_change_log(conn)  # the next copy reuses the log's pages, as a host's writes would
     cur.execute("COMMIT")
 
 
-def build(directory: Path, *, cache: Path, target_bytes: int) -> dict:
-    source, meta = datagen.cached(datagen.Spec(), cache)
+def build(directory: Path, *, cache: Path, target_bytes: int, spec: datagen.Spec | None = None) -> dict:
+    source, meta = datagen.cached(spec or datagen.Spec(), cache)
     datagen.copy_database(source, directory)
     conn = sqlite3.connect(directory / "kura.db", isolation_level=None)
     try:

@@ -94,3 +94,11 @@ def test_the_cache_builds_once_and_reuses_the_file(tmp_path: Path) -> None:
     second, again = datagen.cached(spec, tmp_path)
     assert second == first and second.stat().st_mtime_ns == stamp and again == meta
     assert not list(tmp_path.glob(".building-*"))
+
+
+def test_the_search_change_log_keeps_only_its_newest_row_as_a_hosts_does(built) -> None:
+    conn, _ = built
+    links = conn.execute("SELECT count(*) FROM bookmark_tags").fetchone()[0]
+    assert links > 0  # each of them logged a row while the data went in
+    assert conn.execute("SELECT count(*), max(seq) FROM search_log").fetchone() == (
+        1, conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'search_log'").fetchone()[0])
