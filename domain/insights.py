@@ -2,7 +2,7 @@
 
 Every figure is computed in SQL over indexes, in a fixed number of statements whatever the size of
 the collection: counts seek the per-user indexes, tag counts start from the user's tags and walk
-bookmark_tags by (tag_id, bookmark_id), and the graph is a self-join of bookmark_tags.
+bookmark_tags by tag (its (tag_id, created_at) index), and the graph is a self-join of bookmark_tags.
 """
 
 from __future__ import annotations

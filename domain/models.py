@@ -119,8 +119,8 @@ class Tag(Base):
 class BookmarkTag(Base):
     __tablename__ = "bookmark_tags"
     __table_args__ = (
-        Index("ix_bookmark_tags_tag_bookmark", "tag_id", "bookmark_id"),
-        # A tag's links newest first: the walk a tag-filtered list takes (migration 0005).
+        # A tag's links newest first: the walk a tag-filtered list takes (migration 0005), and every
+        # other lookup by tag (migration 0009 dropped the (tag_id, bookmark_id) index it made redundant).
         Index("ix_bookmark_tags_tag_created", "tag_id", "created_at", "bookmark_id"),
     )
 

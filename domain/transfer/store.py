@@ -193,10 +193,10 @@ def indexes_built_after(conn: Connection) -> Iterator[None]:
 
 
 # Indexes an import keeps up row by row even into an empty table: their new entries land near each
-# other (links by tag then bookmark id, both growing; creation dates), so keeping them costs the batches
-# less than building them costs the end, where nothing else runs (100k file: +0.5 s spread over the
-# batches, while the parser process is the slower half, against 0.8 s saved at the end).
-KEPT_LIVE = ("ix_bookmark_tags_tag_bookmark", "ix_bookmarks_user_created", "ix_bookmarks_collection_created")
+# other (creation dates), so keeping them costs the batches less than building them costs the end,
+# where nothing else runs (100k file: +0.5 s spread over the batches, while the parser process is the
+# slower half, against 0.8 s saved at the end).
+KEPT_LIVE = ("ix_bookmarks_user_created", "ix_bookmarks_collection_created")
 
 
 @contextmanager
