@@ -57,7 +57,7 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
              log=print) -> dict:
     cases = [c for c in case_defs.load_cases(meta) if not only or c.name in only]
     runs: dict[tuple[str, int], list[dict]] = {}
-    meta = {**meta, "web_cookie": _web_session(data_dir, user=case_defs.user_of(meta, datagen.MAIN_USER))}
+    meta = {**meta, "web_cookie": web_session(data_dir, user=case_defs.user_of(meta, datagen.MAIN_USER))}
     ceiling = servers.start_ceiling(log_dir)
     api = servers.start_api(data_dir, log_dir)
     run_id = time.strftime("%Y%m%d%H%M%S")
@@ -102,7 +102,7 @@ def run_load(*, data_dir: Path, log_dir: Path, meta: dict, seconds: float, repea
     }
 
 
-def _web_session(data_dir: Path, *, user: dict) -> str:
+def web_session(data_dir: Path, *, user: dict) -> str:
     """A signed-in browser's session cookie for `user`, made in the run's copy of the database."""
     from domain import sessions
     from common.db import open_database

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import cases as case_defs
-from bench import datagen, load, servers
+from bench import api_bench, datagen, load, servers
 
 # A sample whose innermost frame is one of these is a thread waiting for work, not spending time:
 # also the event loop waiting in epoll, and kura-writer waiting for a job (SimpleQueue.get is a C
@@ -75,6 +75,9 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     source, meta = datagen.cached(datagen.Spec(), args.cache)
     datagen.copy_database(source, work / "data")
+    # The web pages' cases sign in with a session cookie, as the bench's own run does (without one,
+    # html_list_50 profiled the redirect to the sign-in page).
+    meta = {**meta, "web_cookie": api_bench.web_session(work / "data", user=case_defs.user_of(meta, datagen.MAIN_USER))}
     case = next(c for c in case_defs.load_cases(meta) if c.name == args.case)
     api = servers.start_api(work / "data", work)
     out = work / "stacks.txt"
