@@ -15,8 +15,12 @@ from common.db import Database
 from domain.fields import BOOKMARK_COLUMNS, BOOKMARK_FIELDS, FLAGS
 from domain.models import to_micros, utcnow
 from domain.transfer import jsonformat, netscape_writer
+from domain.transfer.store import page_cache
 
 BATCH = 500
+# An export reads each page once: a larger cache would only keep them, and the pooled connection it
+# borrows would carry them on (the bench's export case grew the API by ~6 MB, ~3 MB with this).
+EXPORT_CACHE_KIB = 256
 _COLUMNS = ", ".join(("id", *BOOKMARK_COLUMNS))
 _BY_CREATED = "(created_at, id) > (:after, :after_id) ORDER BY created_at, id LIMIT :limit"
 _BY_POSITION = "(position, id) > (:after, :after_id) ORDER BY position, id LIMIT :limit"
@@ -89,25 +93,28 @@ def _api_names(row: dict[str, Any], *, leave_out: tuple[str, ...] = ()) -> dict[
 def export_json(db: Database, *, user_id: int) -> Iterator[bytes]:
     with db.read_session() as session:
         conn = session.connection()
-        cols = [_api_names(col) for col in collections(conn, user_id=user_id)]
-        batches = ([_api_names(row, leave_out=("id",)) for row in rows]
-                   for rows in bookmark_batches(conn, user_id=user_id))
-        yield from jsonformat.write(exported_at=to_micros(utcnow()), tags=tag_names(conn, user_id=user_id),
-                                    collections=cols, batches=batches)
+        with page_cache(conn, EXPORT_CACHE_KIB):
+            cols = [_api_names(col) for col in collections(conn, user_id=user_id)]
+            batches = ([_api_names(row, leave_out=("id",)) for row in rows]
+                       for rows in bookmark_batches(conn, user_id=user_id))
+            yield from jsonformat.write(exported_at=to_micros(utcnow()), tags=tag_names(conn, user_id=user_id),
+                                        collections=cols, batches=batches)
 
 
 def export_netscape(db: Database, *, user_id: int) -> Iterator[bytes]:
     with db.read_session() as session:
         conn = session.connection()
-        children: dict[int | None, list[dict[str, Any]]] = {}
-        cols = collections(conn, user_id=user_id)
-        known = {col["id"] for col in cols}
-        for col in cols:
-            parent = col["parent_id"] if col["parent_id"] in known else None
-            children.setdefault(parent, []).append(col)
-        yield netscape_writer.HEADER.encode()
-        yield from _folder_contents(conn, user_id=user_id, children=children, parent=None, depth=1, seen=set())
-        yield netscape_writer.FOOTER.encode()
+        with page_cache(conn, EXPORT_CACHE_KIB):
+            children: dict[int | None, list[dict[str, Any]]] = {}
+            cols = collections(conn, user_id=user_id)
+            known = {col["id"] for col in cols}
+            for col in cols:
+                parent = col["parent_id"] if col["parent_id"] in known else None
+                children.setdefault(parent, []).append(col)
+            yield netscape_writer.HEADER.encode()
+            yield from _folder_contents(conn, user_id=user_id, children=children, parent=None, depth=1,
+                                        seen=set())
+            yield netscape_writer.FOOTER.encode()
 
 
 def _folder_contents(conn: Connection, *, user_id: int, children: dict[int | None, list[dict[str, Any]]],

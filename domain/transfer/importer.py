@@ -119,7 +119,7 @@ def write_parsed(db: Database, *, user_id: int, parsed: Parsed) -> ImportResult:
         with db.write_session() as session:
             conn = session.connection()
             job = _ImportJob(conn, user_id=user_id, options=parsed.options, now=parsed.now)
-            with store.roomy_cache(conn), store.indexes_built_after(conn), \
+            with store.page_cache(conn, store.IMPORT_CACHE_KIB), store.indexes_built_after(conn), \
                     store.deferred_triggers(conn, user_id=user_id) as job.index_text:
                 for batch in parsed.batches():
                     job.add(batch)

@@ -149,21 +149,23 @@ def store_answers(conn: Connection, ids: Iterable[int]) -> None:
 
 
 @contextmanager
-def roomy_cache(conn: Connection, kib: int = IMPORT_CACHE_KIB) -> Iterator[None]:
-    """A larger page cache for this connection while the import runs, then the one it had.
+def page_cache(conn: Connection, kib: int) -> Iterator[None]:
+    """This connection's page cache at `kib` while a transfer runs, then the size it had.
 
     An import touches every index of bookmarks at random places; with the default 2 MB cache
-    SQLite spills dirty pages to the WAL and reads them back. 32 MB cut the writer's CPU by ~17%
-    on 100k bookmarks (64 MB and 256 MB gained nothing more), at the price of 32 MB of memory
-    for the import's duration. The pragma is per connection and not transactional, so it is put
-    back whatever happens: a pooled connection must not keep the import's cache.
+    SQLite spills dirty pages to the WAL and reads them back. 32 MB (IMPORT_CACHE_KIB) cut the
+    writer's CPU by ~17% on 100k bookmarks (64 MB and 256 MB gained nothing more), at the price of
+    32 MB of memory for the import's duration. An export reads each page once, so a cache would only
+    keep them (exporter.EXPORT_CACHE_KIB). The pragma is per connection and not transactional, so
+    it is put back whatever happens: a pooled connection must not keep a transfer's cache. Setting
+    it smaller drops the pages over the new size at once.
     """
     before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
     conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
     try:
         yield
     except BaseException:
-        with suppress(Exception):  # the import's own error is the one to raise
+        with suppress(Exception):  # the transfer's own error is the one to raise
             conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
         raise
     conn.exec_driver_sql(f"PRAGMA cache_size = {before}")

@@ -40,6 +40,18 @@ def test_every_connection_gets_the_pragmas(db: Database) -> None:
     assert pragmas(db) == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 5000}
 
 
+def test_the_pool_hands_out_the_connection_given_back_last(db: Database) -> None:
+    first, second = db.engine.raw_connection(), db.engine.raw_connection()
+    raws = first.driver_connection, second.driver_connection
+    first.close()
+    second.close()  # given back last: handed out next, so its page cache stays the warm one
+    again = db.engine.raw_connection()
+    try:
+        assert again.driver_connection is raws[1]
+    finally:
+        again.close()
+
+
 def test_full_synchronous_and_busy_timeout_come_from_settings(tmp_path: Path) -> None:
     database = open_database(load_settings(data_dir=tmp_path, sqlite_synchronous="FULL", sqlite_busy_timeout_ms=750),
                              create=True)

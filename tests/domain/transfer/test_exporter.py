@@ -6,11 +6,13 @@ import io
 from html.parser import HTMLParser
 
 import orjson
+import pytest
 from sqlalchemy import text
 from transfer_data import every_field, populate, snapshot
 
 from domain.fields import BOOKMARK_COLUMNS
 from domain.transfer import export_json, export_netscape, import_file
+from domain.transfer import exporter
 from domain.transfer.exporter import bookmark_batches
 
 
@@ -95,6 +97,32 @@ def test_exports_stream_in_batches_by_keyset(db, alice) -> None:
     assert len(chunks) >= 4 and max(len(c) for c in chunks) < sum(len(c) for c in chunks) / 2
     doc = orjson.loads(b"".join(chunks))
     assert len(doc["bookmarks"]) == 1200 and doc["format"] == "kura-bookmarks"
+
+
+@pytest.mark.parametrize("write", [export_json, export_netscape])
+@pytest.mark.parametrize("read_all", [True, False])
+def test_an_export_reads_through_a_small_page_cache_and_gives_the_connection_its_own_back(
+        db, alice, monkeypatch, write, read_all) -> None:
+    populate(db, user_id=alice.user_id, count=30, nested=False)
+    real, seen = exporter.bookmark_batches, []
+
+    def spy(conn, **kwargs):  # the cache while the export reads, and the driver connection it reads on
+        seen.append((conn.exec_driver_sql("PRAGMA cache_size").scalar(), conn.connection.driver_connection))
+        yield from real(conn, **kwargs)
+
+    monkeypatch.setattr(exporter, "bookmark_batches", spy)
+    with db.read_session() as session:
+        default = session.execute(text("PRAGMA cache_size")).scalar()
+    chunks = write(db, user_id=alice.user_id)
+    if read_all:
+        assert b"".join(chunks)
+    else:  # the client went away after the first bookmarks: the stream is closed half-way
+        while not seen:
+            next(chunks)
+        chunks.close()
+    during, raw = seen[0]
+    assert during == -exporter.EXPORT_CACHE_KIB != default
+    assert raw.execute("PRAGMA cache_size").fetchone()[0] == default
 
 
 def test_an_export_holds_only_its_own_users_bookmarks(db, alice, bob) -> None:
