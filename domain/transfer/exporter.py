@@ -7,6 +7,7 @@ batch with its tags in one more query, so memory stays flat however large the co
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -90,31 +91,36 @@ def _api_names(row: dict[str, Any], *, leave_out: tuple[str, ...] = ()) -> dict[
     return {JSON_NAMES.get(k, k): v for k, v in row.items() if k not in leave_out}
 
 
-def export_json(db: Database, *, user_id: int) -> Iterator[bytes]:
+@contextmanager
+def _reading(db: Database) -> Iterator[Connection]:
+    """One read transaction (the export's consistent snapshot) on a pooled connection whose page
+    cache is small while the export reads."""
     with db.read_session() as session:
         conn = session.connection()
         with page_cache(conn, EXPORT_CACHE_KIB):
-            cols = [_api_names(col) for col in collections(conn, user_id=user_id)]
-            batches = ([_api_names(row, leave_out=("id",)) for row in rows]
-                       for rows in bookmark_batches(conn, user_id=user_id))
-            yield from jsonformat.write(exported_at=to_micros(utcnow()), tags=tag_names(conn, user_id=user_id),
-                                        collections=cols, batches=batches)
+            yield conn
+
+
+def export_json(db: Database, *, user_id: int) -> Iterator[bytes]:
+    with _reading(db) as conn:
+        cols = [_api_names(col) for col in collections(conn, user_id=user_id)]
+        batches = ([_api_names(row, leave_out=("id",)) for row in rows]
+                   for rows in bookmark_batches(conn, user_id=user_id))
+        yield from jsonformat.write(exported_at=to_micros(utcnow()), tags=tag_names(conn, user_id=user_id),
+                                    collections=cols, batches=batches)
 
 
 def export_netscape(db: Database, *, user_id: int) -> Iterator[bytes]:
-    with db.read_session() as session:
-        conn = session.connection()
-        with page_cache(conn, EXPORT_CACHE_KIB):
-            children: dict[int | None, list[dict[str, Any]]] = {}
-            cols = collections(conn, user_id=user_id)
-            known = {col["id"] for col in cols}
-            for col in cols:
-                parent = col["parent_id"] if col["parent_id"] in known else None
-                children.setdefault(parent, []).append(col)
-            yield netscape_writer.HEADER.encode()
-            yield from _folder_contents(conn, user_id=user_id, children=children, parent=None, depth=1,
-                                        seen=set())
-            yield netscape_writer.FOOTER.encode()
+    with _reading(db) as conn:
+        children: dict[int | None, list[dict[str, Any]]] = {}
+        cols = collections(conn, user_id=user_id)
+        known = {col["id"] for col in cols}
+        for col in cols:
+            parent = col["parent_id"] if col["parent_id"] in known else None
+            children.setdefault(parent, []).append(col)
+        yield netscape_writer.HEADER.encode()
+        yield from _folder_contents(conn, user_id=user_id, children=children, parent=None, depth=1, seen=set())
+        yield netscape_writer.FOOTER.encode()
 
 
 def _folder_contents(conn: Connection, *, user_id: int, children: dict[int | None, list[dict[str, Any]]],
