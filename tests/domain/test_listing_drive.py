@@ -75,3 +75,16 @@ def test_the_walk_takes_the_tag_with_fewer_links_even_when_both_have_thousands(d
             "(SELECT bookmark_id FROM bookmark_tags WHERE tag_id = ? LIMIT 50)", (newer, newer))
     assert len(page(db, alice, tag=["tag0", "tag1"])) == 10
     assert list(listing._drivers.values()) == [newer]
+
+
+def test_a_tag_pair_probes_the_other_tag_by_its_links_in_date_order(db: Database, alice: Account) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=40, tags_per=3, tag_pool=5)
+    truth = page(db, alice, tag=["tag1", "tag2"])
+    sql, params, _, _ = listing.build_query(user_id=alice.user_id, limit=10, tag=["tag1", "tag2"])
+    with db.read_session() as session:
+        plan = [row[3] for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+    # The walk goes newest first, so probing by (tag, created_at, bookmark) stays on a few index pages.
+    assert "SEARCH bt USING COVERING INDEX ix_bookmark_tags_tag_created (tag_id=? AND created_at=? AND bookmark_id=?)" \
+        in plan, plan
+    assert not any("sqlite_autoindex_bookmark_tags" in step for step in plan), plan
+    assert page(db, alice, tag=["tag2", "tag1"]) == truth and truth
