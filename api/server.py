@@ -20,7 +20,6 @@ from loguru import logger
 from domain import migrate
 from api.health import STALL_S, liveness
 from api.port import busy_port_message
-from api.checkpointer import BACKSTOP_PAGES
 from api.transactions import Transactions
 from common.cmdline import program_parser
 from common import memory
@@ -95,8 +94,7 @@ class KuraServer(uvicorn.Server):
 
 def open_checked(settings: Settings) -> Database:
     """Open the existing database and insist that its schema is at head; writes then keep checking."""
-    # + the writer and the auth connection; COMMITs leave the checkpoints to api/checkpointer.py's thread
-    db = open_database(settings, pool_size=settings.api_threads + 2, wal_autocheckpoint=BACKSTOP_PAGES)
+    db = open_database(settings, pool_size=settings.api_threads + 2)  # + the writer and the auth connection
     try:
         db.expected_revision = migrate.ensure_at_head(db)
     except BaseException:

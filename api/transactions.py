@@ -26,7 +26,6 @@ from common.db import Database
 from common.dberrors import StorageUnavailable, storage_errors
 from common.sqlite import sqlite3
 from domain.searchindex import LiveIndex
-from api.checkpointer import Checkpointer
 from api.writer import Writer, WriterConnection
 
 __all__ = ["LoopBusy", "LoopOverBudget", "LoopReader", "Transactions", "Writer", "WriterConnection"]
@@ -119,7 +118,6 @@ class Transactions:
         self.loop = LoopReader(db)
         self._overran: dict[Hashable, tuple[int, float]] = {}  # read_budgeted: key -> overruns running, since
         self.writer_conn = WriterConnection(db)
-        self.checkpointer = Checkpointer(db)
 
     @property
     def writer(self) -> Writer:
@@ -221,9 +219,7 @@ class Transactions:
 
     def _committed(self) -> None:
         # Also after a failure: an import may have committed some of its batches. A poke costs an
-        # Event.set; the index's thread finds out from search_log whether anything changed, the
-        # checkpoint's from the -wal.
-        self.checkpointer.poke()
+        # Event.set; the index's thread finds out from search_log whether anything changed.
         if self.search_index is not None:
             self.search_index.poke()
 
@@ -233,7 +229,6 @@ class Transactions:
             self._writer.close()  # waits for the writer thread: nothing uses writer_conn after this
             self._writer = None
         self.writer_conn.close()
-        self.checkpointer.close()
 
 
 

@@ -70,8 +70,8 @@ def backfill(source: sqlite3.Connection) -> None:
 
     Nothing committed after a reader began can be checkpointed until that reader ends, so the API's
     writes during a snapshot of a large database pile up in the -wal (~230-440 MB in the bench's, at 4
-    connections). Left alone, the API's first COMMIT after the snapshot (far past even kura-api's
-    10,000-page backstop: api/checkpointer.py) runs that whole checkpoint in its write turn, and every write waits for it (450-800 ms, measured). Run here instead (PASSIVE),
+    connections). Left alone, the API's first COMMIT after the snapshot runs that whole checkpoint in
+    its write turn, and every write waits for it (450-800 ms, measured). Run here instead (PASSIVE),
     it holds the checkpoint lock, not the write lock: the API's own checkpoints find that lock taken
     and skip at once, and its writes go on. On the same connection, right after the read ends: from a
     second connection opened after it, the API's next COMMIT (one every ~2 ms under load) got there

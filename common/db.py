@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 # sqlite3 connections with apply_pragmas below and would otherwise carry ~17 MB of SQLAlchemy for life.
 
 MIN_SQLITE = (3, 51, 3)  # the release with the WAL-reset fix
-WAL_AUTOCHECKPOINT = 1000  # SQLite's own default
 
 
 class DatabaseError(RuntimeError):
@@ -55,10 +54,8 @@ def sqlite_version_check() -> str:
     return version
 
 
-def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_timeout_ms: int,
-                  wal_autocheckpoint: int = WAL_AUTOCHECKPOINT) -> None:
-    """Set Kura's pragmas on a raw connection and refuse it if any did not take. `wal_autocheckpoint`:
-    the -wal pages past which a COMMIT checkpoints (kura-api raises it: api/checkpointer.py)."""
+def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_timeout_ms: int) -> None:
+    """Set Kura's pragmas on a raw connection and refuse it if any did not take."""
     cur = dbapi_conn.cursor()
     try:
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -66,13 +63,11 @@ def apply_pragmas(dbapi_conn: sqlite3.Connection, *, synchronous: str, busy_time
         cur.execute(f"PRAGMA synchronous = {synchronous}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA temp_store = MEMORY")
-        cur.execute(f"PRAGMA wal_autocheckpoint = {int(wal_autocheckpoint)}")
         expected = {
             "journal_mode": "wal",
             "synchronous": {"NORMAL": 1, "FULL": 2}[synchronous],
             "foreign_keys": 1,
             "busy_timeout": int(busy_timeout_ms),
-            "wal_autocheckpoint": int(wal_autocheckpoint),
         }
         for name, want in expected.items():
             got = cur.execute(f"PRAGMA {name}").fetchone()[0]
@@ -230,16 +225,14 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int, slow_sql_ms: float,
-                       wal_autocheckpoint: int) -> None:
+def _install_listeners(engine: Engine, *, synchronous: str, busy_timeout_ms: int, slow_sql_ms: float) -> None:
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         # Take transaction control away from the sqlite3 module so BEGIN is ours to choose.
         dbapi_conn.isolation_level = None
-        apply_pragmas(dbapi_conn, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
-                      wal_autocheckpoint=wal_autocheckpoint)
+        apply_pragmas(dbapi_conn, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
@@ -274,7 +267,6 @@ def make_engine(
     pool_size: int = 8,
     max_overflow: int | None = None,
     create: bool = False,
-    wal_autocheckpoint: int = WAL_AUTOCHECKPOINT,
 ) -> Engine:
     """An engine whose every connection opens the existing file only (SQLite `mode=rw`).
 
@@ -305,14 +297,12 @@ def make_engine(
         pool_use_lifo=True,
         pool_pre_ping=False,
     )
-    _install_listeners(engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, slow_sql_ms=slow_sql_ms,
-                       wal_autocheckpoint=wal_autocheckpoint)
+    _install_listeners(engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, slow_sql_ms=slow_sql_ms)
     return engine
 
 
 def open_database(settings: Settings, *, path: Path | None = None, pool_size: int = 8,
-                  max_overflow: int | None = None, create: bool = False,
-                  wal_autocheckpoint: int = WAL_AUTOCHECKPOINT) -> Database:
+                  max_overflow: int | None = None, create: bool = False) -> Database:
     """Open Kura's database (or another SQLite file, e.g. metrics.db) with the pragmas checked.
 
     Only `create=True` makes a missing file: `kura db upgrade` for the bookmark database, the
@@ -332,7 +322,6 @@ def open_database(settings: Settings, *, path: Path | None = None, pool_size: in
         pool_size=pool_size,
         max_overflow=max_overflow,
         create=create,
-        wal_autocheckpoint=wal_autocheckpoint,
     )
     try:
         with engine.connect() as conn:  # opens one connection, so the pragma check runs now

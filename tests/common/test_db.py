@@ -33,12 +33,11 @@ def logged() -> Iterator[list[tuple[str, str]]]:
 def pragmas(database: Database) -> dict[str, object]:
     with database.engine.connect() as conn:
         return {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")}
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
 
 
 def test_every_connection_gets_the_pragmas(db: Database) -> None:
-    assert pragmas(db) == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 5000,
-                           "wal_autocheckpoint": 1000}
+    assert pragmas(db) == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 5000}
 
 
 def test_the_pool_hands_out_the_connection_given_back_last(db: Database) -> None:
@@ -57,8 +56,7 @@ def test_full_synchronous_and_busy_timeout_come_from_settings(tmp_path: Path) ->
     database = open_database(load_settings(data_dir=tmp_path, sqlite_synchronous="FULL", sqlite_busy_timeout_ms=750),
                              create=True)
     try:
-        assert pragmas(database) == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 750,
-                                     "wal_autocheckpoint": 1000}
+        assert pragmas(database) == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 750}
     finally:
         database.dispose()
 
