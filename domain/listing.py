@@ -58,7 +58,8 @@ TAGGED = ("bookmarks.id IN (SELECT bt.bookmark_id FROM bookmark_tags AS bt JOIN 
 # newest-first index would be walked past every bookmark without the tags.
 DRIVEN_FROM = "bookmark_tags AS drive CROSS JOIN bookmarks ON bookmarks.id = drive.bookmark_id"
 DRIVEN_KEY, DRIVEN_TIE = "drive.created_at", "drive.bookmark_id"  # the same values as the bookmark's
-DRIVE_TAG = "drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name = ?)"
+NAMED_TAG = "(SELECT id FROM tags WHERE user_id = ? AND name = ?)"
+DRIVE_TAG = f"drive.tag_id = {NAMED_TAG}"
 # With several tags, walking a common tag's links while probing a rare one reads nearly all of the
 # common one's: so the walk takes the tag with the fewest links. They are counted exactly (a cap made
 # two common tags tie, and the tie went to the lower id), once per user and tag set: see DRIVE_KNOWN.
@@ -71,14 +72,13 @@ DRIVE_RAREST = ("drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name 
 # there against 0.15), this made the page ~0.03 ms cheaper (bench.inproc-style A/B).
 # `= 1`: newer SQLite (the bundled 3.53; not 3.40) turns a bare EXISTS into a join and then reads
 # each walked bookmark's row (its JSON) before probing its tags; compared, the probe stays ahead.
-NAMED_TAG = "(SELECT id FROM tags WHERE user_id = ? AND name = ?)"
-ALSO_TAGGED = (f"(drive.tag_id = {NAMED_TAG} OR EXISTS (SELECT 1 FROM bookmark_tags AS bt INDEXED BY"
+ALSO_TAGGED = (f"({DRIVE_TAG} OR EXISTS (SELECT 1 FROM bookmark_tags AS bt INDEXED BY"
                f" ix_bookmark_tags_tag_created WHERE bt.tag_id = {NAMED_TAG} AND bt.created_at = drive.created_at"
                " AND bt.bookmark_id = drive.bookmark_id) = 1)")
 # Counting the links costs more than the walk itself, so the rarest tag's id is remembered from the
 # page that counted it (each such page carries it in a column). A remembered id is walked only while
-# it is still one of the user's named tags; as every named tag is probed on each row anyway, a stale
-# choice costs speed, never a row. When it walks nothing at all, the page is counted afresh.
+# it is still one of the user's named tags; as every named tag is checked on each row anyway (the
+# walked link's own, or a probe: ALSO_TAGGED), a stale choice costs speed, never a row. When it walks nothing at all, the page is counted afresh.
 # `+`: the IN is a check, never the index's constraint. With ANALYZE's sqlite_stat4 (which the bundled
 # SQLite keeps) the planner otherwise sorted all the tag's links: 30 ms a page at 100k, not 0.3.
 DRIVE_KNOWN = "drive.tag_id = ? AND +drive.tag_id IN (SELECT id FROM tags WHERE user_id = ? AND name IN ({}))"
