@@ -59,6 +59,7 @@ class LiveIndex:
         self.db_path = db_path
         self.index_dir = index_dir
         self._index: SearchIndex | None = None
+        self._sync_conn: sqlite3.Connection | None = None  # the syncer thread's, opened by start()
         self._poked = threading.Event()
         self._urgent = threading.Event()
         self._synced = threading.Condition()
@@ -95,6 +96,10 @@ class LiveIndex:
         """The startup check (rebuild if missing, foreign or from another version; catch up if
         behind), then the syncer thread. Blocks for a rebuild: seconds per 100k bookmarks."""
         self._index = ensure_current(self.db_path, self.index_dir)
+        # Opened here, not in the thread: a file gone by the time a late-scheduled thread ran killed
+        # it with an unhandled error (seen under load when a test deleted the database).
+        self._sync_conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
+                                          check_same_thread=False)
         self._thread.start()
 
     def poke(self, *, urgent: bool = False) -> None:
@@ -159,8 +164,8 @@ class LiveIndex:
         # backup compressing): this thread, and the threads tantivy starts from it, run niced.
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SYNC_NICENESS)
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None,
-                               check_same_thread=False)
+        conn = self._sync_conn
+        assert conn is not None, "LiveIndex.start() opens it"
         try:
             while True:
                 self._poked.wait()
