@@ -196,7 +196,8 @@ def one_life(api: LiveApi, token: str, ledger: Ledger, rng: random.Random, ack_w
 
 def read_back(db_path: Path) -> tuple[dict[int, Content], str, str, int]:
     """Every bookmark in the file, what PRAGMA integrity_check and FTS5's integrity-check say, and
-    how many bookmarks' stored API answers (migration 0008's api_json) disagree with their rows."""
+    how many bookmarks' stored copies (migration 0008's api_json, 0010's links' tag sets) disagree with
+    their rows."""
     conn = sqlite3.connect(db_path)  # a read-write open replays the WAL, as the next start would
     try:
         integrity = "; ".join(row[0] for row in conn.execute("PRAGMA integrity_check"))

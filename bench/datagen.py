@@ -23,7 +23,7 @@ from domain.searchindex.sql import HEAD_SEQ_SQL, PRUNE_SQL
 from common.db import open_database
 from common.settings import load_settings
 
-GENERATOR_VERSION = 3  # 3: the search index's change log pruned, as on a host
+GENERATOR_VERSION = 4  # 4: links carry their tag sets (migration 0010); 3: the search log pruned, as on a host
 END_MICROS = 1_793_491_200_000_000  # 2026-11-01 UTC: fixed so a seed always gives the same dates
 SPAN_MICROS = 5 * 365 * 86_400 * 1_000_000
 BATCH = 5000

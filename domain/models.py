@@ -120,8 +120,9 @@ class BookmarkTag(Base):
     __tablename__ = "bookmark_tags"
     __table_args__ = (
         # A tag's links newest first: the walk a tag-filtered list takes (migration 0005), and every
-        # other lookup by tag (migration 0009 dropped the (tag_id, bookmark_id) index it made redundant).
-        Index("ix_bookmark_tags_tag_created", "tag_id", "created_at", "bookmark_id"),
+        # other lookup by tag (migration 0009 dropped the (tag_id, bookmark_id) index it made redundant);
+        # with the bookmark's tag set, so a walk checks the other tags of a filter without a probe (0010).
+        Index("ix_bookmark_tags_tag_created", "tag_id", "created_at", "bookmark_id", "tag_ids"),
     )
 
     bookmark_id: Mapped[int] = mapped_column(
@@ -130,6 +131,8 @@ class BookmarkTag(Base):
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     # The bookmark's created_at, copied by triggers (migration 0005); never written by Kura's code.
     created_at: Mapped[datetime | None] = mapped_column(UTCMicros, nullable=True)
+    # Every tag id of the bookmark as ",3,17,42,", written by triggers (migration 0010); never by Kura's code.
+    tag_ids: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
 
 
 class Bookmark(Base):

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, text
 
-from domain.bookmark_rows import API_JSON
+from domain.bookmark_rows import API_JSON, TAG_SET
 from domain.fields import BOOKMARK_COLUMNS, tag_key
 from domain.transfer.rows import INSERT_FIELDS
 
@@ -128,9 +128,12 @@ def link_tags(conn: Connection, links: Sequence[tuple[int, int, int]]) -> None:
     """Link in bulk: (bookmark id, the bookmark's created_at as the batch leaves it, tag id), so
     neither a trigger nor a lookup per link has to fill the date in (the lookup cost 30 % of the
     links' time). The links' search log is log_for_search's (its per-link trigger is off:
-    deferred_triggers)."""
+    deferred_triggers); the tag sets of their bookmarks are written here."""
     if links:
         conn.exec_driver_sql(_LINK, links)
+        # Their bookmarks' tag sets (migration 0010; its per-link trigger is off: deferred_triggers),
+        # once per bookmark rather than once per link.
+        conn.exec_driver_sql(_TAG_SET_IDS, (orjson.dumps(sorted({link[0] for link in links})).decode(),))
 
 
 def log_for_search(conn: Connection, ids: Iterable[int]) -> None:
@@ -242,9 +245,12 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
     conn.exec_driver_sql(_VERSION_BUMP, (user_id,))
 
 
-# The insert triggers an import does the work of in bulk (migrations 0001, 0003, 0005, 0008).
+# The insert triggers an import does the work of in bulk (migrations 0001, 0003, 0005, 0008, 0010).
 DEFERRED = (FTS_INSERT_TRIGGER, "search_log_bookmark_ai", "search_log_link_ai", "data_version_bookmark_ai",
-            "data_version_link_ai", "tag_link_created_ai", "api_json_bookmark_ai", "api_json_link_ai")
+            "data_version_link_ai", "tag_link_created_ai", "api_json_bookmark_ai", "api_json_link_ai",
+            "tag_set_link_ai")
+_TAG_SET_IDS = (f"UPDATE bookmark_tags SET tag_ids = {TAG_SET.format('bookmark_tags.bookmark_id')}"
+                " WHERE bookmark_id IN (SELECT value FROM json_each(?))")
 _API_JSON_IDS = f"UPDATE bookmarks SET api_json = {API_JSON} WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
 _LINK = "INSERT OR IGNORE INTO bookmark_tags (bookmark_id, created_at, tag_id) VALUES (?, ?, ?)"
 _SEARCH_LOG_IDS = "INSERT INTO search_log (bookmark_id) SELECT value FROM json_each(?)"

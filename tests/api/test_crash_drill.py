@@ -34,7 +34,7 @@ def assert_every_acknowledged_write_survived(figures: dict) -> None:
     assert figures["counts"].get("answers not matching the request", 0) == 0
     assert figures["integrity"] == "ok"
     assert figures["fts_integrity"] == "ok"
-    assert figures["stale_answers"] == 0  # every stored API answer (api_json) agrees with its row
+    assert figures["stale_answers"] == 0  # every stored API answer and links' tag set agrees with the rows
     assert figures["search"] == []  # the search index, caught up after the kills, agrees with the table
 
 

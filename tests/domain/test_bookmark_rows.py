@@ -114,3 +114,44 @@ def test_a_row_changed_behind_the_triggers_back_is_reported_stale(db: Database, 
     with db.write_session() as session:
         session.execute(text("UPDATE bookmarks SET api_json = '{}' WHERE id = :id"), {"id": bookmark_id})
         assert bookmark_rows.stale_rows(bookmark_rows.session_sql(session)) == [bookmark_id]
+
+
+def _tag_sets(db: Database, bookmark_id: int) -> list[list[int]]:
+    """Each of the bookmark's links' copy of its tag set, as sorted ids."""
+    with db.read_session() as session:
+        stored = session.execute(text("SELECT tag_ids FROM bookmark_tags WHERE bookmark_id = :b"),
+                                 {"b": bookmark_id}).scalars().all()
+    return [sorted(int(i) for i in s.strip(",").split(",")) for s in stored]
+
+
+def _tag(db: Database, name: str) -> int:
+    with db.read_session() as session:
+        return session.execute(text("SELECT id FROM tags WHERE name = :n"), {"n": name}).scalar_one()
+
+
+def test_every_link_carries_its_bookmarks_whole_tag_set_through_every_kind_of_write(db: Database, owner: None) -> None:
+    first, second = _insert(db, 1, ["a", "b", "c"]), _insert(db, 2, ["b"])
+    a, b, c = _tag(db, "a"), _tag(db, "b"), _tag(db, "c")
+    assert _tag_sets(db, first) == [sorted([a, b, c])] * 3
+    writes = [
+        "INSERT INTO bookmark_tags (bookmark_id, tag_id) VALUES (:second, :a)",  # a link added
+        "DELETE FROM bookmark_tags WHERE bookmark_id = :first AND tag_id = :b",  # a link removed
+        "UPDATE bookmark_tags SET tag_id = :b WHERE bookmark_id = :first AND tag_id = :c",  # a tag merged
+        "DELETE FROM tags WHERE id = :a",  # a tag deleted: its links go by the cascade
+    ]
+    expected = [([a, b, c], [a, b]), ([a, c], [a, b]), ([a, b], [a, b]), ([b], [b])]
+    for sql, (on_first, on_second) in zip(writes, expected, strict=True):
+        with db.write_session() as session:
+            session.execute(text(sql), {"first": first, "second": second, "a": a, "b": b, "c": c})
+        assert _tag_sets(db, first) == [sorted(on_first)] * len(on_first), sql
+        assert _tag_sets(db, second) == [sorted(on_second)] * len(on_second), sql
+        with db.read_session() as session:
+            assert bookmark_rows.stale_rows(bookmark_rows.session_sql(session)) == [], sql
+
+
+def test_a_link_tag_set_changed_behind_the_triggers_back_is_reported_stale(db: Database, owner: None) -> None:
+    bookmark_id = _insert(db, 1, ["a", "b"])
+    with db.write_session() as session:
+        session.execute(text("UPDATE bookmark_tags SET tag_ids = ',1,' WHERE bookmark_id = :b AND tag_id = :t"),
+                        {"b": bookmark_id, "t": _tag(db, "b")})
+        assert bookmark_rows.stale_rows(bookmark_rows.session_sql(session)) == [bookmark_id]
