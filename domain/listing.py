@@ -73,7 +73,8 @@ ALSO_TAGGED = "instr(drive.tag_ids, (SELECT ',' || id || ',' FROM tags WHERE use
 # Counting the links costs more than the walk itself, so the rarest tag's id is remembered from the
 # page that counted it (each such page carries it in a column). A remembered id is walked only while
 # it is still one of the user's named tags; as every named tag is checked on each row anyway
-# (ALSO_TAGGED), a stale choice costs speed, never a row. When it walks nothing at all, the page is counted afresh.
+# (ALSO_TAGGED), a stale choice costs speed, never a row. When it walks nothing at all, the page is
+# counted afresh.
 # `+`: the IN is a check, never the index's constraint. With ANALYZE's sqlite_stat4 (which the bundled
 # SQLite keeps) the planner otherwise sorted all the tag's links: 30 ms a page at 100k, not 0.3.
 DRIVE_KNOWN = "drive.tag_id = ? AND +drive.tag_id IN (SELECT id FROM tags WHERE user_id = ? AND name IN ({}))"
