@@ -14,8 +14,11 @@ from sqlalchemy.schema import CreateIndex
 from common.sqlite import sqlite3
 from domain import migrate
 from common.db import Database, open_database
+from domain.bookmark_rows import session_sql, stale_rows
 from domain.models import Base
 from common.settings import Settings
+from tests.api.bookmark_seed import seed_bookmarks
+from tests.conftest import Account
 
 FTS_TABLES = {"bookmarks_fts", "bookmarks_fts_data", "bookmarks_fts_idx", "bookmarks_fts_docsize",
               "bookmarks_fts_config", "bookmarks_fts_content"}
@@ -69,6 +72,21 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(db: Database) -> None:
     assert user_tables(db) == set()
     migrate.upgrade(db)
     assert migrate.current_revision(db) == head
+    assert schema_differences(db) == []
+
+
+def test_migration_0010_gives_the_links_of_existing_bookmarks_their_tag_sets_and_takes_them_back(
+        db: Database, alice: Account) -> None:
+    seed_bookmarks(db, user_id=alice.user_id, count=30, tags_per=3, tag_pool=6)
+    migrate.downgrade(db, "0009")
+    with db.read_session() as session:
+        columns = [row[1] for row in session.connection().exec_driver_sql("PRAGMA table_info(bookmark_tags)")]
+    assert "tag_ids" not in columns
+    migrate.upgrade(db)
+    with db.read_session() as session:
+        assert stale_rows(session_sql(session)) == []
+        empty = session.connection().exec_driver_sql("SELECT count(*) FROM bookmark_tags WHERE tag_ids IS NULL")
+        assert empty.scalar_one() == 0
     assert schema_differences(db) == []
 
 
