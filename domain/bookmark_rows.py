@@ -97,6 +97,12 @@ TAG_SET = ("(SELECT ',' || group_concat(same.tag_id, ',') || ',' FROM bookmark_t
            " WHERE same.bookmark_id = {})")
 
 
+def tag_set_update(*, bookmark: str, where: str = "") -> str:
+    """The one UPDATE that gives links their bookmark's tag set: the 0010 triggers (`bookmark` is
+    new./old.bookmark_id), the migration's backfill and the importer's batches."""
+    return f"UPDATE bookmark_tags SET tag_ids = {TAG_SET.format(bookmark)}" + (f" WHERE {where}" if where else "")
+
+
 def stale_rows(conn: Sql) -> list[int]:
     """Ids of bookmarks whose stored copies are not what the rows say now: the API JSON (0008), or a
     link's tag set (0010). None, unless a writer got round the triggers: the tests and the crash

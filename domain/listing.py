@@ -66,8 +66,9 @@ DRIVE_RAREST = ("drive.tag_id = (SELECT id FROM tags WHERE user_id = ? AND name 
                 " FROM bookmark_tags AS c WHERE c.tag_id = tags.id), id LIMIT 1)")
 # Each named tag must be in the walked link's copy of its bookmark's tag set (migration 0010): the
 # set sits in the walked index entry, so the check reads nothing more. It replaced a probe of the
-# other tag's links per walked link (292 for the bench's two-tag page): 0.20 -> 0.11 ms a statement
-# alone, 0.48 -> 0.37 ms a page in the app. The pattern is a non-correlated subquery, computed once;
+# other tag's links per walked link (292 for the bench's two-tag page): about half the statement's
+# time and a quarter of the page's CPU in the app (0.20 -> 0.11 and 0.48 -> 0.37 ms, taken on a busy
+# machine; 0.21 ms a page on a quiet one). The pattern is a non-correlated subquery, computed once;
 # an unknown name gives NULL, which matches no row.
 ALSO_TAGGED = "instr(drive.tag_ids, (SELECT ',' || id || ',' FROM tags WHERE user_id = ? AND name = ?)) > 0"
 # Counting the links costs more than the walk itself, so the page that counted them remembers which

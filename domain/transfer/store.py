@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, text
 
-from domain.bookmark_rows import API_JSON, TAG_SET
+from domain.bookmark_rows import API_JSON, tag_set_update
 from domain.fields import BOOKMARK_COLUMNS, tag_key
 from domain.transfer.rows import INSERT_FIELDS
 
@@ -249,8 +249,8 @@ def deferred_triggers(conn: Connection, *, user_id: int) -> Iterator[Callable[[S
 DEFERRED = (FTS_INSERT_TRIGGER, "search_log_bookmark_ai", "search_log_link_ai", "data_version_bookmark_ai",
             "data_version_link_ai", "tag_link_created_ai", "api_json_bookmark_ai", "api_json_link_ai",
             "tag_set_link_ai")
-_TAG_SET_IDS = (f"UPDATE bookmark_tags SET tag_ids = {TAG_SET.format('bookmark_tags.bookmark_id')}"
-                " WHERE bookmark_id IN (SELECT value FROM json_each(?))")
+_TAG_SET_IDS = tag_set_update(bookmark="bookmark_tags.bookmark_id",
+                              where="bookmark_id IN (SELECT value FROM json_each(?))")
 _API_JSON_IDS = f"UPDATE bookmarks SET api_json = {API_JSON} WHERE bookmarks.id IN (SELECT value FROM json_each(?))"
 _LINK = "INSERT OR IGNORE INTO bookmark_tags (bookmark_id, created_at, tag_id) VALUES (?, ?, ?)"
 _SEARCH_LOG_IDS = "INSERT INTO search_log (bookmark_id) SELECT value FROM json_each(?)"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from domain.bookmark_rows import TAG_SET
+from domain.bookmark_rows import tag_set_update
 
 revision = "0010"
 down_revision = "0009"
@@ -32,7 +32,7 @@ depends_on = None
 
 
 def _set(bookmark_id: str) -> str:
-    return f"UPDATE bookmark_tags SET tag_ids = {TAG_SET.format(bookmark_id)} WHERE bookmark_id = {bookmark_id};"
+    return tag_set_update(bookmark=bookmark_id, where=f"bookmark_id = {bookmark_id}") + ";"
 
 
 TRIGGERS = {
@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.execute("DROP TRIGGER search_log_link_au")
     op.execute(_SEARCH_LOG_LINK_AU.format("OF bookmark_id, tag_id"))
     op.execute("ALTER TABLE bookmark_tags ADD COLUMN tag_ids TEXT")
-    op.execute("UPDATE bookmark_tags SET tag_ids = " + TAG_SET.format("bookmark_tags.bookmark_id"))
+    op.execute(tag_set_update(bookmark="bookmark_tags.bookmark_id"))
     op.drop_index(INDEX, "bookmark_tags")
     op.create_index(INDEX, "bookmark_tags", ["tag_id", "created_at", "bookmark_id", "tag_ids"])
     for name, body in TRIGGERS.items():
