@@ -136,19 +136,24 @@ async def choose_page(tx: Transactions, settings: Settings, *, user_id: int, par
         if ranked is not None:
             return ranked
         # No index, or it could not answer (catching up, or no word to rank by): FTS5 does, at once.
-    return await filtered_page(tx, user_id=user_id, params=params, limit=limit, shape=shape)
+    return await filtered_page(tx, user_id=user_id, filters=filters, sort=params.sort, cursor=params.cursor,
+                               limit=limit, shape=shape)
 
 
-async def filtered_page(tx: Transactions, *, user_id: int, params: ListParams, limit: int,
-                        shape: Shape) -> dict[str, Any]:
-    """A page with filters (the JSON list's and the web list's). Filters walk an index until `limit`
-    rows match, at a cost not known in advance: on the event loop while it stays cheap, else on a
-    worker thread. Searches stay on a thread: FTS5 may work for long between checks of the budget."""
-    options = params.model_dump(exclude={"limit"})
-    if params.q is None:
-        key = (user_id, repr(sorted((name, value) for name, value in options.items() if name != "cursor")))
-        return await tx.read_budgeted(listing.list_in, key=key, user_id=user_id, shape=shape, limit=limit, **options)
-    return await tx.read_plain(listing.list_in, user_id=user_id, shape=shape, limit=limit, **options)
+async def filtered_page(tx: Transactions, *, user_id: int, filters: dict[str, Any], sort: Sort,
+                        cursor: str | None, limit: int, shape: Shape) -> dict[str, Any]:
+    """A page with filters (the JSON list's and the web list's; `filters` are the ones the request
+    set, in ListParams' order). Filters walk an index until `limit` rows match, at a cost not known
+    in advance: on the event loop while it stays cheap, else on a worker thread. Searches stay on a
+    thread: FTS5 may work for long between checks of the budget."""
+    if "q" not in filters:
+        # The same filters always dump in the same order, so their repr names them (not the cursor:
+        # every page of one list costs alike).
+        key = (user_id, sort, repr(filters))
+        return await tx.read_budgeted(listing.list_in, key=key, user_id=user_id, shape=shape, limit=limit,
+                                      sort=sort, cursor=cursor, **filters)
+    return await tx.read_plain(listing.list_in, user_id=user_id, shape=shape, limit=limit, sort=sort,
+                               cursor=cursor, **filters)
 
 
 async def read_one(tx: Transactions, user_id: int, bookmark_id: int) -> ORJSONResponse:
