@@ -31,6 +31,8 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("/api/v1/bookmarks", {"limit": 0}),  # 422, from FastAPI
     ("/api/v1/bookmarks", {"colour": "red"}),  # an unknown parameter: 422, from FastAPI
     ("/api/v1/bookmarks", {"sort": ["title", "oldest"]}),  # a repeated one
+    ("/api/v1/bookmarks", {"tag": ["tag 1", "tag1"], "q": ""}),  # percent-encoded, and a blank value
+    ("/api/v1/search", {"q": "a+b & c=d;e"}),  # characters the query string's own syntax uses
     ("/api/v1/search", {}),  # q is required
     ("/api/v1/bookmarks/0", {}),
 ]
