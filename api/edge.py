@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from loguru import logger
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -30,7 +30,7 @@ from common.settings import Settings
 
 WEB_IMPORT = "/import"  # the web interface's upload page
 IMPORT_PATHS = ("/api/v1/import", WEB_IMPORT)  # the import body limit: the API's import and the upload
-NO_VARY = ("text/event-stream", "image/", "audio/", "video/", "font/woff", "application/zip", "application/gzip")
+NO_VARY = (b"text/event-stream", b"image/", b"audio/", b"video/", b"font/woff", b"application/zip", b"application/gzip")
 
 
 @dataclass(slots=True)
@@ -103,15 +103,11 @@ class Edge:
         await self.limited[(head.gzip, imports)](scope, receive, send)
 
     def _headers(self, message: Message, head: Head, scope: Scope, record: timing.RequestTiming, started: float) -> None:
-        headers = MutableHeaders(scope=message)
-        headers["X-Content-Type-Options"] = "nosniff"
-        if head.private:
-            headers["Cache-Control"] = "no-store"
-        if not head.gzip and _compressible(headers):
-            headers.add_vary_header("Accept-Encoding")  # as gzip would have: caches keep both forms apart
+        message["headers"] = edge_headers(message["headers"], private=head.private, gzip=head.gzip)
         if self.everyone or scope.get(ADMIN_KEY):
             total_ms = (time.perf_counter() - started) * 1000
-            headers.append("Server-Timing", f"db;dur={record.db_seconds * 1000:.1f}, total;dur={total_ms:.1f}")
+            timing_value = f"db;dur={record.db_seconds * 1000:.1f}, total;dur={total_ms:.1f}"
+            message["headers"].append((b"server-timing", timing_value.encode("latin-1")))
 
     def _done(self, scope: Scope, status: int, record: timing.RequestTiming, seconds: float) -> None:
         # The router writes the matched route into this same scope dict on its way down.
@@ -134,10 +130,32 @@ def _too_large(scope: Scope, declared: int, limit: int) -> Response:
                                            f"{limit / 1_048_576:.1f} MB in one upload. Nothing was imported.")
 
 
-def _compressible(headers: MutableHeaders) -> bool:
-    if "content-encoding" in headers:
-        return False
-    length = headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) < GZIP_MINIMUM:
-        return False
-    return not headers.get("content-type", "").startswith(NO_VARY)
+def edge_headers(raw: list[tuple[bytes, bytes]], *, private: bool, gzip: bool) -> list[tuple[bytes, bytes]]:
+    """The answer's headers with nosniff, no-store for a request that carried credentials, and
+    `Vary: Accept-Encoding` on a compressible answer gzip did not touch (as gzip would have set it:
+    caches keep both forms apart). One pass over Starlette's lowercased raw headers: MutableHeaders
+    walked them once per header set, more CPU than a cheap read's SQL."""
+    kept: list[tuple[bytes, bytes]] = []
+    first_vary: bytes | None = None
+    compressible = not gzip
+    for item in raw:
+        name, value = item
+        if name == b"x-content-type-options" or (private and name == b"cache-control"):
+            continue  # replaced below
+        if name == b"content-encoding":
+            compressible = False
+        elif name == b"content-length":
+            compressible = compressible and not (value.isdigit() and int(value) < GZIP_MINIMUM)
+        elif name == b"content-type":
+            compressible = compressible and not value.startswith(NO_VARY)
+        elif name == b"vary" and first_vary is None:
+            first_vary = value
+        kept.append(item)
+    kept.append((b"x-content-type-options", b"nosniff"))
+    if private:
+        kept.append((b"cache-control", b"no-store"))
+    if compressible:
+        if first_vary is not None:  # one Vary header, the first one's value extended
+            kept = [item for item in kept if item[0] != b"vary"]
+        kept.append((b"vary", b"Accept-Encoding" if first_vary is None else first_vary + b", Accept-Encoding"))
+    return kept
