@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +26,14 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from common.settings import Settings, load_settings
 from tests.support import free_port
+
+# aiosmtpd logs every connection on "mail.log". Propagated to the root logger, the lines went through
+# Kura's logging bridge to a loguru sink that an earlier test's captured stream had been, now closed:
+# the failed write cut the server's connection cleanup short, and the socket it left open was
+# reported (an unraisable ResourceWarning, an error under -W error) in whatever test ran next.
+_SERVER_LOG = logging.getLogger("mail.log")
+_SERVER_LOG.propagate = False
+_SERVER_LOG.addHandler(logging.NullHandler())
 
 
 class SmtpInbox:
