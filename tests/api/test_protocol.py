@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -46,47 +47,47 @@ async def received(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def run(coro: Callable[[], Any]) -> None:
-    asyncio.run(coro())
+def in_a_loop(test: Callable[[], Awaitable[Any]]) -> Callable[[], None]:
+    """An async test body, run on a fresh event loop of its own."""
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())  # type: ignore[arg-type]
+    return run
 
 
-def test_a_head_and_its_body_written_in_one_turn_leave_in_one_send() -> None:
-    async def go() -> None:
-        async with connected() as (transport, client, sends):
-            head, body = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", b"x" * 5000
-            transport.write(head)
-            transport.write(body)
-            assert sends == []  # held to the end of the turn
-            assert await received(client, len(head) + len(body)) == head + body
-            assert sends == [head + body]
-    run(go)
+@in_a_loop
+async def test_a_head_and_its_body_written_in_one_turn_leave_in_one_send() -> None:
+    async with connected() as (transport, client, sends):
+        head, body = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", b"x" * 5000
+        transport.write(head)
+        transport.write(body)
+        assert sends == []  # held to the end of the turn
+        assert await received(client, len(head) + len(body)) == head + body
+        assert sends == [head + body]
 
 
-def test_a_lone_write_leaves_at_the_end_of_its_turn() -> None:
-    async def go() -> None:
-        async with connected() as (transport, client, sends):
-            transport.write(b"first chunk of a stream")
-            await asyncio.sleep(0)
-            assert sends == [b"first chunk of a stream"]
-            transport.write(b", the next")
-            assert await received(client, 33) == b"first chunk of a stream, the next"
-    run(go)
+@in_a_loop
+async def test_a_lone_write_leaves_at_the_end_of_its_turn() -> None:
+    async with connected() as (transport, client, sends):
+        transport.write(b"first chunk of a stream")
+        await asyncio.sleep(0)
+        assert sends == [b"first chunk of a stream"]
+        transport.write(b", the next")
+        assert await received(client, 33) == b"first chunk of a stream, the next"
 
 
-def test_closing_sends_what_is_held_before_the_end_of_the_connection() -> None:
-    async def go() -> None:
-        async with connected() as (transport, client, _):
-            transport.write(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
-            transport.close()
-            assert await received(client, 1 << 20) == b"HTTP/1.1 408 Request Timeout\r\n\r\n"
-    run(go)
+@in_a_loop
+async def test_closing_sends_what_is_held_before_the_end_of_the_connection() -> None:
+    async with connected() as (transport, client, _):
+        transport.write(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        transport.close()
+        assert await received(client, 1 << 20) == b"HTTP/1.1 408 Request Timeout\r\n\r\n"
 
 
-def test_an_aborted_connection_drops_what_is_held() -> None:
-    async def go() -> None:
-        async with connected() as (transport, client, sends):
-            transport.write(b"never sent")
-            transport.abort()
-            await asyncio.sleep(0)
-            assert sends == [] and transport.is_closing()
-    run(go)
+@in_a_loop
+async def test_an_aborted_connection_drops_what_is_held() -> None:
+    async with connected() as (transport, client, sends):
+        transport.write(b"never sent")
+        transport.abort()
+        await asyncio.sleep(0)
+        assert sends == [] and transport.is_closing()
